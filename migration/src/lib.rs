@@ -1,0 +1,68 @@
+//! Trellis schema migrations.
+//!
+//! Every migration runs as `trellis_owner`, the role that owns every object. The roles themselves are
+//! cluster-wide and created by the bootstrap step (`trellis migrate`), not here: an owner cannot create roles.
+//! [`tenant_table`] is the one place that turns a table into a tenant table (row-level security, the
+//! immutable `tenant_id` trigger and the grants), so every tenant table is secured the same way.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261121_000001_tenancy_functions;
+mod m20261121_000002_tenants_and_users;
+mod m20261121_000003_sessions;
+mod m20261121_000004_audit_events;
+mod m20261121_000005_jobs;
+
+/// Owns every object; runs migrations and maintenance. Never used on a request path.
+pub const OWNER_ROLE: &str = "trellis_owner";
+/// The role the server's request paths use: no superuser, no BYPASSRLS, owns nothing.
+pub const APP_ROLE: &str = "trellis_app";
+/// Claims jobs across tenants; does each job's tenant work through a tenant transaction.
+pub const WORKER_ROLE: &str = "trellis_worker";
+/// NOLOGIN role, granted to the worker: the only role that may delete audit events.
+pub const RETENTION_ROLE: &str = "trellis_retention";
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261121_000001_tenancy_functions::Migration),
+            Box::new(m20261121_000002_tenants_and_users::Migration),
+            Box::new(m20261121_000003_sessions::Migration),
+            Box::new(m20261121_000004_audit_events::Migration),
+            Box::new(m20261121_000005_jobs::Migration),
+        ]
+    }
+}
+
+/// Which privileges the app and worker roles get on a tenant table.
+#[derive(Clone, Copy)]
+pub enum Grants {
+    /// SELECT, INSERT, UPDATE, DELETE.
+    ReadWrite,
+    /// SELECT, INSERT only (append-only tables).
+    AppendOnly,
+}
+
+/// SQL that makes `table` a tenant table through `app.secure_tenant_table` (migration 1): ENABLE + FORCE
+/// row-level security, the `tenant_isolation` policy on `tenant_id = app.current_tenant_id()` (USING and
+/// WITH CHECK), the shared trigger that rejects a change of `tenant_id`, and the grants. The table must have
+/// a `tenant_id uuid NOT NULL` column.
+pub fn tenant_table(table: &str, grants: Grants) -> String {
+    let privileges = match grants {
+        Grants::ReadWrite => "SELECT, INSERT, UPDATE, DELETE",
+        Grants::AppendOnly => "SELECT, INSERT",
+    };
+    format!("SELECT app.secure_tenant_table('{table}'::regclass, '{privileges}');")
+}
+
+/// Runs a block of SQL (several statements) through the migration's connection.
+pub async fn run_sql(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
+    manager
+        .get_connection()
+        .execute_unprepared(sql)
+        .await
+        .map(|_| ())
+}

@@ -1,0 +1,19 @@
+//! Authentication: password login, EdDSA access tokens, rotating refresh tokens, sessions.
+//!
+//! - [`keys`]: the Ed25519 key ring (`kid`s, rotation: the first key signs, every key verifies);
+//! - [`tokens`]: access-token claims, issuing and verifying (EdDSA only; HS* and `none` rejected);
+//! - [`password`]: argon2id hashing off the async threads, and the password policy;
+//! - [`rate_limit`]: login attempts per IP and per account, in Redis or, when it is down, in-process;
+//! - [`principal`]: the `Authenticated` extractor that opens the request's [`crate::tenancy::TenantTx`];
+//! - [`service`] and [`routes`]: login, refresh, logout, `me`, password change.
+
+pub mod keys;
+pub mod password;
+pub mod principal;
+pub mod rate_limit;
+pub mod routes;
+pub mod service;
+pub mod tokens;
+
+pub use keys::JwtKeys;
+pub use principal::{Authenticated, Principal};

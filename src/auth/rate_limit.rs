@@ -1,0 +1,141 @@
+//! Fixed-window rate limits. Counters live in Redis (`INCR` + `EXPIRE` in one round trip) so every
+//! instance shares them; when Redis does not answer, the same counting happens in-process, so a Redis
+//! outage weakens the limit to per-instance but never lifts it.
+
+use std::{collections::HashMap, sync::Mutex};
+
+use ::redis::AsyncCommands;
+use chrono::{DateTime, Utc};
+
+use crate::coordination::RedisStore;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateDecision {
+    pub allowed: bool,
+    /// Seconds until the window resets.
+    pub retry_after_secs: u64,
+}
+
+pub struct RateLimiter {
+    store: RedisStore,
+    local: Mutex<HashMap<String, u32>>,
+}
+
+/// Most in-process counters kept; past it, counters of finished windows are dropped.
+const LOCAL_CAPACITY: usize = 100_000;
+
+impl RateLimiter {
+    pub fn new(store: RedisStore) -> Self {
+        RateLimiter {
+            store,
+            local: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts one event for `key` and answers whether the window's count is within `limit`.
+    pub async fn hit(
+        &self,
+        key: &str,
+        limit: u32,
+        window_secs: u64,
+        now: DateTime<Utc>,
+    ) -> RateDecision {
+        let (window_key, retry_after_secs) = window(key, window_secs, now);
+        let count = match self.redis_incr(&window_key, window_secs).await {
+            Some(count) => count,
+            None => self.local_update(&window_key, |c| c + 1),
+        };
+        RateDecision {
+            allowed: count <= limit,
+            retry_after_secs,
+        }
+    }
+
+    /// Whether `key` is still under `limit` in this window, without counting an event.
+    pub async fn check(
+        &self,
+        key: &str,
+        limit: u32,
+        window_secs: u64,
+        now: DateTime<Utc>,
+    ) -> RateDecision {
+        let (window_key, retry_after_secs) = window(key, window_secs, now);
+        let count = match self.redis_get(&window_key).await {
+            Some(count) => count,
+            None => self.local_update(&window_key, |c| c),
+        };
+        RateDecision {
+            allowed: count < limit,
+            retry_after_secs,
+        }
+    }
+
+    /// Forgets this window's count for `key` (a successful login clears its failures).
+    pub async fn reset(&self, key: &str, window_secs: u64, now: DateTime<Utc>) {
+        let (window_key, _) = window(key, window_secs, now);
+        let mut conn = self.store.conn();
+        let _ = tokio::time::timeout(self.store.timeout(), conn.del::<_, ()>(&window_key)).await;
+        if let Ok(mut local) = self.local.lock() {
+            local.remove(&window_key);
+        }
+    }
+
+    async fn redis_incr(&self, key: &str, window_secs: u64) -> Option<u32> {
+        let mut conn = self.store.conn();
+        let mut pipe = ::redis::pipe();
+        pipe.atomic()
+            .incr(key, 1u32)
+            .expire(key, window_secs as i64)
+            .ignore();
+        let run = pipe.query_async::<(u32,)>(&mut conn);
+        match tokio::time::timeout(self.store.timeout(), run).await {
+            Ok(Ok((count,))) => Some(count),
+            _ => None,
+        }
+    }
+
+    async fn redis_get(&self, key: &str) -> Option<u32> {
+        let mut conn = self.store.conn();
+        match tokio::time::timeout(self.store.timeout(), conn.get::<_, Option<u32>>(key)).await {
+            Ok(Ok(count)) => Some(count.unwrap_or(0)),
+            _ => None,
+        }
+    }
+
+    fn local_update(&self, window_key: &str, update: impl Fn(u32) -> u32) -> u32 {
+        let Ok(mut local) = self.local.lock() else {
+            // A poisoned lock: refuse rather than let everything through.
+            return u32::MAX;
+        };
+        if local.len() >= LOCAL_CAPACITY {
+            local.clear();
+        }
+        let count = local.entry(window_key.to_owned()).or_insert(0);
+        *count = update(*count);
+        *count
+    }
+}
+
+/// The key of the fixed window `now` falls in, and the seconds left in it.
+fn window(key: &str, window_secs: u64, now: DateTime<Utc>) -> (String, u64) {
+    let window_secs = window_secs.max(1);
+    let now = now.timestamp().max(0) as u64;
+    let index = now / window_secs;
+    let retry_after = (index + 1) * window_secs - now;
+    (format!("{key}:{index}"), retry_after)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_are_fixed_and_say_when_they_end() {
+        let at = |ts| DateTime::from_timestamp(ts, 0).unwrap();
+        let (a, retry) = window("k", 60, at(120));
+        assert_eq!((a.as_str(), retry), ("k:2", 60));
+        let (b, retry) = window("k", 60, at(179));
+        assert_eq!((b.as_str(), retry), ("k:2", 1));
+        assert_eq!(window("k", 60, at(180)).0, "k:3");
+    }
+}

@@ -1,0 +1,211 @@
+//! `/api/v1/auth/*` and `/api/v1/me`: thin handlers over [`super::service`].
+
+use actix_web::{HttpResponse, get, post, web::Data};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{Authenticated, service};
+use crate::{
+    audit::AuditCtx,
+    domain::Email,
+    error::{ApiError, ApiResult},
+    http::{RequestContext, ValidJson},
+    startup::AppState,
+    tenancy::Tenant,
+};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "ada@acme.example", "password": "correct horse battery staple"}))]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"refresh_token": "3q2-7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}))]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    /// An EdDSA-signed JWT; send it as `Authorization: Bearer <token>`.
+    pub access_token: String,
+    /// Single use: exchange it at `/api/v1/auth/refresh` for a new pair.
+    pub refresh_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+}
+
+impl From<service::TokenPair> for TokenResponse {
+    fn from(pair: service::TokenPair) -> Self {
+        TokenResponse {
+            access_token: pair.access_token,
+            refresh_token: pair.refresh_token,
+            token_type: "Bearer".into(),
+            expires_in: pair.expires_in,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeResponse {
+    pub id: uuid::Uuid,
+    pub email: String,
+    pub display_name: String,
+    /// The member's org role, read from the organization now (not from the token).
+    pub role: Option<String>,
+    /// Every permission the role holds, `object:action`.
+    pub permissions: Vec<String>,
+    pub tenant: MeTenant,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeTenant {
+    pub id: uuid::Uuid,
+    pub slug: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"current_password": "correct horse battery staple", "new_password": "a new and longer passphrase"}))]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// Signs in with email and password.
+#[utoipa::path(
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in", body = TokenResponse),
+        (status = 401, description = "Wrong email or password (the same answer for both)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts from this address or for this account", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/login")]
+pub async fn login(
+    state: Data<AppState>,
+    tenant: Tenant,
+    request: RequestContext,
+    body: ValidJson<LoginRequest>,
+) -> ApiResult<actix_web::web::Json<TokenResponse>> {
+    let body = body.into_inner();
+    let email = Email::parse(&body.email).map_err(|m| ApiError::validation("email", m))?;
+    let password = SecretString::from(body.password);
+    let ctx = AuditCtx::anonymous(request, state.clock.now());
+    let pair = service::login(&state, &tenant, &ctx, &email, &password).await?;
+    Ok(actix_web::web::Json(pair.into()))
+}
+
+/// Exchanges a refresh token for a new access and refresh token. Each refresh token works once;
+/// presenting a used one ends its session.
+#[utoipa::path(
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new token pair", body = TokenResponse),
+        (status = 401, description = "Unknown, expired, revoked or reused refresh token", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/refresh")]
+pub async fn refresh(
+    state: Data<AppState>,
+    tenant: Tenant,
+    request: RequestContext,
+    body: ValidJson<RefreshRequest>,
+) -> ApiResult<actix_web::web::Json<TokenResponse>> {
+    let ctx = AuditCtx::anonymous(request, state.clock.now());
+    let pair = service::refresh(&state, &tenant, &ctx, &body.into_inner().refresh_token).await?;
+    Ok(actix_web::web::Json(pair.into()))
+}
+
+/// Ends the current session.
+#[utoipa::path(
+    tag = "auth",
+    security(("bearer" = [])),
+    responses((status = 204, description = "Signed out"))
+)]
+#[post("/auth/logout")]
+pub async fn logout(auth: Authenticated) -> ApiResult<HttpResponse> {
+    service::logout(&auth.tx, &auth.ctx, auth.principal.session_id).await?;
+    auth.tx.commit().await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Who am I: the signed-in member, their role and permissions.
+#[utoipa::path(
+    tag = "auth",
+    security(("bearer" = [])),
+    responses((status = 200, description = "The signed-in member", body = MeResponse))
+)]
+#[get("/me")]
+pub async fn me(
+    state: Data<AppState>,
+    auth: Authenticated,
+    tenant: Tenant,
+) -> ApiResult<actix_web::web::Json<MeResponse>> {
+    let principal = &auth.principal;
+    let permissions = match principal.role.as_deref() {
+        Some(role) => state
+            .authz
+            .permissions_of(principal.tenant_id, role)
+            .await?
+            .into_iter()
+            .map(|p| p.to_string())
+            .collect(),
+        None => Vec::new(),
+    };
+    let response = MeResponse {
+        id: principal.user_id.as_uuid(),
+        email: principal.email.clone(),
+        display_name: principal.display_name.clone(),
+        role: principal.role.clone(),
+        permissions,
+        tenant: MeTenant {
+            id: tenant.id.as_uuid(),
+            slug: tenant.slug.to_string(),
+        },
+    };
+    auth.tx.commit().await?;
+    Ok(actix_web::web::Json(response))
+}
+
+/// Changes the signed-in member's password; their other sessions end.
+#[utoipa::path(
+    tag = "auth",
+    security(("bearer" = [])),
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 204, description = "Password changed"),
+        (status = 429, description = "Too many wrong current passwords", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/me/password")]
+pub async fn change_password(
+    state: Data<AppState>,
+    auth: Authenticated,
+    body: ValidJson<ChangePasswordRequest>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    let current = SecretString::from(body.current_password);
+    let principal = &auth.principal;
+    service::change_password(
+        &state,
+        &auth.tx,
+        &auth.ctx,
+        principal.user_id,
+        principal.session_id,
+        &current,
+        &body.new_password,
+    )
+    .await?;
+    auth.tx.commit().await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,564 @@
+//! Sign-in, token refresh, sign-out and password change.
+//!
+//! A session is a refresh-token family. Each refresh consumes the presented token atomically and issues
+//! the next one; presenting a token that was already consumed means it was stolen (or replayed), so the
+//! whole session is revoked, and with it every access token that names it.
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::Duration;
+use rand::RngCore;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement,
+};
+use secrecy::SecretString;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::{
+    password::NewPassword,
+    tokens::{self, AccessClaims},
+};
+use crate::{
+    audit::{self, Actor, AuditCtx, AuditEvent},
+    domain::{Email, SessionId, UserId},
+    error::{ApiError, FieldError},
+    startup::AppState,
+    tenancy::{Tenant, TenantTx},
+};
+
+/// What a successful sign-in or refresh returns.
+#[derive(Debug, Clone)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub expires_in: i64,
+}
+
+/// A user's session as the token endpoints need it.
+struct SessionSubject {
+    user_id: UserId,
+    session_id: SessionId,
+    role: Option<String>,
+}
+
+/// Signs a user in with email and password. Wrong email, wrong password and an inactive account all
+/// get the same answer after the same work; attempts are limited per IP and per account.
+pub async fn login(
+    state: &AppState,
+    tenant: &Tenant,
+    ctx: &AuditCtx,
+    email: &Email,
+    password: &SecretString,
+) -> Result<TokenPair, ApiError> {
+    let auth = &state.settings.auth;
+    let ip = ctx.request.ip.map(|ip| ip.to_string()).unwrap_or_default();
+    let ip_key = state.redis.global_key(&format!("rl:login_ip:{ip}"));
+    let account_key = state
+        .redis
+        .tenant_key(tenant.id, &format!("rl:login_failures:{email}"));
+    let by_ip = state
+        .limiter
+        .hit(
+            &ip_key,
+            auth.login_ip_limit,
+            auth.login_ip_window_secs,
+            ctx.now,
+        )
+        .await;
+    if !by_ip.allowed {
+        return Err(ApiError::TooManyRequests {
+            retry_after_secs: by_ip.retry_after_secs,
+        });
+    }
+    let by_account = state
+        .limiter
+        .check(
+            &account_key,
+            auth.login_account_limit,
+            auth.login_account_window_secs,
+            ctx.now,
+        )
+        .await;
+    if !by_account.allowed {
+        return Err(ApiError::TooManyRequests {
+            retry_after_secs: by_account.retry_after_secs,
+        });
+    }
+
+    let tx = TenantTx::begin(&state.pool, tenant.id, None).await?;
+    let user = entity::users::Entity::find()
+        .filter(entity::users::Column::TenantId.eq(tenant.id.as_uuid()))
+        .filter(entity::users::Column::Email.eq(email.as_str()))
+        .one(&tx)
+        .await?;
+    let active = user.as_ref().filter(|u| u.status == "active");
+    let stored_hash = active.and_then(|u| u.password_hash.clone());
+    let verified = state.passwords.verify(password, stored_hash).await?;
+
+    let user = match user {
+        Some(user) if verified && user.status == "active" => user,
+        user => {
+            let reason = match &user {
+                None => "unknown_email",
+                Some(u) if u.status != "active" => "inactive_account",
+                Some(u) if u.password_hash.is_none() => "no_password",
+                Some(_) => "wrong_password",
+            };
+            let actor = match &user {
+                Some(u) => Actor::user(UserId::from_uuid(u.id), &u.email),
+                None => Actor::claimed(email.as_str()),
+            };
+            state
+                .limiter
+                .hit(
+                    &account_key,
+                    auth.login_account_limit,
+                    auth.login_account_window_secs,
+                    ctx.now,
+                )
+                .await;
+            audit::record(
+                &tx,
+                &ctx.with_actor(actor),
+                AuditEvent::new("auth.login_failed")
+                    .metadata(json!({ "reason": reason, "method": "password" })),
+            )
+            .await?;
+            tx.commit().await?;
+            return Err(ApiError::Unauthorized {
+                code: "invalid_credentials",
+            });
+        }
+    };
+
+    let user_id = UserId::from_uuid(user.id);
+    let ctx = ctx.with_actor(Actor::user(user_id, &user.email));
+    let role = role_of(&tx, user_id).await?;
+    let (session_id, refresh_token) = start_session(state, &tx, &ctx, user_id, "password").await?;
+    entity::users::Entity::update_many()
+        .col_expr(
+            entity::users::Column::LastLoginAt,
+            sea_orm::sea_query::Expr::value(ctx.now),
+        )
+        .filter(entity::users::Column::TenantId.eq(tenant.id.as_uuid()))
+        .filter(entity::users::Column::Id.eq(user.id))
+        .exec(&tx)
+        .await?;
+    audit::record(
+        &tx,
+        &ctx,
+        AuditEvent::new("auth.login_succeeded")
+            .target("session", session_id, None)
+            .metadata(json!({ "method": "password" })),
+    )
+    .await?;
+    tx.commit().await?;
+    state
+        .limiter
+        .reset(&account_key, auth.login_account_window_secs, ctx.now)
+        .await;
+    token_pair(
+        state,
+        tenant,
+        SessionSubject {
+            user_id,
+            session_id,
+            role,
+        },
+        refresh_token,
+        &ctx,
+    )
+}
+
+/// Opens a session for `user_id` (after any successful sign-in: password, invitation, SSO) and
+/// returns it with its first refresh token.
+pub async fn start_session(
+    state: &AppState,
+    tx: &TenantTx,
+    ctx: &AuditCtx,
+    user_id: UserId,
+    method: &str,
+) -> Result<(SessionId, String), ApiError> {
+    let session_id = SessionId::new();
+    let expires_at = ctx.now + Duration::hours(state.settings.auth.session_ttl_hours);
+    entity::sessions::Entity::insert(entity::sessions::ActiveModel {
+        tenant_id: Set(tx.tenant_id().as_uuid()),
+        id: Set(session_id.as_uuid()),
+        user_id: Set(user_id.as_uuid()),
+        auth_method: Set(method.to_owned()),
+        ip: Set(ctx.request.ip.map(|ip| ip.to_string())),
+        user_agent: Set(ctx.request.user_agent.clone()),
+        created_at: Set(ctx.now.into()),
+        last_seen_at: Set(ctx.now.into()),
+        expires_at: Set(expires_at.into()),
+        revoked_at: Set(None),
+        revoked_reason: Set(None),
+    })
+    .exec_without_returning(tx)
+    .await?;
+    let refresh_token = issue_refresh_token(state, tx, ctx, session_id).await?;
+    Ok((session_id, refresh_token))
+}
+
+/// Exchanges a refresh token for a new pair. Reusing a consumed token revokes its whole session.
+pub async fn refresh(
+    state: &AppState,
+    tenant: &Tenant,
+    ctx: &AuditCtx,
+    presented: &str,
+) -> Result<TokenPair, ApiError> {
+    let invalid = ApiError::Unauthorized {
+        code: "invalid_refresh_token",
+    };
+    let hash = token_hash(presented);
+    let tx = TenantTx::begin(&state.pool, tenant.id, None).await?;
+    let consumed = tx
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "UPDATE refresh_tokens SET used_at = $3 \
+             WHERE tenant_id = $1 AND token_hash = $2 AND used_at IS NULL AND expires_at > $3 \
+             RETURNING family_id",
+            [
+                tenant.id.as_uuid().into(),
+                hash.clone().into(),
+                ctx.now.into(),
+            ],
+        ))
+        .await?;
+    let Some(consumed) = consumed else {
+        let previous = tx
+            .query_one_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT family_id FROM refresh_tokens \
+                 WHERE tenant_id = $1 AND token_hash = $2 AND used_at IS NOT NULL",
+                [tenant.id.as_uuid().into(), hash.into()],
+            ))
+            .await?;
+        if let Some(previous) = previous {
+            let family = SessionId::from_uuid(previous.try_get("", "family_id")?);
+            revoke_reused_family(&tx, ctx, family).await?;
+            tx.commit().await?;
+        }
+        return Err(invalid);
+    };
+    let session_id = SessionId::from_uuid(consumed.try_get("", "family_id")?);
+    let Some(subject) = live_session(&tx, ctx, session_id).await? else {
+        return Err(invalid);
+    };
+    let ctx = ctx.with_actor(actor_of(&tx, subject.user_id).await?);
+    let refresh_token = issue_refresh_token(state, &tx, &ctx, session_id).await?;
+    audit::record(
+        &tx,
+        &ctx,
+        AuditEvent::new("auth.token_refreshed").target("session", session_id, None),
+    )
+    .await?;
+    tx.commit().await?;
+    token_pair(state, tenant, subject, refresh_token, &ctx)
+}
+
+/// Ends the caller's session.
+pub async fn logout(tx: &TenantTx, ctx: &AuditCtx, session_id: SessionId) -> Result<(), ApiError> {
+    revoke_sessions(tx, SessionScope::One(session_id), ctx, "logout").await?;
+    audit::record(
+        tx,
+        ctx,
+        AuditEvent::new("auth.logged_out").target("session", session_id, None),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Changes the caller's password after checking the current one, and ends their other sessions.
+pub async fn change_password(
+    state: &AppState,
+    tx: &TenantTx,
+    ctx: &AuditCtx,
+    user_id: UserId,
+    session_id: SessionId,
+    current: &SecretString,
+    new: &str,
+) -> Result<(), ApiError> {
+    let user = entity::users::Entity::find_by_id((tx.tenant_id().as_uuid(), user_id.as_uuid()))
+        .one(tx)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let new = NewPassword::parse(new, &user.email)
+        .map_err(|m| ApiError::validation("new_password", m))?;
+    let auth = &state.settings.auth;
+    let account_key = state
+        .redis
+        .tenant_key(tx.tenant_id(), &format!("rl:login_failures:{}", user.email));
+    let limit = state
+        .limiter
+        .check(
+            &account_key,
+            auth.login_account_limit,
+            auth.login_account_window_secs,
+            ctx.now,
+        )
+        .await;
+    if !limit.allowed {
+        return Err(ApiError::TooManyRequests {
+            retry_after_secs: limit.retry_after_secs,
+        });
+    }
+    if !state
+        .passwords
+        .verify(current, user.password_hash.clone())
+        .await?
+    {
+        state
+            .limiter
+            .hit(
+                &account_key,
+                auth.login_account_limit,
+                auth.login_account_window_secs,
+                ctx.now,
+            )
+            .await;
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "current_password",
+            "is not correct",
+        )]));
+    }
+    let hash = state.passwords.hash(new.secret()).await?;
+    set_password(tx, ctx, user_id, hash).await?;
+    revoke_sessions(
+        tx,
+        SessionScope::AllOfUserExcept(user_id, session_id),
+        ctx,
+        "password_changed",
+    )
+    .await?;
+    audit::record(
+        tx,
+        ctx,
+        AuditEvent::new("user.password_changed").target("user", user_id, Some(&user.email)),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Stores a new password hash for `user_id`.
+pub async fn set_password(
+    tx: &TenantTx,
+    ctx: &AuditCtx,
+    user_id: UserId,
+    hash: String,
+) -> Result<(), ApiError> {
+    entity::users::Entity::update_many()
+        .col_expr(
+            entity::users::Column::PasswordHash,
+            sea_orm::sea_query::Expr::value(hash),
+        )
+        .col_expr(
+            entity::users::Column::PasswordChangedAt,
+            sea_orm::sea_query::Expr::value(ctx.now),
+        )
+        .col_expr(
+            entity::users::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(ctx.now),
+        )
+        .filter(entity::users::Column::TenantId.eq(tx.tenant_id().as_uuid()))
+        .filter(entity::users::Column::Id.eq(user_id.as_uuid()))
+        .exec(tx)
+        .await?;
+    Ok(())
+}
+
+/// Which sessions to end.
+pub enum SessionScope {
+    One(SessionId),
+    AllOfUser(UserId),
+    AllOfUserExcept(UserId, SessionId),
+}
+
+/// Ends sessions (their access tokens stop working on the next request; their refresh tokens die).
+pub async fn revoke_sessions(
+    tx: &TenantTx,
+    scope: SessionScope,
+    ctx: &AuditCtx,
+    reason: &str,
+) -> Result<u64, ApiError> {
+    use entity::sessions::{Column, Entity};
+    let mut update = Entity::update_many()
+        .col_expr(Column::RevokedAt, sea_orm::sea_query::Expr::value(ctx.now))
+        .col_expr(
+            Column::RevokedReason,
+            sea_orm::sea_query::Expr::value(reason),
+        )
+        .filter(Column::TenantId.eq(tx.tenant_id().as_uuid()))
+        .filter(Column::RevokedAt.is_null());
+    update = match scope {
+        SessionScope::One(session) => update.filter(Column::Id.eq(session.as_uuid())),
+        SessionScope::AllOfUser(user) => update.filter(Column::UserId.eq(user.as_uuid())),
+        SessionScope::AllOfUserExcept(user, keep) => update
+            .filter(Column::UserId.eq(user.as_uuid()))
+            .filter(Column::Id.ne(keep.as_uuid())),
+    };
+    Ok(update.exec(tx).await?.rows_affected)
+}
+
+async fn revoke_reused_family(
+    tx: &TenantTx,
+    ctx: &AuditCtx,
+    family: SessionId,
+) -> Result<(), ApiError> {
+    revoke_sessions(tx, SessionScope::One(family), ctx, "refresh_token_reused").await?;
+    let session =
+        entity::sessions::Entity::find_by_id((tx.tenant_id().as_uuid(), family.as_uuid()))
+            .one(tx)
+            .await?;
+    let actor = match session {
+        Some(s) => actor_of(tx, UserId::from_uuid(s.user_id)).await?,
+        None => Actor::system("refresh token reuse detection"),
+    };
+    audit::record(
+        tx,
+        &ctx.with_actor(actor),
+        AuditEvent::new("auth.refresh_token_reused")
+            .target("session", family, None)
+            .metadata(json!({ "effect": "session revoked" })),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The session's user and role, if the session is live and its user active.
+async fn live_session(
+    tx: &TenantTx,
+    ctx: &AuditCtx,
+    session_id: SessionId,
+) -> Result<Option<SessionSubject>, ApiError> {
+    let row = tx
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT s.user_id, m.role FROM sessions s \
+             JOIN users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id \
+             LEFT JOIN memberships m ON m.tenant_id = u.tenant_id AND m.user_id = u.id \
+             WHERE s.tenant_id = $1 AND s.id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3 \
+               AND u.status = 'active'",
+            [
+                tx.tenant_id().as_uuid().into(),
+                session_id.as_uuid().into(),
+                ctx.now.into(),
+            ],
+        ))
+        .await?;
+    Ok(match row {
+        Some(row) => Some(SessionSubject {
+            user_id: UserId::from_uuid(row.try_get("", "user_id")?),
+            session_id,
+            role: row.try_get("", "role")?,
+        }),
+        None => None,
+    })
+}
+
+async fn issue_refresh_token(
+    state: &AppState,
+    tx: &TenantTx,
+    ctx: &AuditCtx,
+    session_id: SessionId,
+) -> Result<String, ApiError> {
+    let token = random_token();
+    let session_ends =
+        entity::sessions::Entity::find_by_id((tx.tenant_id().as_uuid(), session_id.as_uuid()))
+            .one(tx)
+            .await?
+            .map(|s| s.expires_at.to_utc())
+            .ok_or_else(ApiError::not_found)?;
+    let expires_at =
+        (ctx.now + Duration::days(state.settings.auth.refresh_token_ttl_days)).min(session_ends);
+    entity::refresh_tokens::Entity::insert(entity::refresh_tokens::ActiveModel {
+        tenant_id: Set(tx.tenant_id().as_uuid()),
+        id: Set(uuid::Uuid::now_v7()),
+        family_id: Set(session_id.as_uuid()),
+        token_hash: Set(token_hash(&token)),
+        created_at: Set(ctx.now.into()),
+        expires_at: Set(expires_at.into()),
+        used_at: Set(None),
+    })
+    .exec_without_returning(tx)
+    .await?;
+    Ok(token)
+}
+
+fn token_pair(
+    state: &AppState,
+    tenant: &Tenant,
+    subject: SessionSubject,
+    refresh_token: String,
+    ctx: &AuditCtx,
+) -> Result<TokenPair, ApiError> {
+    token_pair_for(
+        state,
+        tenant,
+        subject.user_id,
+        subject.session_id,
+        subject.role,
+        refresh_token,
+        ctx,
+    )
+}
+
+/// An access token for a session, with its refresh token.
+pub fn token_pair_for(
+    state: &AppState,
+    tenant: &Tenant,
+    user_id: UserId,
+    session_id: SessionId,
+    role: Option<String>,
+    refresh_token: String,
+    ctx: &AuditCtx,
+) -> Result<TokenPair, ApiError> {
+    let ttl = state.settings.auth.access_token_ttl_secs;
+    let claims = AccessClaims {
+        sub: user_id,
+        tid: tenant.id,
+        sid: session_id,
+        roles: role.into_iter().collect(),
+        iat: ctx.now.timestamp(),
+        exp: ctx.now.timestamp() + ttl,
+        iss: state.settings.auth.issuer.clone(),
+    };
+    let access_token = tokens::issue(&state.jwt_keys, &claims).map_err(ApiError::internal)?;
+    Ok(TokenPair {
+        access_token,
+        refresh_token,
+        expires_in: ttl,
+    })
+}
+
+/// The member's org role, from `memberships`.
+pub async fn role_of(tx: &TenantTx, user_id: UserId) -> Result<Option<String>, ApiError> {
+    Ok(entity::memberships::Entity::find()
+        .filter(entity::memberships::Column::TenantId.eq(tx.tenant_id().as_uuid()))
+        .filter(entity::memberships::Column::UserId.eq(user_id.as_uuid()))
+        .one(tx)
+        .await?
+        .map(|m| m.role))
+}
+
+async fn actor_of(tx: &TenantTx, user_id: UserId) -> Result<Actor, ApiError> {
+    let user = entity::users::Entity::find_by_id((tx.tenant_id().as_uuid(), user_id.as_uuid()))
+        .one(tx)
+        .await?;
+    Ok(match user {
+        Some(user) => Actor::user(user_id, &user.email),
+        None => Actor::system("deleted user"),
+    })
+}
+
+/// 32 random bytes, base64url: refresh tokens and invitation tokens.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Only the SHA-256 of a token is stored: a database leak yields no usable token.
+pub fn token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}

@@ -1,0 +1,243 @@
+//! Authorization: casbin RBAC with domains (domain = tenant id), on logical objects and actions.
+//!
+//! `authz.require(&principal, Obj::Members, Act::Read)` is the first line of every handler. The
+//! principal's role comes from `memberships`, read in the request's own transaction (see
+//! [`crate::tenancy::TenantTx::begin_for_session`]), so a revoked role takes effect on the very next
+//! request; the enforcer holds what each role may do: the baseline `policies/policy.csv`, plus the
+//! tenant's own rules once custom roles exist. One enforcer per tenant, cached and read without locks
+//! beyond the cache's read lock, rebuilt for that tenant alone when a policy-change message arrives.
+//! docs/permissions.md has the matrix; docs/adr/0002-authorization.md the reasoning.
+
+mod permissions;
+
+use std::{collections::BTreeSet, path::Path, sync::Arc, time::Duration};
+
+use casbin::{CoreApi, DefaultModel, Enforcer, MemoryAdapter, MgmtApi};
+
+pub use permissions::{Act, BASELINE_ROLES, Obj, Permission};
+
+use crate::{
+    auth::Principal,
+    cache::TtlCache,
+    config::{AuthzSettings, TenancySettings},
+    coordination::{BusHealth, Invalidation, InvalidationListener},
+    domain::TenantId,
+    error::ApiError,
+};
+
+/// The baseline policy's domain: a rule for every tenant.
+const ANY_TENANT: &str = "*";
+
+pub struct Authz {
+    model: String,
+    baseline: Vec<Vec<String>>,
+    enforcers: TtlCache<TenantId, Arc<Enforcer>>,
+    ttl: Duration,
+    degraded_ttl: Duration,
+    health: BusHealth,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("policy.csv line {line}: {message}")]
+    Invalid { line: usize, message: String },
+    #[error("casbin: {0}")]
+    Casbin(#[from] casbin::Error),
+}
+
+impl Authz {
+    /// Reads `model.conf` and `policy.csv` from `policy_dir`. Every policy line must name a known
+    /// permission: a typo is a boot error, not a silently missing grant.
+    pub async fn load(
+        settings: &AuthzSettings,
+        tenancy: &TenancySettings,
+        health: BusHealth,
+    ) -> Result<Authz, PolicyError> {
+        let dir = Path::new(&settings.policy_dir);
+        let read = |name: &str| {
+            let path = dir.join(name);
+            std::fs::read_to_string(&path).map_err(|source| PolicyError::Read {
+                path: path.display().to_string(),
+                source,
+            })
+        };
+        let model = read("model.conf")?;
+        let baseline = parse_policy(&read("policy.csv")?)?;
+        let authz = Authz {
+            model,
+            baseline,
+            enforcers: TtlCache::new(settings.cache_capacity),
+            ttl: Duration::from_secs(tenancy.cache_ttl_secs),
+            degraded_ttl: Duration::from_millis(tenancy.degraded_ttl_ms),
+            health,
+        };
+        // Build one enforcer now, so a bad model fails the boot rather than the first request.
+        authz.build(TenantId::new()).await?;
+        Ok(authz)
+    }
+
+    /// Allows the request, or answers 403 `forbidden`.
+    pub async fn require(&self, principal: &Principal, obj: Obj, act: Act) -> Result<(), ApiError> {
+        if self
+            .allows(
+                principal.tenant_id,
+                principal.role.as_deref(),
+                Permission::new(obj, act),
+            )
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(
+                "forbidden",
+                format!("this needs the {} permission", Permission::new(obj, act)),
+            ))
+        }
+    }
+
+    /// Whether `role` holds `permission` in `tenant`.
+    pub async fn allows(
+        &self,
+        tenant: TenantId,
+        role: Option<&str>,
+        permission: Permission,
+    ) -> Result<bool, ApiError> {
+        let Some(role) = role else {
+            return Ok(false);
+        };
+        let enforcer = self.enforcer(tenant).await?;
+        enforcer
+            .enforce((
+                role,
+                tenant.to_string().as_str(),
+                permission.obj.as_str(),
+                permission.act.as_str(),
+            ))
+            .map_err(|e| ApiError::internal(anyhow::anyhow!("casbin enforce: {e}")))
+    }
+
+    /// Every permission `role` holds in `tenant`.
+    pub async fn permissions_of(
+        &self,
+        tenant: TenantId,
+        role: &str,
+    ) -> Result<BTreeSet<Permission>, ApiError> {
+        let mut held = BTreeSet::new();
+        for permission in Permission::all() {
+            if self.allows(tenant, Some(role), permission).await? {
+                held.insert(permission);
+            }
+        }
+        Ok(held)
+    }
+
+    /// Whether `role` exists in `tenant` (it holds at least one permission).
+    pub async fn role_exists(&self, tenant: TenantId, role: &str) -> Result<bool, ApiError> {
+        Ok(!self.permissions_of(tenant, role).await?.is_empty())
+    }
+
+    /// No escalation: a principal may grant, or act on a member holding, `role` only when it holds
+    /// every permission of that role itself.
+    pub async fn covers(&self, principal: &Principal, role: &str) -> Result<bool, ApiError> {
+        let Some(own) = principal.role.as_deref() else {
+            return Ok(false);
+        };
+        let mine = self.permissions_of(principal.tenant_id, own).await?;
+        let theirs = self.permissions_of(principal.tenant_id, role).await?;
+        Ok(theirs.is_subset(&mine))
+    }
+
+    async fn enforcer(&self, tenant: TenantId) -> Result<Arc<Enforcer>, ApiError> {
+        let ttl = if self.health.is_up() {
+            self.ttl
+        } else {
+            self.degraded_ttl
+        };
+        if let Some(enforcer) = self.enforcers.get(&tenant, ttl) {
+            return Ok(enforcer);
+        }
+        let generation = self.enforcers.generation();
+        let enforcer = Arc::new(
+            self.build(tenant)
+                .await
+                .map_err(|e| ApiError::internal(anyhow::anyhow!("building the enforcer: {e}")))?,
+        );
+        self.enforcers
+            .insert_loaded(generation, tenant, enforcer.clone());
+        Ok(enforcer)
+    }
+
+    /// The tenant's enforcer: the baseline rules (domain `*`) and, with custom roles, the tenant's own.
+    async fn build(&self, _tenant: TenantId) -> Result<Enforcer, PolicyError> {
+        let model = DefaultModel::from_str(&self.model).await?;
+        let mut enforcer = Enforcer::new(model, MemoryAdapter::default()).await?;
+        enforcer.add_policies(self.baseline.clone()).await?;
+        Ok(enforcer)
+    }
+}
+
+impl InvalidationListener for Authz {
+    fn invalidate(&self, message: &Invalidation) {
+        if let Invalidation::Policy { tenant_id } = message {
+            self.enforcers.remove(tenant_id);
+        }
+    }
+
+    fn flush(&self) {
+        self.enforcers.clear();
+    }
+}
+
+/// `p, role, domain, obj, act` lines; comments and blank lines skipped.
+fn parse_policy(csv: &str) -> Result<Vec<Vec<String>>, PolicyError> {
+    let mut rules = Vec::new();
+    for (index, line) in csv.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let invalid = |message: String| PolicyError::Invalid {
+            line: index + 1,
+            message,
+        };
+        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+        let [kind, role, domain, obj, act] = fields[..] else {
+            return Err(invalid("expected `p, role, domain, object, action`".into()));
+        };
+        if kind != "p" {
+            return Err(invalid(format!("unknown rule type {kind:?}")));
+        }
+        if domain != ANY_TENANT {
+            return Err(invalid(
+                "the baseline policy applies to every tenant: domain `*`".into(),
+            ));
+        }
+        Permission::parse(obj, act)
+            .ok_or_else(|| invalid(format!("unknown permission {obj}:{act}")))?;
+        rules.push(vec![
+            role.to_owned(),
+            domain.to_owned(),
+            obj.to_owned(),
+            act.to_owned(),
+        ]);
+    }
+    Ok(rules)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_lines_must_name_known_permissions() {
+        assert!(parse_policy("p, admin, *, members, read\n# c\n\n").is_ok());
+        assert!(parse_policy("p, admin, *, members, raed").is_err());
+        assert!(parse_policy("p, admin, acme, members, read").is_err());
+        assert!(parse_policy("g, a, b, *").is_err());
+    }
+}

@@ -1,0 +1,208 @@
+//! The `trellis` command line: `serve` (the default), `migrate`, `tenant create`, `seed-demo`,
+//! `keys generate`. Every command reads the same settings, so each reaches the same database.
+
+use std::{io::Read, path::Path, sync::Arc};
+
+use clap::{Args, Parser, Subcommand};
+use secrecy::ExposeSecret;
+
+use crate::{
+    auth::{
+        JwtKeys,
+        password::{NewPassword, PasswordHasher},
+    },
+    clock::{Clock, SystemClock},
+    config::Settings,
+    coordination::{RedisStore, bus},
+    db,
+    domain::{DisplayName, Email, TenantSlug},
+    startup::Application,
+    tenancy::provision::{self, NewTenant, ProvisionError},
+};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "trellis",
+    version,
+    about = "Trellis, the multi-tenant career platform"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve HTTP (in local and test, bootstrap and migrate the database first).
+    Serve,
+    /// Create the database and roles if missing (local and test), then migrate as the owner role.
+    Migrate,
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Create the demo tenant `acme` if it does not exist and print its owner's credentials.
+    SeedDemo,
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Provision a tenant with its first owner.
+    Create(CreateTenantArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CreateTenantArgs {
+    /// The subdomain label, e.g. `acme` for acme.<base domain>.
+    #[arg(long)]
+    pub slug: String,
+    /// The organization's display name.
+    #[arg(long)]
+    pub name: String,
+    /// The first owner's email address.
+    #[arg(long)]
+    pub admin_email: String,
+    /// The owner's password (prefer --admin-password-stdin: arguments show in `ps`).
+    #[arg(long, conflicts_with = "admin_password_stdin")]
+    pub admin_password: Option<String>,
+    /// Read the owner's password from standard input.
+    #[arg(long)]
+    pub admin_password_stdin: bool,
+    /// Seats the organization may use.
+    #[arg(long, default_value_t = 100)]
+    pub seat_limit: i32,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Print a new Ed25519 signing key for APP_AUTH__JWT_KEYS (put it first to rotate).
+    Generate {
+        #[arg(long, default_value = "k1")]
+        kid: String,
+    },
+}
+
+pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings).await,
+        Command::Migrate => migrate(&settings).await,
+        Command::Tenant(TenantCommand::Create(args)) => create_tenant(&settings, args).await,
+        Command::SeedDemo => seed_demo(&settings).await.map(|_| ()),
+        Command::Keys(KeysCommand::Generate { kid }) => {
+            println!("{}", JwtKeys::generate_spec(&kid).expose_secret());
+            Ok(())
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    if settings.environment.bootstraps() {
+        let outcome = db::bootstrap(&settings).await?;
+        if outcome.database_created {
+            seed_demo(&settings).await?;
+        }
+    } else {
+        let owner = db::connect_owner(&settings.database.owner_url()?).await?;
+        db::bootstrap::ensure_audit_partitions(&owner, settings.database.audit_partitions_ahead)
+            .await?;
+    }
+    let base = format!("{}:{}", settings.server.base_domain, settings.server.port);
+    let app = Application::build(settings, Arc::new(SystemClock)).await?;
+    tracing::info!(
+        port = app.port(),
+        "serving; tenants at http://<slug>.{base}"
+    );
+    app.run_until_stopped().await?;
+    Ok(())
+}
+
+async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    if settings.environment.bootstraps() {
+        db::bootstrap(settings).await?;
+    } else {
+        db::migrate(settings).await?;
+    }
+    println!("database {} is migrated", settings.database.name);
+    Ok(())
+}
+
+async fn create_tenant(settings: &Settings, args: CreateTenantArgs) -> anyhow::Result<()> {
+    let password = match (args.admin_password, args.admin_password_stdin) {
+        (Some(password), _) => password,
+        (None, true) => {
+            let mut input = String::new();
+            std::io::stdin().read_to_string(&mut input)?;
+            input.trim_end_matches(['\r', '\n']).to_owned()
+        }
+        (None, false) => {
+            let generated = crate::auth::service::random_token();
+            println!("generated password for {}: {generated}", args.admin_email);
+            generated
+        }
+    };
+    let email =
+        Email::parse(&args.admin_email).map_err(|m| anyhow::anyhow!("--admin-email {m}"))?;
+    let new = NewTenant {
+        slug: TenantSlug::parse_new(&args.slug).map_err(|m| anyhow::anyhow!("--slug {m}"))?,
+        name: DisplayName::parse(&args.name).map_err(|m| anyhow::anyhow!("--name {m}"))?,
+        admin_password: NewPassword::parse(&password, email.as_str())
+            .map_err(|m| anyhow::anyhow!("the password {m}"))?,
+        admin_email: email,
+        seat_limit: args.seat_limit.max(1),
+    };
+    let slug = new.slug.clone();
+    let created = provision_tenant(settings, new).await?;
+    println!(
+        "tenant {slug} created (id {}), owner id {}: http://{slug}.{}:{}",
+        created.tenant_id, created.owner_id, settings.server.base_domain, settings.server.port
+    );
+    Ok(())
+}
+
+/// Creates `acme` with a random owner password, printed once; does nothing if it exists.
+pub async fn seed_demo(settings: &Settings) -> anyhow::Result<Option<provision::CreatedTenant>> {
+    let email = "owner@acme.localhost";
+    let password = crate::auth::service::random_token();
+    let new = NewTenant {
+        slug: TenantSlug::parse_new("acme").map_err(anyhow::Error::msg)?,
+        name: DisplayName::parse("Acme Corporation").map_err(anyhow::Error::msg)?,
+        admin_email: Email::parse(email).map_err(anyhow::Error::msg)?,
+        admin_password: NewPassword::parse(&password, email).map_err(anyhow::Error::msg)?,
+        seat_limit: 100,
+    };
+    match provision_tenant(settings, new).await {
+        Ok(created) => {
+            let url = format!(
+                "http://acme.{}:{}",
+                settings.server.base_domain, settings.server.port
+            );
+            println!("demo tenant acme is at {url}");
+            println!("  owner: {email}");
+            println!("  password: {password}");
+            Ok(Some(created))
+        }
+        Err(e) if matches!(e.downcast_ref(), Some(ProvisionError::SlugTaken(_))) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+async fn provision_tenant(
+    settings: &Settings,
+    new: NewTenant,
+) -> anyhow::Result<provision::CreatedTenant> {
+    let owner = db::connect_owner(&settings.database.owner_url()?).await?;
+    let passwords = PasswordHasher::new(&settings.auth)?;
+    let slug = new.slug.to_string();
+    let created = provision::create_tenant(&owner, &passwords, SystemClock.now(), new).await?;
+    // Instances may have cached "no such tenant" for this slug.
+    let store = RedisStore::new(&settings.redis)?;
+    bus::announce(&store, &bus::Invalidation::Tenant { slug }).await;
+    Ok(created)
+}
+
+/// Loads settings from `./config` (the working directory), as every command does.
+pub fn load_settings() -> anyhow::Result<Settings> {
+    Ok(Settings::load(Path::new("config"))?)
+}

@@ -1,0 +1,343 @@
+//! One error type for every HTTP failure, rendered as RFC 9457 problem details
+//! (`application/problem+json`: `type`, `title`, `status`, `detail`, `code`, `request_id`, and `errors`
+//! for 422). A 5xx says only "internal error" and the request id; its cause goes to the log.
+
+use std::fmt;
+
+use actix_web::{
+    HttpResponse, ResponseError,
+    http::{StatusCode, header},
+};
+use sea_orm::{DbErr, RuntimeErr};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+tokio::task_local! {
+    /// The id of the request being served; set by the request-context middleware around each request.
+    pub static REQUEST_ID: String;
+}
+
+/// The current request's id, when called inside a request.
+pub fn current_request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
+}
+
+/// One invalid field of a request: `field` is a JSON path (`email`, `members[2].role`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the problem type: `urn:trellis:problem:<code>`.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    pub title: String,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// A stable machine-readable code, e.g. `tenant_not_found`.
+    pub code: String,
+    pub request_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{detail}")]
+    BadRequest { code: &'static str, detail: String },
+    #[error("authentication required ({code})")]
+    Unauthorized { code: &'static str },
+    #[error("{detail}")]
+    Forbidden { code: &'static str, detail: String },
+    #[error("not found ({code})")]
+    NotFound { code: &'static str },
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("{detail}")]
+    Conflict { code: &'static str, detail: String },
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("unsupported media type: send application/json")]
+    UnsupportedMediaType,
+    #[error("{detail}")]
+    Unprocessable { code: &'static str, detail: String },
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("too many requests")]
+    TooManyRequests { retry_after_secs: u64 },
+    #[error("service unavailable ({code})")]
+    Unavailable { code: &'static str },
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn not_found() -> Self {
+        ApiError::NotFound { code: "not_found" }
+    }
+
+    pub fn forbidden(code: &'static str, detail: impl Into<String>) -> Self {
+        ApiError::Forbidden {
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        ApiError::Conflict {
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        ApiError::BadRequest {
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::Validation(vec![FieldError::new(field, message)])
+    }
+
+    pub fn internal(error: impl Into<anyhow::Error>) -> Self {
+        ApiError::Internal(error.into())
+    }
+
+    /// The error for a bare status produced outside our handlers (actix's own 404, 405, 413...).
+    pub fn for_status(status: StatusCode) -> ApiError {
+        match status.as_u16() {
+            401 => ApiError::Unauthorized {
+                code: "authentication_required",
+            },
+            404 => ApiError::NotFound {
+                code: "route_not_found",
+            },
+            405 => ApiError::MethodNotAllowed,
+            413 => ApiError::PayloadTooLarge,
+            415 => ApiError::UnsupportedMediaType,
+            429 => ApiError::TooManyRequests {
+                retry_after_secs: 1,
+            },
+            503 => ApiError::Unavailable {
+                code: "unavailable",
+            },
+            400..=499 => ApiError::bad_request("bad_request", "the request is not valid"),
+            _ => ApiError::internal(anyhow::anyhow!("status {status} without a body")),
+        }
+    }
+
+    pub fn code(&self) -> &str {
+        match self {
+            ApiError::BadRequest { code, .. }
+            | ApiError::Unauthorized { code }
+            | ApiError::Forbidden { code, .. }
+            | ApiError::NotFound { code }
+            | ApiError::Conflict { code, .. }
+            | ApiError::Unprocessable { code, .. }
+            | ApiError::Unavailable { code } => code,
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::Validation(_) => "validation_failed",
+            ApiError::TooManyRequests { .. } => "rate_limited",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    fn detail(&self) -> Option<String> {
+        match self {
+            ApiError::Unauthorized { code } => Some(unauthorized_detail(code).to_owned()),
+            ApiError::NotFound {
+                code: "tenant_not_found",
+            } => Some("no organization is served at this address".into()),
+            ApiError::Internal(_) | ApiError::NotFound { .. } => None,
+            ApiError::Validation(_) => Some("the request has invalid fields".into()),
+            other => Some(other.to_string()),
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let status = self.status_code();
+        let code = self.code().to_owned();
+        Problem {
+            problem_type: format!("urn:trellis:problem:{code}"),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: self.detail(),
+            code,
+            request_id: current_request_id(),
+            errors: match self {
+                ApiError::Validation(errors) => Some(errors.clone()),
+                _ => None,
+            },
+        }
+    }
+}
+
+fn unauthorized_detail(code: &str) -> &'static str {
+    match code {
+        "invalid_credentials" => "the email or password is wrong",
+        "token_expired" => "the access token has expired; refresh it",
+        "session_revoked" => "the session has ended; sign in again",
+        "invalid_refresh_token" => "the refresh token is not valid; sign in again",
+        "invitation_invalid" => "the invitation is not valid or has expired",
+        _ => "a valid access token for this organization is required",
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Unprocessable { .. } | ApiError::Validation(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let ApiError::Internal(cause) = self {
+            tracing::error!(error = %DisplayChain(cause), "internal error");
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        match self {
+            ApiError::TooManyRequests { retry_after_secs } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            ApiError::Unauthorized { code } => {
+                response.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    format!("Bearer error=\"{}\"", bearer_error(code)),
+                ));
+            }
+            _ => {}
+        }
+        response.json(self.problem())
+    }
+}
+
+fn bearer_error(code: &str) -> &'static str {
+    match code {
+        "authentication_required" => "invalid_request",
+        _ => "invalid_token",
+    }
+}
+
+/// Formats an error with its whole chain of causes, for the log.
+pub struct DisplayChain<'a>(pub &'a anyhow::Error);
+
+impl fmt::Display for DisplayChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        for cause in self.0.chain().skip(1) {
+            write!(f, ": {cause}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The SQLSTATE of a database error, if it is one.
+pub fn sqlstate(err: &DbErr) -> Option<String> {
+    match err {
+        DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e))
+        | DbErr::Conn(RuntimeErr::SqlxError(e)) => match e.as_ref() {
+            sqlx::Error::Database(db) => db.code().map(|c| c.into_owned()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+impl From<DbErr> for ApiError {
+    /// Constraint violations become generic 409/422 answers that never echo the database's message
+    /// (which could name another tenant's values); everything else is internal.
+    fn from(err: DbErr) -> Self {
+        match sqlstate(&err).as_deref() {
+            Some("23505") => {
+                ApiError::conflict("conflict", "this conflicts with an existing resource")
+            }
+            Some("23503") => ApiError::Unprocessable {
+                code: "invalid_reference",
+                detail: "a referenced resource does not exist".into(),
+            },
+            Some("23514" | "23502" | "22P02" | "22001") => ApiError::Unprocessable {
+                code: "invalid_value",
+                detail: "a value is not acceptable".into(),
+            },
+            _ => match &err {
+                DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => {
+                    tracing::error!(error = %err, "database unavailable");
+                    ApiError::Unavailable {
+                        code: "database_unavailable",
+                    }
+                }
+                _ => ApiError::Internal(err.into()),
+            },
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(err: sqlx::Error) -> Self {
+        match err {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                tracing::error!(error = %err, "database unavailable");
+                ApiError::Unavailable {
+                    code: "database_unavailable",
+                }
+            }
+            other => DbErr::Query(RuntimeErr::SqlxError(other.into())).into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_reveal_nothing() {
+        let err = ApiError::internal(anyhow::anyhow!("password=hunter2 in connection string"));
+        let body = serde_json::to_string(&err.problem()).unwrap();
+        assert!(!body.contains("hunter2"), "{body}");
+        assert!(body.contains("\"code\":\"internal\""), "{body}");
+    }
+
+    #[test]
+    fn validation_problem_lists_fields() {
+        let err = ApiError::validation("email", "not an email address");
+        let problem = err.problem();
+        assert_eq!(problem.status, 422);
+        assert_eq!(problem.errors.unwrap()[0].field, "email");
+    }
+}

@@ -1,0 +1,68 @@
+//! Tenant-less routes: `/healthz` (the process is up), `/readyz` (the database answers; Redis status
+//! reported, but Redis is optional), and a landing page on the bare base domain.
+
+use std::time::Duration;
+
+use actix_web::{
+    HttpResponse, get,
+    web::{self, Data},
+};
+use serde::Serialize;
+
+use crate::startup::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(healthz).service(readyz).service(landing);
+}
+
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+}
+
+#[derive(Serialize)]
+struct Readiness {
+    status: &'static str,
+    database: &'static str,
+    redis: &'static str,
+    /// Whether cross-instance cache invalidation is live (else caches live at most a second).
+    invalidation: &'static str,
+}
+
+#[get("/healthz")]
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(Health { status: "ok" })
+}
+
+#[get("/readyz")]
+async fn readyz(state: Data<AppState>) -> HttpResponse {
+    let database = tokio::time::timeout(
+        Duration::from_secs(2),
+        sqlx::query("SELECT 1").execute(&state.pool),
+    )
+    .await
+    .is_ok_and(|r| r.is_ok());
+    let redis = state.redis.ping().await;
+    let body = Readiness {
+        status: if database { "ready" } else { "unavailable" },
+        database: if database { "up" } else { "down" },
+        redis: if redis { "up" } else { "down" },
+        invalidation: if state.bus.health().is_up() {
+            "live"
+        } else {
+            "degraded"
+        },
+    };
+    if database {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+#[get("/")]
+async fn landing() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body("Trellis: each organization is served on its own subdomain, e.g. acme.<this host>.\n")
+}

@@ -1,0 +1,24 @@
+//! Trellis: a multi-tenant enterprise career platform.
+//!
+//! Start at [`startup::Application`] for the server and the route table, [`tenancy`] for how a request
+//! finds its tenant and its database transaction, [`auth`] and [`authz`] for who may do what, and
+//! `docs/` for the design decisions.
+
+pub mod audit;
+pub mod auth;
+pub mod authz;
+pub mod cache;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod coordination;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod health;
+pub mod http;
+pub mod modules;
+pub mod startup;
+pub mod telemetry;
+pub mod tenancy;
+pub mod ui;

@@ -1,0 +1,726 @@
+//! Member and invitation logic, on the request's [`TenantTx`]. Every change records its audit event in
+//! the same transaction.
+
+use chrono::{DateTime, Duration, FixedOffset};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
+    QueryFilter, Statement, Value,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::MembersError;
+use crate::{
+    audit::{self, Actor, AuditCtx, AuditEvent},
+    auth::{
+        Principal,
+        password::NewPassword,
+        service::{self as auth_service, TokenPair, random_token, token_hash},
+    },
+    authz::Authz,
+    domain::{DisplayName, Email, InvitationId, UserId},
+    http::pagination::PageRequest,
+    startup::AppState,
+    tenancy::{Tenant, TenantTx, tx::TenantLock},
+};
+
+type Result<T> = std::result::Result<T, MembersError>;
+
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct MemberRow {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub status: String,
+    pub manager_id: Option<Uuid>,
+    pub role: Option<String>,
+    pub created_at: DateTime<FixedOffset>,
+    pub last_login_at: Option<DateTime<FixedOffset>>,
+    pub deactivated_at: Option<DateTime<FixedOffset>>,
+}
+
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct InvitationRow {
+    pub id: Uuid,
+    pub email: String,
+    pub user_id: Option<Uuid>,
+    pub role: Option<String>,
+    pub invited_by: Option<Uuid>,
+    pub status: String,
+    pub created_at: DateTime<FixedOffset>,
+    pub expires_at: DateTime<FixedOffset>,
+    pub accepted_at: Option<DateTime<FixedOffset>>,
+    pub revoked_at: Option<DateTime<FixedOffset>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct MemberFilter {
+    /// Part of the email or the display name, case-insensitive.
+    pub search: Option<String>,
+    pub role: Option<String>,
+    pub status: Option<String>,
+}
+
+pub struct Invite {
+    pub email: Email,
+    pub display_name: Option<DisplayName>,
+    pub role: String,
+}
+
+pub struct Invited {
+    pub member: MemberRow,
+    pub invitation: InvitationRow,
+    /// The single-use acceptance token; only its hash is stored.
+    pub token: String,
+}
+
+const MEMBER_COLUMNS: &str = "u.id, u.email, u.display_name, u.status, u.manager_id, m.role, \
+     u.created_at, u.last_login_at, u.deactivated_at \
+     FROM users u LEFT JOIN memberships m ON m.tenant_id = u.tenant_id AND m.user_id = u.id";
+
+/// A page of members, ordered by email (`limit + 1` rows: the extra one says there is more).
+pub async fn list(
+    tx: &TenantTx,
+    filter: &MemberFilter,
+    page: &PageRequest<String>,
+) -> Result<Vec<MemberRow>> {
+    let mut query = SqlBuilder::new(
+        format!("SELECT {MEMBER_COLUMNS} WHERE u.tenant_id = $1"),
+        tx.tenant_id().as_uuid(),
+    );
+    if let Some(search) = filter
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        let n = query.bind(format!("%{}%", escape_like(&search.to_lowercase())));
+        query.push(&format!(
+            " AND (u.email LIKE ${n} OR lower(u.display_name) LIKE ${n})"
+        ));
+    }
+    if let Some(role) = &filter.role {
+        let n = query.bind(role.clone());
+        query.push(&format!(" AND m.role = ${n}"));
+    }
+    if let Some(status) = &filter.status {
+        let n = query.bind(status.clone());
+        query.push(&format!(" AND u.status = ${n}"));
+    }
+    if let Some(after) = &page.after {
+        let n = query.bind(after.clone());
+        query.push(&format!(" AND u.email > ${n}"));
+    }
+    let n = query.bind((page.limit + 1) as i64);
+    query.push(&format!(" ORDER BY u.email LIMIT ${n}"));
+    Ok(MemberRow::find_by_statement(query.build()).all(tx).await?)
+}
+
+pub async fn get(tx: &TenantTx, id: UserId) -> Result<MemberRow> {
+    find(tx, id).await?.ok_or(MembersError::MemberNotFound)
+}
+
+async fn find(tx: &TenantTx, id: UserId) -> Result<Option<MemberRow>> {
+    Ok(MemberRow::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        format!("SELECT {MEMBER_COLUMNS} WHERE u.tenant_id = $1 AND u.id = $2"),
+        [tx.tenant_id().as_uuid().into(), id.as_uuid().into()],
+    ))
+    .one(tx)
+    .await?)
+}
+
+/// Invites a new member: an `invited` user holding `role`, and a single-use invitation that expires after
+/// the organization's `invitation_ttl_hours`.
+pub async fn invite(
+    tx: &TenantTx,
+    ctx: &AuditCtx,
+    authz: &Authz,
+    principal: &Principal,
+    tenant: &Tenant,
+    invite: Invite,
+) -> Result<Invited> {
+    require_grantable(authz, principal, &invite.role).await?;
+    let settings = entity::org_settings::Entity::find_by_id(tx.tenant_id().as_uuid())
+        .one(tx)
+        .await?;
+    let (ttl_hours, allowed_domains) = settings
+        .map(|s| (s.invitation_ttl_hours, s.allowed_email_domains))
+        .unwrap_or((168, Vec::new()));
+    if !allowed_domains.is_empty() && !allowed_domains.iter().any(|d| d == invite.email.domain()) {
+        return Err(MembersError::field(
+            "email",
+            "is outside the email domains this organization allows",
+        ));
+    }
+    tx.lock(TenantLock::Seats).await?;
+    if email_taken(tx, &invite.email).await? {
+        return Err(MembersError::EmailTaken);
+    }
+    ensure_free_seat(tx, tenant).await?;
+
+    let user_id = UserId::new();
+    let display_name = invite
+        .display_name
+        .map(DisplayName::into_inner)
+        .unwrap_or_default();
+    entity::users::Entity::insert(entity::users::ActiveModel {
+        tenant_id: Set(tx.tenant_id().as_uuid()),
+        id: Set(user_id.as_uuid()),
+        email: Set(invite.email.as_str().to_owned()),
+        display_name: Set(display_name),
+        status: Set("invited".into()),
+        manager_id: Set(None),
+        password_hash: Set(None),
+        password_changed_at: Set(None),
+        last_login_at: Set(None),
+        deactivated_at: Set(None),
+        created_at: Set(ctx.now.into()),
+        updated_at: Set(ctx.now.into()),
+    })
+    .exec_without_returning(tx)
+    .await?;
+    insert_membership(tx, ctx, user_id, &invite.role, Some(principal.user_id)).await?;
+    let token = random_token();
+    let invitation_id = InvitationId::new();
+    entity::invitations::Entity::insert(entity::invitations::ActiveModel {
+        tenant_id: Set(tx.tenant_id().as_uuid()),
+        id: Set(invitation_id.as_uuid()),
+        user_id: Set(Some(user_id.as_uuid())),
+        email: Set(invite.email.as_str().to_owned()),
+        token_hash: Set(token_hash(&token)),
+        invited_by: Set(Some(principal.user_id.as_uuid())),
+        created_at: Set(ctx.now.into()),
+        expires_at: Set((ctx.now + Duration::hours(i64::from(ttl_hours))).into()),
+        accepted_at: Set(None),
+        revoked_at: Set(None),
+    })
+    .exec_without_returning(tx)
+    .await?;
+    audit::record(
+        tx,
+        ctx,
+        AuditEvent::new("member.invited")
+            .target("user", user_id, Some(invite.email.as_str()))
+            .metadata(json!({ "role": invite.role, "invitation_id": invitation_id })),
+    )
+    .await?;
+    Ok(Invited {
+        member: get(tx, user_id).await?,
+        invitation: get_invitation(tx, ctx, invitation_id).await?,
+        token,
+    })
+}
+
+/// Accepts an invitation: the invited user sets a password, becomes active and is signed in.
+pub async fn accept_invitation(
+    state: &AppState,
+    tenant: &Tenant,
+    ctx: &AuditCtx,
+    token: &str,
+    password: &str,
+    display_name: Option<DisplayName>,
+) -> Result<TokenPair> {
+    let tx = TenantTx::begin(&state.pool, tenant.id, None).await?;
+    let invitation = entity::invitations::Entity::find()
+        .filter(entity::invitations::Column::TenantId.eq(tenant.id.as_uuid()))
+        .filter(entity::invitations::Column::TokenHash.eq(token_hash(token)))
+        .one(&tx)
+        .await?
+        .filter(|i| {
+            i.accepted_at.is_none() && i.revoked_at.is_none() && i.expires_at.to_utc() > ctx.now
+        })
+        .ok_or(MembersError::InvitationInvalid)?;
+    let user_id = UserId::from_uuid(invitation.user_id.ok_or(MembersError::InvitationInvalid)?);
+    let user = find(&tx, user_id)
+        .await?
+        .filter(|u| u.status == "invited")
+        .ok_or(MembersError::InvitationInvalid)?;
+    let password = NewPassword::parse(password, &user.email)
+        .map_err(|m| MembersError::field("password", m))?;
+    let hash = state.passwords.hash(password.secret()).await?;
+    let ctx = ctx.with_actor(Actor::user(user_id, &user.email));
+    auth_service::set_password(&tx, &ctx, user_id, hash).await?;
+    let mut update = entity::users::Entity::update_many()
+        .col_expr(entity::users::Column::Status, "active".into())
+        .col_expr(
+            entity::users::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(ctx.now),
+        )
+        .filter(entity::users::Column::TenantId.eq(tenant.id.as_uuid()))
+        .filter(entity::users::Column::Id.eq(user_id.as_uuid()));
+    if let Some(name) = display_name {
+        update = update.col_expr(entity::users::Column::DisplayName, name.into_inner().into());
+    }
+    update.exec(&tx).await?;
+    entity::invitations::Entity::update_many()
+        .col_expr(
+            entity::invitations::Column::AcceptedAt,
+            sea_orm::sea_query::Expr::value(ctx.now),
+        )
+        .filter(entity::invitations::Column::TenantId.eq(tenant.id.as_uuid()))
+        .filter(entity::invitations::Column::Id.eq(invitation.id))
+        .exec(&tx)
+        .await?;
+    audit::record(
+        &tx,
+        &ctx,
+        AuditEvent::new("invitation.accepted").target(
+            "invitation",
+            invitation.id,
+            Some(&user.email),
+        ),
+    )
+    .await?;
+    let (session_id, refresh_token) =
+        auth_service::start_session(state, &tx, &ctx, user_id, "invitation").await?;
+    audit::record(
+        &tx,
+        &ctx,
+        AuditEvent::new("auth.login_succeeded")
+            .target("session", session_id, None)
+            .metadata(json!({ "method": "invitation" })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(auth_service::token_pair_for(
+        state,
+        tenant,
+        user_id,
+        session_id,
+        user.role,
+        refresh_token,
+        &ctx,
+    )?)
+}
+
+/// Gives a member another role.
+pub async fn change_role(
+    tx: &TenantTx,
+    ctx: &AuditCtx,
+    authz: &Authz,
+    principal: &Principal,
+    member_id: UserId,
+    role: &str,
+) -> Result<MemberRow> {
+    let member = get(tx, member_id).await?;
+    require_manageable(authz, principal, &member).await?;
+    require_grantable(authz, principal, role).await?;
+    if member.role.as_deref() == Some(role) {
+        return Ok(member);
+    }
+    if member.role.as_deref() == Some("owner") {
+        ensure_other_owner(tx, member_id).await?;
+    }
+    let updated = entity::memberships::Entity::update_many()
+        .col_expr(entity::memberships::Column::Role, role.into())
+        .col_expr(
+            entity::memberships::Column::GrantedBy,
+            principal.user_id.as_uuid().into(),
+        )
+        .col_expr(
+            entity::memberships::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(ctx.now),
+        )
+        .filter(entity::memberships::Column::TenantId.eq(tx.tenant_id().as_uuid()))
+        .filter(entity::memberships::Column::UserId.eq(member_id.as_uuid()))
+        .exec(tx)
+        .await?;
+    if updated.rows_affected == 0 {
+        insert_membership(tx, ctx, member_id, role, Some(principal.user_id)).await?;
+    }
+    audit::record(
+        tx,
+        ctx,
+        AuditEvent::new("member.role_changed")
+            .target("user", member_id, Some(&member.email))
+            .metadata(json!({ "before": { "role": member.role }, "after": { "role": role } })),
+    )
+    .await?;
+    get(tx, member_id).await
+}
+
+/// Deactivates an active member: they are signed out everywhere at once and cannot sign in again.
+pub async fn deactivate(
+    tx: &TenantTx,
+    ctx: &AuditCtx,
+    authz: &Authz,
+    principal: &Principal,
+    member_id: UserId,
+) -> Result<MemberRow> {
+    let member = get(tx, member_id).await?;
+    if member_id == principal.user_id {
+        return Err(MembersError::SelfAction {
+            action: "deactivate",
+        });
+    }
+    require_manageable(authz, principal, &member).await?;
+    if member.status != "active" {
+        return Err(MembersError::WrongStatus {
+            status: member.status,
+        });
+    }
+    if member.role.as_deref() == Some("owner") {
+        ensure_other_owner(tx, member_id).await?;
+    }
+    set_status(tx, ctx, member_id, "deactivated", Some(ctx.now)).await?;
+    let sessions = auth_service::revoke_sessions(
+        tx,
+        auth_service::SessionScope::AllOfUser(member_id),
+        ctx,
+        "user_deactivated",
+    )
+    .await?;
+    audit::record(
+        tx,
+        ctx,
+        AuditEvent::new("member.deactivated")
+            .target("user", member_id, Some(&member.email))
+            .metadata(json!({
+                "before": { "status": member.status },
+                "after": { "status": "deactivated" },
+                "sessions_revoked": sessions,
+            })),
+    )
+    .await?;
+    get(tx, member_id).await
+}
+
+/// Reactivates a deactivated member, if a seat is free.
+pub async fn reactivate(
+    tx: &TenantTx,
+    ctx: &AuditCtx,
+    authz: &Authz,
+    principal: &Principal,
+    tenant: &Tenant,
+    member_id: UserId,
+) -> Result<MemberRow> {
+    let member = get(tx, member_id).await?;
+    require_manageable(authz, principal, &member).await?;
+    if member.status != "deactivated" {
+        return Err(MembersError::WrongStatus {
+            status: member.status,
+        });
+    }
+    tx.lock(TenantLock::Seats).await?;
+    ensure_free_seat(tx, tenant).await?;
+    set_status(tx, ctx, member_id, "active", None).await?;
+    audit::record(
+        tx,
+        ctx,
+        AuditEvent::new("member.reactivated")
+            .target("user", member_id, Some(&member.email))
+            .metadata(
+                json!({ "before": { "status": "deactivated" }, "after": { "status": "active" } }),
+            ),
+    )
+    .await?;
+    get(tx, member_id).await
+}
+
+/// Removes a member for good (their sessions, tokens and role go with them; audit events stay).
+pub async fn remove(
+    tx: &TenantTx,
+    ctx: &AuditCtx,
+    authz: &Authz,
+    principal: &Principal,
+    member_id: UserId,
+) -> Result<()> {
+    let member = get(tx, member_id).await?;
+    if member_id == principal.user_id {
+        return Err(MembersError::SelfAction { action: "remove" });
+    }
+    require_manageable(authz, principal, &member).await?;
+    if member.role.as_deref() == Some("owner") && member.status == "active" {
+        ensure_other_owner(tx, member_id).await?;
+    }
+    entity::users::Entity::delete_many()
+        .filter(entity::users::Column::TenantId.eq(tx.tenant_id().as_uuid()))
+        .filter(entity::users::Column::Id.eq(member_id.as_uuid()))
+        .exec(tx)
+        .await?;
+    audit::record(
+        tx,
+        ctx,
+        AuditEvent::new("member.removed")
+            .target("user", member_id, Some(&member.email))
+            .metadata(json!({ "before": { "status": member.status, "role": member.role } })),
+    )
+    .await?;
+    Ok(())
+}
+
+fn invitation_select() -> &'static str {
+    "SELECT i.id, i.email, i.user_id, m.role, i.invited_by, \
+       CASE WHEN i.accepted_at IS NOT NULL THEN 'accepted' \
+            WHEN i.revoked_at IS NOT NULL THEN 'revoked' \
+            WHEN i.expires_at <= $2 THEN 'expired' \
+            ELSE 'pending' END AS status, \
+       i.created_at, i.expires_at, i.accepted_at, i.revoked_at \
+     FROM invitations i LEFT JOIN memberships m ON m.tenant_id = i.tenant_id AND m.user_id = i.user_id \
+     WHERE i.tenant_id = $1"
+}
+
+/// A page of invitations, newest first (`limit + 1` rows), optionally of one status.
+pub async fn list_invitations(
+    tx: &TenantTx,
+    ctx: &AuditCtx,
+    status: Option<&str>,
+    page: &PageRequest<Uuid>,
+) -> Result<Vec<InvitationRow>> {
+    let mut query = SqlBuilder::new(
+        format!("SELECT * FROM ({}) AS i WHERE true", invitation_select()),
+        tx.tenant_id().as_uuid(),
+    );
+    query.bind(ctx.now);
+    if let Some(status) = status {
+        let n = query.bind(status.to_owned());
+        query.push(&format!(" AND i.status = ${n}"));
+    }
+    if let Some(after) = page.after {
+        let n = query.bind(after);
+        query.push(&format!(" AND i.id < ${n}"));
+    }
+    let n = query.bind((page.limit + 1) as i64);
+    query.push(&format!(" ORDER BY i.id DESC LIMIT ${n}"));
+    Ok(InvitationRow::find_by_statement(query.build())
+        .all(tx)
+        .await?)
+}
+
+async fn get_invitation(tx: &TenantTx, ctx: &AuditCtx, id: InvitationId) -> Result<InvitationRow> {
+    InvitationRow::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        format!("{} AND i.id = $3", invitation_select()),
+        [
+            tx.tenant_id().as_uuid().into(),
+            ctx.now.into(),
+            id.as_uuid().into(),
+        ],
+    ))
+    .one(tx)
+    .await?
+    .ok_or(MembersError::InvitationNotFound)
+}
+
+/// Revokes a pending invitation; the invited user, who never signed in, is removed and frees the seat.
+pub async fn revoke_invitation(
+    tx: &TenantTx,
+    ctx: &AuditCtx,
+    authz: &Authz,
+    principal: &Principal,
+    id: InvitationId,
+) -> Result<InvitationRow> {
+    let invitation = get_invitation(tx, ctx, id).await?;
+    if invitation.status != "pending" {
+        return Err(MembersError::InvitationNotPending);
+    }
+    if let Some(role) = &invitation.role {
+        require_grantable(authz, principal, role).await?;
+    }
+    entity::invitations::Entity::update_many()
+        .col_expr(
+            entity::invitations::Column::RevokedAt,
+            sea_orm::sea_query::Expr::value(ctx.now),
+        )
+        .filter(entity::invitations::Column::TenantId.eq(tx.tenant_id().as_uuid()))
+        .filter(entity::invitations::Column::Id.eq(id.as_uuid()))
+        .exec(tx)
+        .await?;
+    if let Some(user_id) = invitation.user_id {
+        entity::users::Entity::delete_many()
+            .filter(entity::users::Column::TenantId.eq(tx.tenant_id().as_uuid()))
+            .filter(entity::users::Column::Id.eq(user_id))
+            .filter(entity::users::Column::Status.eq("invited"))
+            .exec(tx)
+            .await?;
+    }
+    audit::record(
+        tx,
+        ctx,
+        AuditEvent::new("invitation.revoked")
+            .target("invitation", id, Some(&invitation.email))
+            .metadata(json!({ "role": invitation.role })),
+    )
+    .await?;
+    get_invitation(tx, ctx, id).await
+}
+
+/// Refuses a role that does not exist, or one the principal could not hold all permissions of.
+async fn require_grantable(authz: &Authz, principal: &Principal, role: &str) -> Result<()> {
+    if !authz.role_exists(principal.tenant_id, role).await? {
+        return Err(MembersError::field(
+            "role",
+            "is not a role of this organization",
+        ));
+    }
+    if !authz.covers(principal, role).await? {
+        return Err(MembersError::Escalation {
+            role: role.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Refuses to act on a member whose role has permissions the principal lacks.
+async fn require_manageable(
+    authz: &Authz,
+    principal: &Principal,
+    member: &MemberRow,
+) -> Result<()> {
+    match &member.role {
+        Some(role) if !authz.covers(principal, role).await? => {
+            Err(MembersError::Escalation { role: role.clone() })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Under the owners lock: is there an active owner besides `member_id`?
+async fn ensure_other_owner(tx: &TenantTx, member_id: UserId) -> Result<()> {
+    tx.lock(TenantLock::Owners).await?;
+    let others = count(
+        tx,
+        "SELECT count(*) AS n FROM memberships m JOIN users u ON u.tenant_id = m.tenant_id AND u.id = m.user_id \
+         WHERE m.tenant_id = $1 AND m.role = 'owner' AND u.status = 'active' AND u.id <> $2",
+        vec![tx.tenant_id().as_uuid().into(), member_id.as_uuid().into()],
+    )
+    .await?;
+    if others == 0 {
+        return Err(MembersError::LastOwner);
+    }
+    Ok(())
+}
+
+/// Seats: active and invited members. Call with the seats lock held.
+async fn ensure_free_seat(tx: &TenantTx, tenant: &Tenant) -> Result<()> {
+    let used = seats_used(tx).await?;
+    if used >= i64::from(tenant.seat_limit) {
+        return Err(MembersError::SeatLimitReached {
+            limit: tenant.seat_limit,
+        });
+    }
+    Ok(())
+}
+
+pub async fn seats_used(tx: &TenantTx) -> Result<i64> {
+    count(
+        tx,
+        "SELECT count(*) AS n FROM users WHERE tenant_id = $1 AND status IN ('active', 'invited')",
+        vec![tx.tenant_id().as_uuid().into()],
+    )
+    .await
+}
+
+async fn email_taken(tx: &TenantTx, email: &Email) -> Result<bool> {
+    Ok(entity::users::Entity::find()
+        .filter(entity::users::Column::TenantId.eq(tx.tenant_id().as_uuid()))
+        .filter(entity::users::Column::Email.eq(email.as_str()))
+        .one(tx)
+        .await?
+        .is_some())
+}
+
+async fn count(tx: &TenantTx, sql: &str, values: Vec<Value>) -> Result<i64> {
+    let row = tx
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            values,
+        ))
+        .await?;
+    Ok(match row {
+        Some(row) => row.try_get("", "n")?,
+        None => 0,
+    })
+}
+
+async fn set_status(
+    tx: &TenantTx,
+    ctx: &AuditCtx,
+    member_id: UserId,
+    status: &str,
+    deactivated_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<()> {
+    entity::users::Entity::update_many()
+        .col_expr(entity::users::Column::Status, status.into())
+        .col_expr(
+            entity::users::Column::DeactivatedAt,
+            sea_orm::sea_query::Expr::value(deactivated_at),
+        )
+        .col_expr(
+            entity::users::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(ctx.now),
+        )
+        .filter(entity::users::Column::TenantId.eq(tx.tenant_id().as_uuid()))
+        .filter(entity::users::Column::Id.eq(member_id.as_uuid()))
+        .exec(tx)
+        .await?;
+    Ok(())
+}
+
+async fn insert_membership(
+    tx: &TenantTx,
+    ctx: &AuditCtx,
+    user_id: UserId,
+    role: &str,
+    granted_by: Option<UserId>,
+) -> Result<()> {
+    entity::memberships::Entity::insert(entity::memberships::ActiveModel {
+        tenant_id: Set(tx.tenant_id().as_uuid()),
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user_id.as_uuid()),
+        role: Set(role.to_owned()),
+        granted_by: Set(granted_by.map(|u| u.as_uuid())),
+        created_at: Set(ctx.now.into()),
+        updated_at: Set(ctx.now.into()),
+    })
+    .exec_without_returning(tx)
+    .await?;
+    Ok(())
+}
+
+/// `%`, `_` and `\` match themselves in a LIKE pattern built from user text.
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// A parameterised statement with optional filters: `$1` is the tenant, each bind returns its number.
+struct SqlBuilder {
+    sql: String,
+    values: Vec<Value>,
+}
+
+impl SqlBuilder {
+    fn new(sql: String, tenant: Uuid) -> Self {
+        SqlBuilder {
+            sql,
+            values: vec![tenant.into()],
+        }
+    }
+
+    fn bind(&mut self, value: impl Into<Value>) -> usize {
+        self.values.push(value.into());
+        self.values.len()
+    }
+
+    fn push(&mut self, sql: &str) {
+        self.sql.push_str(sql);
+    }
+
+    fn build(self) -> Statement {
+        Statement::from_sql_and_values(DbBackend::Postgres, self.sql, self.values)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_wildcards_in_search_text_are_escaped() {
+        assert_eq!(escape_like(r"50%_a\b"), r"50\%\_a\\b");
+    }
+}

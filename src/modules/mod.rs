@@ -1,0 +1,5 @@
+//! Feature areas, one folder each: `routes.rs` (thin handlers and DTOs), `service.rs` (the logic, on a
+//! [`crate::tenancy::TenantTx`]), `error.rs` where the area has its own failures.
+
+pub mod members;
+pub mod orgs;

@@ -1,0 +1,177 @@
+//! `/api/v1/org`: the organization and its settings.
+
+use actix_web::{
+    get, patch,
+    web::{Data, Json},
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::service::{self, OrgSettings, SettingsChange};
+use crate::{
+    auth::Authenticated,
+    authz::{Act, Obj},
+    domain::DisplayName,
+    error::{ApiError, ApiResult, FieldError},
+    http::ValidJson,
+    modules::members,
+    startup::AppState,
+    tenancy::Tenant,
+};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrgResponse {
+    pub id: Uuid,
+    pub slug: String,
+    pub plan: String,
+    pub seat_limit: i32,
+    /// Active and invited members.
+    pub seats_used: i64,
+    pub settings: OrgSettingsResponse,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrgSettingsResponse {
+    pub display_name: String,
+    pub default_locale: String,
+    pub timezone: String,
+    pub invitation_ttl_hours: i32,
+    /// When not empty, invitations go only to these email domains.
+    pub allowed_email_domains: Vec<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<OrgSettings> for OrgSettingsResponse {
+    fn from(s: OrgSettings) -> Self {
+        OrgSettingsResponse {
+            display_name: s.display_name,
+            default_locale: s.default_locale,
+            timezone: s.timezone,
+            invitation_ttl_hours: s.invitation_ttl_hours,
+            allowed_email_domains: s.allowed_email_domains,
+            updated_at: s.updated_at.to_utc(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"display_name": "Acme Corporation", "timezone": "Europe/Berlin"}))]
+pub struct UpdateOrgSettingsRequest {
+    pub display_name: Option<String>,
+    /// A BCP 47 tag such as `en` or `en-GB`.
+    pub default_locale: Option<String>,
+    /// An IANA time zone such as `Europe/Berlin`.
+    pub timezone: Option<String>,
+    /// 1 to 720.
+    pub invitation_ttl_hours: Option<i32>,
+    pub allowed_email_domains: Option<Vec<String>>,
+}
+
+impl UpdateOrgSettingsRequest {
+    /// Checks every field and reports every bad one at once.
+    fn parse(self) -> Result<SettingsChange, ApiError> {
+        let mut errors = Vec::new();
+        let mut change = SettingsChange::default();
+        if let Some(name) = self.display_name {
+            match DisplayName::parse(&name) {
+                Ok(name) => change.display_name = Some(name.into_inner()),
+                Err(m) => errors.push(FieldError::new("display_name", m)),
+            }
+        }
+        if let Some(locale) = self.default_locale {
+            if service::valid_locale(&locale) {
+                change.default_locale = Some(locale);
+            } else {
+                errors.push(FieldError::new(
+                    "default_locale",
+                    "is not a language tag like en or en-GB",
+                ));
+            }
+        }
+        if let Some(timezone) = self.timezone {
+            if timezone.is_empty() || timezone.len() > 64 {
+                errors.push(FieldError::new("timezone", "is not an IANA time zone name"));
+            } else {
+                change.timezone = Some(timezone);
+            }
+        }
+        if let Some(hours) = self.invitation_ttl_hours {
+            if (1..=720).contains(&hours) {
+                change.invitation_ttl_hours = Some(hours);
+            } else {
+                errors.push(FieldError::new(
+                    "invitation_ttl_hours",
+                    "must be between 1 and 720",
+                ));
+            }
+        }
+        if let Some(domains) = self.allowed_email_domains {
+            match service::parse_domains(domains) {
+                Ok(domains) => change.allowed_email_domains = Some(domains),
+                Err(e) => errors.push(e),
+            }
+        }
+        if errors.is_empty() {
+            Ok(change)
+        } else {
+            Err(ApiError::Validation(errors))
+        }
+    }
+}
+
+/// The organization: plan, seats and settings.
+#[utoipa::path(
+    tag = "org",
+    security(("bearer" = [])),
+    responses((status = 200, description = "The organization", body = OrgResponse))
+)]
+#[get("/org")]
+pub async fn get_org(
+    state: Data<AppState>,
+    auth: Authenticated,
+    tenant: Tenant,
+) -> ApiResult<Json<OrgResponse>> {
+    state
+        .authz
+        .require(&auth.principal, Obj::OrgSettings, Act::Read)
+        .await?;
+    let settings = service::get(&auth.tx).await?;
+    let seats_used = members::service::seats_used(&auth.tx)
+        .await
+        .map_err(ApiError::from)?;
+    auth.tx.commit().await?;
+    Ok(Json(OrgResponse {
+        id: tenant.id.as_uuid(),
+        slug: tenant.slug.to_string(),
+        plan: tenant.plan,
+        seat_limit: tenant.seat_limit,
+        seats_used,
+        settings: settings.into(),
+    }))
+}
+
+/// Changes some of the organization's settings; fields left out stay as they are.
+#[utoipa::path(
+    tag = "org",
+    security(("bearer" = [])),
+    request_body = UpdateOrgSettingsRequest,
+    responses((status = 200, description = "The settings after the change", body = OrgSettingsResponse))
+)]
+#[patch("/org/settings")]
+pub async fn update_org_settings(
+    state: Data<AppState>,
+    auth: Authenticated,
+    body: ValidJson<UpdateOrgSettingsRequest>,
+) -> ApiResult<Json<OrgSettingsResponse>> {
+    state
+        .authz
+        .require(&auth.principal, Obj::OrgSettings, Act::Update)
+        .await?;
+    let change = body.into_inner().parse()?;
+    let settings = service::update(&auth.tx, &auth.ctx, change).await?;
+    auth.tx.commit().await?;
+    Ok(Json(settings.into()))
+}

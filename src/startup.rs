@@ -1,0 +1,195 @@
+//! `Application::build` wires the parts together and binds the listener (`port()` tells tests which
+//! port 0 became); `routes` is the route table.
+
+use std::{net::TcpListener, path::Path, sync::Arc};
+
+use actix_web::{
+    App, HttpServer,
+    dev::{HttpServiceFactory, Server},
+    middleware::from_fn,
+    web::{self, Data},
+};
+use sqlx::PgPool;
+use tracing_actix_web::TracingLogger;
+use utoipa_actix_web::{AppExt, OpenApiFactory, scope};
+
+use crate::{
+    auth::{self, JwtKeys, password::PasswordHasher, rate_limit::RateLimiter},
+    authz::Authz,
+    clock::SharedClock,
+    config::{Environment, Settings},
+    coordination::{BusHealth, InvalidationBus, InvalidationListener, RedisStore},
+    db,
+    error::ApiError,
+    health,
+    http::{self, context::TrellisRootSpan},
+    modules::{members, orgs},
+    tenancy::{TenantDirectory, middleware::resolve_tenant},
+    ui,
+};
+
+/// Everything a request may need, shared by all workers.
+pub struct AppState {
+    pub settings: Settings,
+    pub pool: PgPool,
+    pub clock: SharedClock,
+    pub tenants: Arc<TenantDirectory>,
+    pub authz: Arc<Authz>,
+    pub jwt_keys: JwtKeys,
+    pub passwords: PasswordHasher,
+    pub limiter: RateLimiter,
+    pub redis: RedisStore,
+    pub bus: Arc<InvalidationBus>,
+    /// The OpenAPI document, serialised once.
+    pub openapi_json: String,
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: Data<AppState>,
+}
+
+impl Application {
+    /// Connects, loads keys and policies, binds `server.host:server.port` and prepares the server. It does
+    /// not bootstrap or migrate: `trellis serve` does that first where the environment allows.
+    pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<Application> {
+        let app_url = settings.database.app_url()?;
+        let pool = db::connect_app_pool(&settings.database, &app_url).await?;
+        let pending = db::bootstrap::pending_migrations(&pool).await?;
+        if !pending.is_empty() {
+            anyhow::bail!(
+                "the database schema is not migrated ({} pending, first {}): run `trellis migrate` with the owner URL",
+                pending.len(),
+                pending[0]
+            );
+        }
+        let jwt_keys = match &settings.auth.jwt_keys {
+            Some(spec) => JwtKeys::parse(spec)?,
+            None if settings.environment == Environment::Local => {
+                JwtKeys::load_or_create_local(Path::new(&settings.server.var_dir))?
+            }
+            None => anyhow::bail!("APP_AUTH__JWT_KEYS must be set outside the local environment"),
+        };
+        let redis = RedisStore::new(&settings.redis)?;
+        let health = BusHealth::default();
+        let tenants = Arc::new(TenantDirectory::new(
+            pool.clone(),
+            &settings.tenancy,
+            health.clone(),
+        ));
+        let authz =
+            Arc::new(Authz::load(&settings.authz, &settings.tenancy, health.clone()).await?);
+        let listeners: Vec<Arc<dyn InvalidationListener>> = vec![tenants.clone(), authz.clone()];
+        let bus = Arc::new(InvalidationBus::new(redis.clone(), health, listeners));
+        bus.clone().spawn_listener();
+
+        let (_, openapi) = App::new()
+            .into_utoipa_app()
+            .service(api_scope())
+            .split_for_parts();
+        let openapi_json = http::openapi::finish(openapi).to_json()?;
+
+        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
+        let port = listener.local_addr()?.port();
+        let workers = settings.server.workers;
+        let state = Data::new(AppState {
+            passwords: PasswordHasher::new(&settings.auth)?,
+            limiter: RateLimiter::new(redis.clone()),
+            settings,
+            pool,
+            clock,
+            tenants,
+            authz,
+            jwt_keys,
+            redis,
+            bus,
+            openapi_json,
+        });
+        let server_state = state.clone();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(server_state.clone())
+                .app_data(path_errors())
+                .app_data(query_errors())
+                .configure(health::routes)
+                .service(api_scope())
+                .service(ui::scope())
+                .default_service(web::to(not_found))
+                .wrap(from_fn(http::context::request_context))
+                .wrap(TracingLogger::<TrellisRootSpan>::new())
+        })
+        .listen(listener)?;
+        if workers > 0 {
+            server = server.workers(workers);
+        }
+        Ok(Application {
+            port,
+            server: server.run(),
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The shared state (tests use it to reach the invalidation bus and the clock).
+    pub fn state(&self) -> Data<AppState> {
+        self.state.clone()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+
+    /// A handle to stop the server.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+}
+
+/// Every JSON route, under `/api/v1`, behind tenant resolution. Registered through utoipa, so each one
+/// is in the OpenAPI document by construction.
+fn api_scope() -> impl HttpServiceFactory + OpenApiFactory + 'static {
+    scope::scope("/api/v1")
+        .wrap(from_fn(resolve_tenant))
+        .service(http::openapi::openapi_json)
+        .service(auth::routes::login)
+        .service(auth::routes::refresh)
+        .service(auth::routes::logout)
+        .service(auth::routes::me)
+        .service(auth::routes::change_password)
+        .service(orgs::routes::get_org)
+        .service(orgs::routes::update_org_settings)
+        .service(members::routes::list_members)
+        .service(members::routes::get_member)
+        .service(members::routes::change_member_role)
+        .service(members::routes::deactivate_member)
+        .service(members::routes::reactivate_member)
+        .service(members::routes::remove_member)
+        .service(members::routes::create_invitation)
+        .service(members::routes::list_invitations)
+        .service(members::routes::revoke_invitation)
+        .service(members::routes::accept_invitation)
+        .default_service(web::to(not_found))
+}
+
+async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::NotFound {
+        code: "route_not_found",
+    })
+}
+
+/// A malformed id in a path is answered like an id that does not exist.
+fn path_errors() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|_, _| ApiError::not_found().into())
+}
+
+fn query_errors() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, _| {
+        let message = err.to_string();
+        let field = message.split('`').nth(1).unwrap_or("query").to_owned();
+        ApiError::validation(field, "is not valid").into()
+    })
+}

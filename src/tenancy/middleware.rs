@@ -1,0 +1,70 @@
+//! Resolves the tenant of every request under a tenant scope (`/api/v1`, `/admin`) from the raw Host
+//! header and stores it in the request's extensions; [`Tenant`] extracts it.
+
+use actix_web::{
+    HttpMessage, HttpRequest,
+    body::{BoxBody, MessageBody},
+    dev::{ServiceRequest, ServiceResponse},
+    http::header,
+    middleware::Next,
+    web::Data,
+};
+use tracing_actix_web::RootSpan;
+
+use super::{Tenant, TenantStatus, host};
+use crate::{error::ApiError, startup::AppState};
+
+pub async fn resolve_tenant(
+    state: Data<AppState>,
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let tenant = match tenant_of(&state, req.request()).await {
+        Ok(tenant) => tenant,
+        // Rendered here, inside the request's scope, so the problem carries the request id.
+        Err(error) => return Ok(req.error_response(error)),
+    };
+    if let Some(span) = req.extensions().get::<RootSpan>() {
+        span.record("tenant_id", tracing::field::display(tenant.id));
+    }
+    req.extensions_mut().insert(tenant);
+    Ok(next.call(req).await?.map_into_boxed_body())
+}
+
+async fn tenant_of(state: &AppState, req: &HttpRequest) -> Result<Tenant, ApiError> {
+    let raw = raw_host(req)
+        .ok_or_else(|| ApiError::bad_request("missing_host", "a Host header is required"))?;
+    let target = host::classify(raw, &state.settings.server.base_domain)
+        .map_err(|_| ApiError::bad_request("malformed_host", "the Host header is malformed"))?;
+    let slug = match target {
+        host::HostTarget::Tenant(slug) => slug,
+        host::HostTarget::Base => return Err(ApiError::not_found()),
+        host::HostTarget::Foreign => {
+            return Err(ApiError::NotFound {
+                code: "tenant_not_found",
+            });
+        }
+    };
+    let tenant = state
+        .tenants
+        .resolve(&slug)
+        .await?
+        .ok_or(ApiError::NotFound {
+            code: "tenant_not_found",
+        })?;
+    if tenant.status == TenantStatus::Suspended {
+        return Err(ApiError::forbidden(
+            "tenant_suspended",
+            "this organization is suspended",
+        ));
+    }
+    Ok(tenant)
+}
+
+/// The Host header as the client sent it, or the HTTP/2 authority. Never a forwarded header.
+pub fn raw_host(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .or_else(|| req.uri().authority().map(|authority| authority.as_str()))
+}

@@ -1,0 +1,266 @@
+//! [`TenantTx`]: the only door to tenant tables.
+//!
+//! It owns one pooled connection as the app role for the length of one request and opens it with a single
+//! message: `BEGIN; SET LOCAL app.tenant_id = '…'; SET LOCAL app.user_id = '…'` (plus, for an
+//! authenticated request, the session check; see [`TenantTx::begin_for_session`]). The literals are
+//! formatted only from parsed UUIDs and timestamps, never from client text. `SET LOCAL` lasts until the
+//! transaction ends, so nothing survives into the connection's next use.
+//!
+//! It implements sea-orm's [`ConnectionTrait`], so entities and query builders run on it. Dropping it
+//! without [`TenantTx::commit`] rolls back (off the request path) before the connection is reused.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use sea_orm::{
+    ConnectionTrait, DbBackend, DbErr, ExecResult, QueryResult, RuntimeErr, Statement,
+    sea_query::Values,
+};
+use sea_query_sqlx::SqlxValues;
+use sqlx::{AssertSqlSafe, PgPool, Postgres, Row, pool::PoolConnection, postgres::PgRow};
+use tokio::sync::Mutex;
+
+use crate::domain::{SessionId, TenantId, UserId};
+
+pub struct TenantTx {
+    conn: Mutex<Option<PoolConnection<Postgres>>>,
+    tenant_id: TenantId,
+    user_id: Option<UserId>,
+    /// Set when a statement failed: the server has aborted the transaction, so COMMIT would silently
+    /// roll back. `commit` refuses instead.
+    failed: AtomicBool,
+}
+
+/// What the opening message learned about the caller's session, in the transaction's own snapshot.
+#[derive(Debug, Clone)]
+pub struct SessionState {
+    pub session_active: bool,
+    pub user_status: String,
+    pub email: String,
+    pub display_name: String,
+    /// The member's current org role, from `memberships` (the source of truth, not the token).
+    pub role: Option<String>,
+}
+
+/// Named advisory locks, one per purpose and tenant (`pg_advisory_xact_lock(purpose, hash(tenant))`).
+#[derive(Debug, Clone, Copy)]
+pub enum TenantLock {
+    /// Seat accounting: inviting, reactivating and importing members.
+    Seats = 1,
+    /// Owner accounting: the last owner can be neither removed, demoted nor deactivated.
+    Owners = 2,
+}
+
+impl TenantTx {
+    /// Opens a transaction for `tenant_id`, acting as `user_id` when there is one.
+    pub async fn begin(
+        pool: &PgPool,
+        tenant_id: TenantId,
+        user_id: Option<UserId>,
+    ) -> Result<TenantTx, DbErr> {
+        let (tx, _) = Self::open(pool, tenant_id, user_id, None).await?;
+        Ok(tx)
+    }
+
+    /// Opens a transaction for an authenticated request and, in the same message, reads the session,
+    /// the user's status and role. `None` when the session does not exist (or belongs to another user).
+    pub async fn begin_for_session(
+        pool: &PgPool,
+        tenant_id: TenantId,
+        user_id: UserId,
+        session_id: SessionId,
+        now: DateTime<Utc>,
+    ) -> Result<(TenantTx, Option<SessionState>), DbErr> {
+        let now = now.to_rfc3339_opts(SecondsFormat::Micros, true);
+        let check = format!(
+            "SELECT (s.revoked_at IS NULL AND s.expires_at > '{now}'::timestamptz) AS session_active, \
+             u.status, u.email, u.display_name, m.role \
+             FROM sessions s \
+             JOIN users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id \
+             LEFT JOIN memberships m ON m.tenant_id = u.tenant_id AND m.user_id = u.id \
+             WHERE s.tenant_id = '{tenant_id}' AND s.id = '{session_id}' AND s.user_id = '{user_id}'"
+        );
+        let (tx, rows) = Self::open(pool, tenant_id, Some(user_id), Some(check)).await?;
+        let state = match rows.first() {
+            Some(row) => Some(SessionState {
+                session_active: row.try_get("session_active").map_err(query_err)?,
+                user_status: row.try_get("status").map_err(query_err)?,
+                email: row.try_get("email").map_err(query_err)?,
+                display_name: row.try_get("display_name").map_err(query_err)?,
+                role: row.try_get("role").map_err(query_err)?,
+            }),
+            None => None,
+        };
+        Ok((tx, state))
+    }
+
+    async fn open(
+        pool: &PgPool,
+        tenant_id: TenantId,
+        user_id: Option<UserId>,
+        check: Option<String>,
+    ) -> Result<(TenantTx, Vec<PgRow>), DbErr> {
+        let mut conn = pool.acquire().await.map_err(conn_err)?;
+        let user = user_id.map(|u| u.to_string()).unwrap_or_default();
+        let mut sql = format!(
+            "BEGIN; SET LOCAL app.tenant_id = '{tenant_id}'; SET LOCAL app.user_id = '{user}'"
+        );
+        if let Some(check) = check {
+            sql.push_str("; ");
+            sql.push_str(&check);
+        }
+        match sqlx::raw_sql(AssertSqlSafe(sql))
+            .fetch_all(&mut *conn)
+            .await
+        {
+            Ok(rows) => Ok((
+                TenantTx {
+                    conn: Mutex::new(Some(conn)),
+                    tenant_id,
+                    user_id,
+                    failed: AtomicBool::new(false),
+                },
+                rows,
+            )),
+            Err(error) => {
+                // The connection may hold an open, aborted transaction: end it before it is reused.
+                if sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await.is_err() {
+                    conn.close_on_drop();
+                }
+                Err(exec_err(error))
+            }
+        }
+    }
+
+    pub fn tenant_id(&self) -> TenantId {
+        self.tenant_id
+    }
+
+    pub fn user_id(&self) -> Option<UserId> {
+        self.user_id
+    }
+
+    /// Serialises this tenant's transactions that take the same lock, until this one ends.
+    pub async fn lock(&self, lock: TenantLock) -> Result<(), DbErr> {
+        self.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+            [(lock as i32).into(), self.tenant_id.to_string().into()],
+        ))
+        .await
+        .map(|_| ())
+    }
+
+    /// Commits. Refuses when a statement of this transaction failed (the server would roll back).
+    pub async fn commit(self) -> Result<(), DbErr> {
+        let conn = self.conn.lock().await.take();
+        let Some(mut conn) = conn else {
+            return Err(closed());
+        };
+        if self.failed.load(Ordering::Acquire) {
+            Self::rollback_conn(conn).await;
+            return Err(DbErr::Custom(
+                "a statement of this transaction failed; it was rolled back".into(),
+            ));
+        }
+        sqlx::raw_sql("COMMIT")
+            .execute(&mut *conn)
+            .await
+            .map(|_| ())
+            .map_err(exec_err)
+    }
+
+    /// Rolls back now (dropping the transaction does the same, off the request path).
+    pub async fn rollback(self) {
+        if let Some(conn) = self.conn.lock().await.take() {
+            Self::rollback_conn(conn).await;
+        }
+    }
+
+    async fn rollback_conn(mut conn: PoolConnection<Postgres>) {
+        if sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await.is_err() {
+            conn.close_on_drop();
+        }
+    }
+
+    async fn with_conn<T>(
+        &self,
+        run: impl AsyncFnOnce(&mut PoolConnection<Postgres>) -> Result<T, sqlx::Error>,
+    ) -> Result<T, DbErr> {
+        let mut guard = self.conn.lock().await;
+        let conn = guard.as_mut().ok_or_else(closed)?;
+        let result = run(conn).await;
+        if result.is_err() {
+            self.failed.store(true, Ordering::Release);
+        }
+        result.map_err(exec_err)
+    }
+}
+
+impl Drop for TenantTx {
+    fn drop(&mut self) {
+        let Some(mut conn) = self.conn.get_mut().take() else {
+            return;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(Self::rollback_conn(conn));
+            }
+            // No runtime to roll back on: close the connection instead of returning it.
+            Err(_) => conn.close_on_drop(),
+        }
+    }
+}
+
+fn sqlx_query(stmt: &Statement) -> sqlx::query::Query<'_, Postgres, SqlxValues> {
+    let values = stmt.values.clone().unwrap_or(Values(Vec::new()));
+    sqlx::query_with(AssertSqlSafe(stmt.sql.as_str()), SqlxValues(values))
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for TenantTx {
+    fn get_database_backend(&self) -> DbBackend {
+        DbBackend::Postgres
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        self.with_conn(async |conn| sqlx_query(&stmt).execute(&mut **conn).await)
+            .await
+            .map(Into::into)
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        let sql = sql.to_owned();
+        self.with_conn(async |conn| sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut **conn).await)
+            .await
+            .map(Into::into)
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        self.with_conn(async |conn| sqlx_query(&stmt).fetch_optional(&mut **conn).await)
+            .await
+            .map(|row| row.map(Into::into))
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.with_conn(async |conn| sqlx_query(&stmt).fetch_all(&mut **conn).await)
+            .await
+            .map(|rows| rows.into_iter().map(Into::into).collect())
+    }
+}
+
+fn exec_err(error: sqlx::Error) -> DbErr {
+    DbErr::Exec(RuntimeErr::SqlxError(error.into()))
+}
+
+fn query_err(error: sqlx::Error) -> DbErr {
+    DbErr::Query(RuntimeErr::SqlxError(error.into()))
+}
+
+fn conn_err(error: sqlx::Error) -> DbErr {
+    DbErr::Conn(RuntimeErr::SqlxError(error.into()))
+}
+
+fn closed() -> DbErr {
+    DbErr::Custom("the tenant transaction has already ended".into())
+}
