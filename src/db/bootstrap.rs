@@ -62,7 +62,9 @@ pub async fn migrate(settings: &Settings) -> Result<(), BootstrapError> {
     let owner = crate::db::connect_owner(&settings.database.owner_url()?)
         .await
         .map_err(BootstrapError::Migrate)?;
-    migrate_with(&owner, settings.database.audit_partitions_ahead).await
+    let result = migrate_with(&owner, settings.database.audit_partitions_ahead).await;
+    let _ = owner.close().await;
+    result
 }
 
 /// Migrations and partitions on an open owner connection.

@@ -1,1 +1,10 @@
+//! The one integration-test binary: real PostgreSQL and Redis, each test on its own database cloned
+//! from a migrated template, HTTP to a real server on 127.0.0.1 connecting as `trellis_app`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod helpers;
+
+mod health;
+mod catalog;
+mod auth;
+mod authz;
