@@ -73,7 +73,7 @@ pub struct MeTenant {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"current_password": "correct horse battery staple", "new_password": "a new and longer passphrase"}))]
+#[schema(example = json!({"current_password": "my current passphrase", "new_password": "a new and longer passphrase"}))]
 pub struct ChangePasswordRequest {
     pub current_password: String,
     pub new_password: String,

@@ -30,7 +30,9 @@ fn public_key(app: &TestApp) -> [u8; 32] {
         .unwrap()
         .try_into()
         .unwrap();
-    ed25519_dalek::SigningKey::from_bytes(&seed).verifying_key().to_bytes()
+    ed25519_dalek::SigningKey::from_bytes(&seed)
+        .verifying_key()
+        .to_bytes()
 }
 
 #[tokio::test]
@@ -43,7 +45,13 @@ async fn a_valid_token_reads_me_with_the_role_from_the_database() {
     let me: Value = response.json().await.unwrap();
     assert_eq!(me["email"], acme.owner.email);
     assert_eq!(me["role"], "owner");
-    assert!(me["permissions"].as_array().unwrap().iter().any(|p| p == "billing:manage"));
+    assert!(
+        me["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == "billing:manage")
+    );
 }
 
 #[tokio::test]
@@ -52,14 +60,27 @@ async fn missing_expired_and_malformed_tokens_are_401() {
     let acme = app.create_tenant("acme").await;
     let session = app.login_owner(&acme).await;
 
-    let none = app.request(Method::GET, "acme", "/api/v1/me").send().await.unwrap();
-    assert_eq!(expect_problem(none, StatusCode::UNAUTHORIZED).await, "authentication_required");
+    let none = app
+        .request(Method::GET, "acme", "/api/v1/me")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        expect_problem(none, StatusCode::UNAUTHORIZED).await,
+        "authentication_required"
+    );
     let garbage = app.get("acme", "/api/v1/me", "not.a.jwt").await;
-    assert_eq!(expect_problem(garbage, StatusCode::UNAUTHORIZED).await, "invalid_token");
+    assert_eq!(
+        expect_problem(garbage, StatusCode::UNAUTHORIZED).await,
+        "invalid_token"
+    );
 
     app.clock.advance(Duration::minutes(16));
     let expired = app.get("acme", "/api/v1/me", &session.access).await;
-    assert_eq!(expect_problem(expired, StatusCode::UNAUTHORIZED).await, "token_expired");
+    assert_eq!(
+        expect_problem(expired, StatusCode::UNAUTHORIZED).await,
+        "token_expired"
+    );
 }
 
 #[tokio::test]
@@ -76,7 +97,8 @@ async fn forged_tokens_are_401() {
     );
 
     // Signed with another Ed25519 key under our kid.
-    let other = trellis::auth::JwtKeys::parse(&trellis::auth::JwtKeys::generate_spec("test1")).unwrap();
+    let other =
+        trellis::auth::JwtKeys::parse(&trellis::auth::JwtKeys::generate_spec("test1")).unwrap();
     let mut header = Header::new(Algorithm::EdDSA);
     header.kid = Some("test1".into());
     let wrong_signature = jsonwebtoken::encode(&header, &forged, other.signing_key()).unwrap();
@@ -94,9 +116,15 @@ async fn forged_tokens_are_401() {
     let signing_input = format!("{hs_header}.{}", encode(&forged));
     let mut mac = Hmac::<Sha256>::new_from_slice(&public_key(&app)).unwrap();
     mac.update(signing_input.as_bytes());
-    let hs256 = format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()));
+    let hs256 = format!(
+        "{signing_input}.{}",
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    );
     let hs256_lib = jsonwebtoken::encode(
-        &Header { kid: Some("test1".into()), ..Header::new(Algorithm::HS256) },
+        &Header {
+            kid: Some("test1".into()),
+            ..Header::new(Algorithm::HS256)
+        },
         &forged,
         &EncodingKey::from_secret(&public_key(&app)),
     )
@@ -116,10 +144,19 @@ async fn forged_tokens_are_401() {
         ("unknown kid", unknown),
     ] {
         let response = app.get("acme", "/api/v1/me", &token).await;
-        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{name} was accepted");
+        assert_eq!(
+            response.status(),
+            StatusCode::UNAUTHORIZED,
+            "{name} was accepted"
+        );
     }
     // The honest token still works.
-    assert_eq!(app.get("acme", "/api/v1/me", &session.access).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get("acme", "/api/v1/me", &session.access)
+            .await
+            .status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -129,10 +166,18 @@ async fn another_tenants_token_is_401_on_this_host() {
     app.create_tenant("globex").await;
     let acme_session = app.login_owner(&acme).await;
     let response = app.get("globex", "/api/v1/me", &acme_session.access).await;
-    assert_eq!(expect_problem(response, StatusCode::UNAUTHORIZED).await, "invalid_token");
+    assert_eq!(
+        expect_problem(response, StatusCode::UNAUTHORIZED).await,
+        "invalid_token"
+    );
     // A login on globex's host with acme's credentials finds no such user.
-    let login = app.try_login("globex", &acme.owner.email, &acme.owner.password).await;
-    assert_eq!(expect_problem(login, StatusCode::UNAUTHORIZED).await, "invalid_credentials");
+    let login = app
+        .try_login("globex", &acme.owner.email, &acme.owner.password)
+        .await;
+    assert_eq!(
+        expect_problem(login, StatusCode::UNAUTHORIZED).await,
+        "invalid_credentials"
+    );
 }
 
 #[tokio::test]
@@ -157,17 +202,33 @@ async fn refresh_tokens_rotate_and_a_reused_one_revokes_the_session() {
     let second_refresh = second["refresh_token"].as_str().unwrap().to_owned();
     let second_access = second["access_token"].as_str().unwrap().to_owned();
     assert_ne!(second_refresh, first.refresh);
-    assert_eq!(app.get("acme", "/api/v1/me", &second_access).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get("acme", "/api/v1/me", &second_access).await.status(),
+        StatusCode::OK
+    );
 
     // The first refresh token again: theft. The whole session ends.
     let reused = refresh(first.refresh.clone()).await;
-    assert_eq!(expect_problem(reused, StatusCode::UNAUTHORIZED).await, "invalid_refresh_token");
+    assert_eq!(
+        expect_problem(reused, StatusCode::UNAUTHORIZED).await,
+        "invalid_refresh_token"
+    );
     let after = app.get("acme", "/api/v1/me", &second_access).await;
-    assert_eq!(expect_problem(after, StatusCode::UNAUTHORIZED).await, "session_revoked");
+    assert_eq!(
+        expect_problem(after, StatusCode::UNAUTHORIZED).await,
+        "session_revoked"
+    );
     let successor = refresh(second_refresh).await;
-    assert_eq!(successor.status(), StatusCode::UNAUTHORIZED, "the family's newest token died too");
+    assert_eq!(
+        successor.status(),
+        StatusCode::UNAUTHORIZED,
+        "the family's newest token died too"
+    );
     let actions = app.audit_actions(acme.id).await;
-    assert!(actions.contains(&"auth.refresh_token_reused".to_owned()), "{actions:?}");
+    assert!(
+        actions.contains(&"auth.refresh_token_reused".to_owned()),
+        "{actions:?}"
+    );
 
     // Unknown tokens change nothing and get the same answer.
     let unknown = refresh("never-issued".into()).await;
@@ -179,10 +240,15 @@ async fn logout_ends_the_session_at_once() {
     let app = spawn_app().await;
     let acme = app.create_tenant("acme").await;
     let session = app.login_owner(&acme).await;
-    let response = app.post("acme", "/api/v1/auth/logout", &session.access, &json!({})).await;
+    let response = app
+        .post("acme", "/api/v1/auth/logout", &session.access, &json!({}))
+        .await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     let after = app.get("acme", "/api/v1/me", &session.access).await;
-    assert_eq!(expect_problem(after, StatusCode::UNAUTHORIZED).await, "session_revoked");
+    assert_eq!(
+        expect_problem(after, StatusCode::UNAUTHORIZED).await,
+        "session_revoked"
+    );
     let refreshed = app
         .request(Method::POST, "acme", "/api/v1/auth/refresh")
         .json(&json!({ "refresh_token": session.refresh }))
@@ -199,15 +265,31 @@ async fn a_deactivated_user_is_out_on_the_next_request() {
     let owner = app.login_owner(&acme).await;
     let ada = app.add_member(&acme, &owner, "ada", "member").await;
     let ada_session = app.login("acme", &ada).await;
-    assert_eq!(app.get("acme", "/api/v1/me", &ada_session.access).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get("acme", "/api/v1/me", &ada_session.access)
+            .await
+            .status(),
+        StatusCode::OK
+    );
 
     let path = format!("/api/v1/members/{}/deactivate", ada.id);
-    assert_eq!(app.post("acme", &path, &owner.access, &json!({})).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.post("acme", &path, &owner.access, &json!({}))
+            .await
+            .status(),
+        StatusCode::OK
+    );
 
     let next = app.get("acme", "/api/v1/me", &ada_session.access).await;
-    assert_eq!(expect_problem(next, StatusCode::UNAUTHORIZED).await, "session_revoked");
+    assert_eq!(
+        expect_problem(next, StatusCode::UNAUTHORIZED).await,
+        "session_revoked"
+    );
     let login = app.try_login("acme", &ada.email, &ada.password).await;
-    assert_eq!(expect_problem(login, StatusCode::UNAUTHORIZED).await, "invalid_credentials");
+    assert_eq!(
+        expect_problem(login, StatusCode::UNAUTHORIZED).await,
+        "invalid_credentials"
+    );
 }
 
 #[tokio::test]
@@ -217,17 +299,33 @@ async fn a_revoked_role_takes_effect_on_the_next_request() {
     let owner = app.login_owner(&acme).await;
     let admin = app.add_member(&acme, &owner, "grace", "admin").await;
     let admin_session = app.login("acme", &admin).await;
-    assert_eq!(app.get("acme", "/api/v1/members", &admin_session.access).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get("acme", "/api/v1/members", &admin_session.access)
+            .await
+            .status(),
+        StatusCode::OK
+    );
 
     let path = format!("/api/v1/members/{}/role", admin.id);
     let demoted = app
-        .send_json(Method::PUT, "acme", &path, &owner.access, &json!({ "role": "member" }))
+        .send_json(
+            Method::PUT,
+            "acme",
+            &path,
+            &owner.access,
+            &json!({ "role": "member" }),
+        )
         .await;
     assert_eq!(demoted.status(), StatusCode::OK);
 
     // Same access token, still carrying `roles: ["admin"]`: the database decides.
-    let next = app.get("acme", "/api/v1/members", &admin_session.access).await;
-    assert_eq!(expect_problem(next, StatusCode::FORBIDDEN).await, "forbidden");
+    let next = app
+        .get("acme", "/api/v1/members", &admin_session.access)
+        .await;
+    assert_eq!(
+        expect_problem(next, StatusCode::FORBIDDEN).await,
+        "forbidden"
+    );
 }
 
 #[tokio::test]
@@ -256,21 +354,41 @@ async fn changing_the_password_ends_the_other_sessions() {
         )
         .await;
     assert_eq!(changed.status(), StatusCode::NO_CONTENT);
-    assert_eq!(app.get("acme", "/api/v1/me", &here.access).await.status(), StatusCode::OK);
-    assert_eq!(app.get("acme", "/api/v1/me", &elsewhere.access).await.status(), StatusCode::UNAUTHORIZED);
-    let old = app.try_login("acme", &acme.owner.email, &acme.owner.password).await;
+    assert_eq!(
+        app.get("acme", "/api/v1/me", &here.access).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get("acme", "/api/v1/me", &elsewhere.access)
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let old = app
+        .try_login("acme", &acme.owner.email, &acme.owner.password)
+        .await;
     assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
-    let new = app.try_login("acme", &acme.owner.email, "a brand new passphrase").await;
+    let new = app
+        .try_login("acme", &acme.owner.email, "a brand new passphrase")
+        .await;
     assert_eq!(new.status(), StatusCode::OK);
-    assert!(app.audit_actions(acme.id).await.contains(&"user.password_changed".to_owned()));
+    assert!(
+        app.audit_actions(acme.id)
+            .await
+            .contains(&"user.password_changed".to_owned())
+    );
 }
 
 #[tokio::test]
 async fn failed_logins_are_audited_without_saying_which_part_was_wrong() {
     let app = spawn_app().await;
     let acme = app.create_tenant("acme").await;
-    let unknown = app.try_login("acme", "nobody@acme.example", "whatever it is").await;
-    let wrong = app.try_login("acme", &acme.owner.email, "not the password").await;
+    let unknown = app
+        .try_login("acme", "nobody@acme.example", "whatever it is")
+        .await;
+    let wrong = app
+        .try_login("acme", &acme.owner.email, "not the password")
+        .await;
     let a = expect_problem(unknown, StatusCode::UNAUTHORIZED).await;
     let b = expect_problem(wrong, StatusCode::UNAUTHORIZED).await;
     assert_eq!(a, b);

@@ -11,9 +11,14 @@ use crate::helpers::{Session, TestApp, TestTenant, expect_problem, spawn_app};
 
 /// role -> permissions, read from the policy file the server loads.
 fn policy() -> BTreeMap<String, BTreeSet<String>> {
-    let csv = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/policies/policy.csv")).unwrap();
+    let csv = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/policies/policy.csv"))
+        .unwrap();
     let mut roles: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for line in csv.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+    for line in csv
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
         let fields: Vec<&str> = line.split(',').map(str::trim).collect();
         roles
             .entry(fields[1].to_owned())
@@ -25,29 +30,73 @@ fn policy() -> BTreeMap<String, BTreeSet<String>> {
 
 /// A request that needs exactly `permission`: with it the answer is not 403, without it 403.
 /// Permissions whose routes arrive with later issues have no probe (the `/me` check covers them).
-async fn probe(app: &TestApp, tenant: &TestTenant, session: &Session, permission: &str) -> Option<StatusCode> {
+async fn probe(
+    app: &TestApp,
+    tenant: &TestTenant,
+    session: &Session,
+    permission: &str,
+) -> Option<StatusCode> {
     let missing = Uuid::now_v7();
     let slug = tenant.slug.as_str();
     let token = session.access.as_str();
     let response = match permission {
         "org_settings:read" => app.get(slug, "/api/v1/org", token).await,
-        "org_settings:update" => app.send_json(Method::PATCH, slug, "/api/v1/org/settings", token, &json!({})).await,
+        "org_settings:update" => {
+            app.send_json(
+                Method::PATCH,
+                slug,
+                "/api/v1/org/settings",
+                token,
+                &json!({}),
+            )
+            .await
+        }
         "members:read" => app.get(slug, "/api/v1/members", token).await,
-        "members:invite" => app.post(slug, "/api/v1/invitations", token, &json!({ "email": "not-an-email" })).await,
+        "members:invite" => {
+            app.post(
+                slug,
+                "/api/v1/invitations",
+                token,
+                &json!({ "email": "not-an-email" }),
+            )
+            .await
+        }
         "members:update_role" => {
             let path = format!("/api/v1/members/{missing}/role");
-            app.send_json(Method::PUT, slug, &path, token, &json!({ "role": "member" })).await
+            app.send_json(
+                Method::PUT,
+                slug,
+                &path,
+                token,
+                &json!({ "role": "member" }),
+            )
+            .await
         }
-        "members:deactivate" => app.post(slug, &format!("/api/v1/members/{missing}/deactivate"), token, &json!({})).await,
-        "members:remove" => {
-            app.request(Method::DELETE, slug, &format!("/api/v1/members/{missing}"))
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
+        "members:deactivate" => {
+            app.post(
+                slug,
+                &format!("/api/v1/members/{missing}/deactivate"),
+                token,
+                &json!({}),
+            )
+            .await
         }
+        "members:remove" => app
+            .request(Method::DELETE, slug, &format!("/api/v1/members/{missing}"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap(),
         "invitations:read" => app.get(slug, "/api/v1/invitations", token).await,
-        "invitations:revoke" => app.post(slug, &format!("/api/v1/invitations/{missing}/revoke"), token, &json!({})).await,
+        "invitations:revoke" => {
+            app.post(
+                slug,
+                &format!("/api/v1/invitations/{missing}/revoke"),
+                token,
+                &json!({}),
+            )
+            .await
+        }
         "audit_log:read" | "audit_log:export" | "billing:manage" => return None,
         other => panic!("no probe for the permission {other}: add one to tests/api/authz.rs"),
     };
@@ -63,35 +112,59 @@ async fn every_role_can_do_exactly_what_the_policy_grants() {
     let every_permission: BTreeSet<String> = policy.values().flatten().cloned().collect();
     assert_eq!(
         policy.keys().cloned().collect::<BTreeSet<_>>(),
-        trellis::authz::BASELINE_ROLES.iter().map(|r| r.to_string()).collect(),
+        trellis::authz::BASELINE_ROLES
+            .iter()
+            .map(|r| r.to_string())
+            .collect(),
         "policy.csv grants exactly the baseline roles"
     );
-    assert_eq!(policy["owner"], every_permission, "the owner holds every permission");
+    assert_eq!(
+        policy["owner"], every_permission,
+        "the owner holds every permission"
+    );
 
     for (role, granted) in &policy {
         let session = if role == "owner" {
             owner.clone()
         } else {
-            let user = app.add_member(&acme, &owner, &format!("{role}-user"), role).await;
+            let user = app
+                .add_member(&acme, &owner, &format!("{role}-user"), role)
+                .await;
             app.login("acme", &user).await
         };
-        let me: Value = app.get("acme", "/api/v1/me", &session.access).await.json().await.unwrap();
+        let me: Value = app
+            .get("acme", "/api/v1/me", &session.access)
+            .await
+            .json()
+            .await
+            .unwrap();
         let held: BTreeSet<String> = me["permissions"]
             .as_array()
             .unwrap()
             .iter()
             .map(|p| p.as_str().unwrap().to_owned())
             .collect();
-        assert_eq!(&held, granted, "{role}: /me permissions differ from policy.csv");
+        assert_eq!(
+            &held, granted,
+            "{role}: /me permissions differ from policy.csv"
+        );
 
         for permission in &every_permission {
             let Some(status) = probe(&app, &acme, &session, permission).await else {
                 continue;
             };
             if granted.contains(permission) {
-                assert_ne!(status, StatusCode::FORBIDDEN, "{role} should have {permission}");
+                assert_ne!(
+                    status,
+                    StatusCode::FORBIDDEN,
+                    "{role} should have {permission}"
+                );
             } else {
-                assert_eq!(status, StatusCode::FORBIDDEN, "{role} should not have {permission}");
+                assert_eq!(
+                    status,
+                    StatusCode::FORBIDDEN,
+                    "{role} should not have {permission}"
+                );
             }
         }
     }
@@ -110,11 +183,24 @@ async fn nobody_grants_or_manages_a_role_beyond_their_own() {
 
     // HR may invite members and managers, not admins.
     let as_admin = app
-        .post("acme", "/api/v1/invitations", &hr.access, &json!({ "email": "x@acme.example", "role": "admin" }))
+        .post(
+            "acme",
+            "/api/v1/invitations",
+            &hr.access,
+            &json!({ "email": "x@acme.example", "role": "admin" }),
+        )
         .await;
-    assert_eq!(expect_problem(as_admin, StatusCode::FORBIDDEN).await, "role_escalation");
+    assert_eq!(
+        expect_problem(as_admin, StatusCode::FORBIDDEN).await,
+        "role_escalation"
+    );
     let as_member = app
-        .post("acme", "/api/v1/invitations", &hr.access, &json!({ "email": "y@acme.example", "role": "manager" }))
+        .post(
+            "acme",
+            "/api/v1/invitations",
+            &hr.access,
+            &json!({ "email": "y@acme.example", "role": "manager" }),
+        )
         .await;
     assert_eq!(as_member.status(), StatusCode::CREATED);
 
@@ -128,22 +214,63 @@ async fn nobody_grants_or_manages_a_role_beyond_their_own() {
             &json!({ "role": "admin" }),
         )
         .await;
-    assert_eq!(expect_problem(promote, StatusCode::FORBIDDEN).await, "role_escalation");
+    assert_eq!(
+        expect_problem(promote, StatusCode::FORBIDDEN).await,
+        "role_escalation"
+    );
     let deactivate = app
-        .post("acme", &format!("/api/v1/members/{}/deactivate", admin_user.id), &hr.access, &json!({}))
+        .post(
+            "acme",
+            &format!("/api/v1/members/{}/deactivate", admin_user.id),
+            &hr.access,
+            &json!({}),
+        )
         .await;
-    assert_eq!(expect_problem(deactivate, StatusCode::FORBIDDEN).await, "role_escalation");
+    assert_eq!(
+        expect_problem(deactivate, StatusCode::FORBIDDEN).await,
+        "role_escalation"
+    );
 
     // An admin may not make an owner (billing is the owner's alone); an owner may.
     let path = format!("/api/v1/members/{}/role", member.id);
-    let by_admin = app.send_json(Method::PUT, "acme", &path, &admin.access, &json!({ "role": "owner" })).await;
-    assert_eq!(expect_problem(by_admin, StatusCode::FORBIDDEN).await, "role_escalation");
-    let by_owner = app.send_json(Method::PUT, "acme", &path, &owner.access, &json!({ "role": "owner" })).await;
+    let by_admin = app
+        .send_json(
+            Method::PUT,
+            "acme",
+            &path,
+            &admin.access,
+            &json!({ "role": "owner" }),
+        )
+        .await;
+    assert_eq!(
+        expect_problem(by_admin, StatusCode::FORBIDDEN).await,
+        "role_escalation"
+    );
+    let by_owner = app
+        .send_json(
+            Method::PUT,
+            "acme",
+            &path,
+            &owner.access,
+            &json!({ "role": "owner" }),
+        )
+        .await;
     assert_eq!(by_owner.status(), StatusCode::OK);
 
     // An unknown role is a validation error, not a silent grant.
-    let unknown = app.send_json(Method::PUT, "acme", &path, &owner.access, &json!({ "role": "superuser" })).await;
-    assert_eq!(expect_problem(unknown, StatusCode::UNPROCESSABLE_ENTITY).await, "validation_failed");
+    let unknown = app
+        .send_json(
+            Method::PUT,
+            "acme",
+            &path,
+            &owner.access,
+            &json!({ "role": "superuser" }),
+        )
+        .await;
+    assert_eq!(
+        expect_problem(unknown, StatusCode::UNPROCESSABLE_ENTITY).await,
+        "validation_failed"
+    );
 }
 
 #[tokio::test]
@@ -154,11 +281,30 @@ async fn the_last_owner_can_be_neither_demoted_deactivated_nor_removed() {
     let me = acme.owner.id;
 
     let demote = app
-        .send_json(Method::PUT, "acme", &format!("/api/v1/members/{me}/role"), &owner.access, &json!({ "role": "admin" }))
+        .send_json(
+            Method::PUT,
+            "acme",
+            &format!("/api/v1/members/{me}/role"),
+            &owner.access,
+            &json!({ "role": "admin" }),
+        )
         .await;
-    assert_eq!(expect_problem(demote, StatusCode::CONFLICT).await, "last_owner");
-    let deactivate = app.post("acme", &format!("/api/v1/members/{me}/deactivate"), &owner.access, &json!({})).await;
-    assert_eq!(expect_problem(deactivate, StatusCode::CONFLICT).await, "self_action");
+    assert_eq!(
+        expect_problem(demote, StatusCode::CONFLICT).await,
+        "last_owner"
+    );
+    let deactivate = app
+        .post(
+            "acme",
+            &format!("/api/v1/members/{me}/deactivate"),
+            &owner.access,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(
+        expect_problem(deactivate, StatusCode::CONFLICT).await,
+        "self_action"
+    );
 
     // A second owner can demote the first, but then cannot leave the organization ownerless.
     let second = app.add_member(&acme, &owner, "second", "owner").await;
@@ -174,12 +320,19 @@ async fn the_last_owner_can_be_neither_demoted_deactivated_nor_removed() {
         .await;
     assert_eq!(demote_first.status(), StatusCode::OK);
     let remove_self = app
-        .request(Method::DELETE, "acme", &format!("/api/v1/members/{}", second.id))
+        .request(
+            Method::DELETE,
+            "acme",
+            &format!("/api/v1/members/{}", second.id),
+        )
         .bearer_auth(&second_session.access)
         .send()
         .await
         .unwrap();
-    assert_eq!(expect_problem(remove_self, StatusCode::CONFLICT).await, "self_action");
+    assert_eq!(
+        expect_problem(remove_self, StatusCode::CONFLICT).await,
+        "self_action"
+    );
     let demote_self = app
         .send_json(
             Method::PUT,
@@ -189,14 +342,24 @@ async fn the_last_owner_can_be_neither_demoted_deactivated_nor_removed() {
             &json!({ "role": "admin" }),
         )
         .await;
-    assert_eq!(expect_problem(demote_self, StatusCode::CONFLICT).await, "last_owner");
+    assert_eq!(
+        expect_problem(demote_self, StatusCode::CONFLICT).await,
+        "last_owner"
+    );
     // The former owner, now an admin, may not touch the owner.
     let first_again = app.login_owner(&acme).await;
     let remove_owner = app
-        .request(Method::DELETE, "acme", &format!("/api/v1/members/{}", second.id))
+        .request(
+            Method::DELETE,
+            "acme",
+            &format!("/api/v1/members/{}", second.id),
+        )
         .bearer_auth(&first_again.access)
         .send()
         .await
         .unwrap();
-    assert_eq!(expect_problem(remove_owner, StatusCode::FORBIDDEN).await, "role_escalation");
+    assert_eq!(
+        expect_problem(remove_owner, StatusCode::FORBIDDEN).await,
+        "role_escalation"
+    );
 }

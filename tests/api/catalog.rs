@@ -18,7 +18,10 @@ pub async fn violations(db: &mut PgConnection) -> Vec<String> {
     .fetch_all(&mut *db)
     .await
     .unwrap();
-    assert!(tables.len() >= 9, "the tenant tables were not found: {tables:?}");
+    assert!(
+        tables.len() >= 9,
+        "the tenant tables were not found: {tables:?}"
+    );
 
     for (table, rls, forced) in &tables {
         let mut fail = |rule: &str| found.push(format!("{table}: {rule}"));
@@ -61,13 +64,19 @@ pub async fn violations(db: &mut PgConnection) -> Vec<String> {
             let checks: Option<String> = policy.get("checks");
             let expected = Some("(tenant_id = app.current_tenant_id())".to_owned());
             if qual != expected {
-                fail(&format!("policy {name} USING is {qual:?}, not the tenant predicate"));
+                fail(&format!(
+                    "policy {name} USING is {qual:?}, not the tenant predicate"
+                ));
             }
             if checks != expected {
-                fail(&format!("policy {name} WITH CHECK is {checks:?}, not the tenant predicate"));
+                fail(&format!(
+                    "policy {name} WITH CHECK is {checks:?}, not the tenant predicate"
+                ));
             }
             if !policy.get::<bool, _>("permissive") {
-                fail(&format!("policy {name} is restrictive; the tenant policy must be permissive and alone"));
+                fail(&format!(
+                    "policy {name} is restrictive; the tenant policy must be permissive and alone"
+                ));
             }
         }
 
@@ -119,18 +128,24 @@ pub async fn violations(db: &mut PgConnection) -> Vec<String> {
             let target_columns: Vec<String> = fk.get("target_columns");
             if target == "tenants" {
                 if columns != ["tenant_id"] || target_columns != ["id"] {
-                    fail(&format!("foreign key {name} to tenants is not tenant_id -> id"));
+                    fail(&format!(
+                        "foreign key {name} to tenants is not tenant_id -> id"
+                    ));
                 }
                 continue;
             }
             if columns.first().map(String::as_str) != Some("tenant_id")
                 || target_columns.first().map(String::as_str) != Some("tenant_id")
             {
-                fail(&format!("foreign key {name} to {target} is not composite on tenant_id"));
+                fail(&format!(
+                    "foreign key {name} to {target} is not composite on tenant_id"
+                ));
             }
             let on_delete: String = fk.get("on_delete");
             if on_delete == "n" && !fk.get::<bool, _>("set_cols") {
-                fail(&format!("foreign key {name} sets tenant_id to null on delete (name the column)"));
+                fail(&format!(
+                    "foreign key {name} sets tenant_id to null on delete (name the column)"
+                ));
             }
         }
 
@@ -160,7 +175,9 @@ pub async fn violations(db: &mut PgConnection) -> Vec<String> {
     .await
     .unwrap();
     for name in global_to_tenant {
-        found.push(format!("global table: foreign key {name} points at a tenant table"));
+        found.push(format!(
+            "global table: foreign key {name} points at a tenant table"
+        ));
     }
 
     // The app role: no superuser, no BYPASSRLS, owns nothing.
@@ -210,7 +227,9 @@ pub async fn violations(db: &mut PgConnection) -> Vec<String> {
     .await
     .unwrap();
     for function in definers {
-        found.push(format!("{function}: SECURITY DEFINER without a pinned search_path or open to PUBLIC"));
+        found.push(format!(
+            "{function}: SECURITY DEFINER without a pinned search_path or open to PUBLIC"
+        ));
     }
     let views: Vec<String> = sqlx::query_scalar(
         "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
@@ -231,7 +250,11 @@ async fn every_tenant_table_keeps_the_database_rules() {
     let app = spawn_app().await;
     let mut db = app.admin_connection().await;
     let found = violations(&mut db).await;
-    assert!(found.is_empty(), "schema rules broken:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "schema rules broken:\n{}",
+        found.join("\n")
+    );
 }
 
 #[tokio::test]
@@ -257,7 +280,10 @@ async fn the_catalog_check_fails_when_a_policy_or_force_is_dropped() {
         "notes: index notes_pkey does not lead with tenant_id",
         "app.leaky(): SECURITY DEFINER without a pinned search_path or open to PUBLIC",
     ] {
-        assert!(found.contains(expected), "{expected:?} was not reported in:\n{found}");
+        assert!(
+            found.contains(expected),
+            "{expected:?} was not reported in:\n{found}"
+        );
     }
 }
 
@@ -274,8 +300,14 @@ async fn every_audit_partition_is_secured_like_its_parent() {
     .fetch_all(&mut db)
     .await
     .unwrap();
-    assert!(partitions.iter().any(|p| p.0 == "audit_events_default"), "{partitions:?}");
-    assert!(partitions.len() >= 4, "this month and the next months exist: {partitions:?}");
+    assert!(
+        partitions.iter().any(|p| p.0 == "audit_events_default"),
+        "{partitions:?}"
+    );
+    assert!(
+        partitions.len() >= 4,
+        "this month and the next months exist: {partitions:?}"
+    );
     for (name, rls, forced, policies) in partitions {
         assert!(rls && forced && policies >= 1, "{name} is not secured");
     }

@@ -7,7 +7,11 @@ use crate::helpers::spawn_app;
 async fn healthz_answers_on_the_base_domain() {
     let app = spawn_app().await;
     let response = app
-        .request_with_host(Method::GET, Some(&format!("localhost:{}", app.port)), "/healthz")
+        .request_with_host(
+            Method::GET,
+            Some(&format!("localhost:{}", app.port)),
+            "/healthz",
+        )
         .send()
         .await
         .unwrap();
@@ -19,7 +23,11 @@ async fn healthz_answers_on_the_base_domain() {
 async fn readyz_reports_the_database_and_redis() {
     let app = spawn_app().await;
     let response = app
-        .request_with_host(Method::GET, Some(&format!("localhost:{}", app.port)), "/readyz")
+        .request_with_host(
+            Method::GET,
+            Some(&format!("localhost:{}", app.port)),
+            "/readyz",
+        )
         .send()
         .await
         .unwrap();

@@ -63,8 +63,12 @@ fn config_dir() -> PathBuf {
 
 /// The test settings, before the per-test database, port and prefix are set.
 pub fn test_settings() -> Settings {
-    let mut settings = Settings::load_for(&config_dir(), "test", false).expect("config/test.toml loads");
-    settings.authz.policy_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies").display().to_string();
+    let mut settings =
+        Settings::load_for(&config_dir(), "test", false).expect("config/test.toml loads");
+    settings.authz.policy_dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("policies")
+        .display()
+        .to_string();
     // Tests may point at another server, as CI and the README's command do.
     if let Ok(url) = std::env::var("APP_DATABASE__ADMIN_URL") {
         settings.database.admin_url = SecretString::from(url);
@@ -162,9 +166,11 @@ async fn ensure_template(settings: &Settings) -> String {
         let result = trellis::db::bootstrap(&template_settings).await;
         if let Err(error) = result {
             // Leave nothing half-made behind for the next run.
-            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS \"{template}\" WITH (FORCE)")))
-                .execute(&mut admin)
-                .await;
+            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS \"{template}\" WITH (FORCE)"
+            )))
+            .execute(&mut admin)
+            .await;
             panic!("cannot build the template database: {error}");
         }
     }
@@ -181,7 +187,10 @@ async fn clone_database(settings: &Settings, template: &str, name: &str) {
         .unwrap();
     let sql = format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\" OWNER trellis_owner");
     for attempt in 0..50 {
-        match sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone())).execute(&mut admin).await {
+        match sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone()))
+            .execute(&mut admin)
+            .await
+        {
             Ok(_) => return,
             // Another test cloning the same template at this instant.
             Err(e) if e.to_string().contains("being accessed by other users") && attempt < 49 => {
@@ -206,7 +215,10 @@ impl Drop for TestApp {
         let prefix = self.settings.redis.key_prefix.clone();
         // A runtime of its own: Drop cannot await, and the test's runtime may be shutting down.
         let _ = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
                 return;
             };
             runtime.block_on(async move {
@@ -228,7 +240,8 @@ impl Drop for TestApp {
                         .await
                         .unwrap_or_default();
                     if !keys.is_empty() {
-                        let _: Result<(), _> = redis::cmd("DEL").arg(keys).query_async(&mut conn).await;
+                        let _: Result<(), _> =
+                            redis::cmd("DEL").arg(keys).query_async(&mut conn).await;
                     }
                 }
             });
@@ -250,8 +263,15 @@ impl TestApp {
     }
 
     /// A request with a raw Host header (or none, with `None`).
-    pub fn request_with_host(&self, method: Method, host: Option<&str>, path: &str) -> RequestBuilder {
-        let builder = self.client.request(method, format!("http://127.0.0.1:{}{path}", self.port));
+    pub fn request_with_host(
+        &self,
+        method: Method,
+        host: Option<&str>,
+        path: &str,
+    ) -> RequestBuilder {
+        let builder = self
+            .client
+            .request(method, format!("http://127.0.0.1:{}{path}", self.port));
         match host {
             Some(host) => builder.header(header::HOST, host),
             None => builder,
@@ -259,10 +279,21 @@ impl TestApp {
     }
 
     pub async fn get(&self, slug: &str, path: &str, token: &str) -> Response {
-        self.request(Method::GET, slug, path).bearer_auth(token).send().await.unwrap()
+        self.request(Method::GET, slug, path)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
     }
 
-    pub async fn send_json(&self, method: Method, slug: &str, path: &str, token: &str, body: &Value) -> Response {
+    pub async fn send_json(
+        &self,
+        method: Method,
+        slug: &str,
+        path: &str,
+        token: &str,
+        body: &Value,
+    ) -> Response {
         self.request(method, slug, path)
             .bearer_auth(token)
             .json(body)
@@ -304,9 +335,10 @@ impl TestApp {
 
     pub async fn create_tenant_with_seats(&self, slug: &str, seats: i32) -> TestTenant {
         let email = format!("owner@{slug}.example");
-        let owner = sea_orm::Database::connect(self.settings.database.owner_url().unwrap().expose_secret())
-            .await
-            .unwrap();
+        let owner =
+            sea_orm::Database::connect(self.settings.database.owner_url().unwrap().expose_secret())
+                .await
+                .unwrap();
         let hasher = PasswordHasher::new(&self.settings.auth).unwrap();
         let created = provision::create_tenant(
             &owner,
@@ -344,7 +376,12 @@ impl TestApp {
 
     pub async fn login(&self, slug: &str, user: &TestUser) -> Session {
         let response = self.try_login(slug, &user.email, &user.password).await;
-        assert_eq!(response.status(), StatusCode::OK, "login of {} failed", user.email);
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "login of {} failed",
+            user.email
+        );
         let body: Value = response.json().await.unwrap();
         Session {
             access: body["access_token"].as_str().unwrap().to_owned(),
@@ -359,14 +396,25 @@ impl TestApp {
     /// Invites `email` with `role` as `inviter` and returns the invitation's JSON.
     pub async fn invite(&self, slug: &str, inviter: &Session, email: &str, role: &str) -> Value {
         let response = self
-            .post(slug, "/api/v1/invitations", &inviter.access, &json!({ "email": email, "role": role }))
+            .post(
+                slug,
+                "/api/v1/invitations",
+                &inviter.access,
+                &json!({ "email": email, "role": role }),
+            )
             .await;
         assert_eq!(response.status(), StatusCode::CREATED, "inviting {email}");
         response.json().await.unwrap()
     }
 
     /// Invites and accepts: an active member holding `role`.
-    pub async fn add_member(&self, tenant: &TestTenant, inviter: &Session, name: &str, role: &str) -> TestUser {
+    pub async fn add_member(
+        &self,
+        tenant: &TestTenant,
+        inviter: &Session,
+        name: &str,
+        role: &str,
+    ) -> TestUser {
         let email = format!("{name}@{}.example", tenant.slug);
         let invited = self.invite(&tenant.slug, inviter, &email, role).await;
         let url = invited["accept_url"].as_str().unwrap();
@@ -377,7 +425,11 @@ impl TestApp {
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status(), StatusCode::OK, "accepting the invitation of {email}");
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "accepting the invitation of {email}"
+        );
         TestUser {
             id: invited["member"]["id"].as_str().unwrap().parse().unwrap(),
             email,
@@ -388,12 +440,13 @@ impl TestApp {
     /// The audit actions recorded for `tenant`, oldest first (read as the owner, behind the API).
     pub async fn audit_actions(&self, tenant: TenantId) -> Vec<String> {
         let pool = self.owner_pool().await;
-        let rows: Vec<(String,)> =
-            sqlx::query_as("SELECT action FROM audit_events WHERE tenant_id = $1 ORDER BY occurred_at, id")
-                .bind(tenant.as_uuid())
-                .fetch_all(&pool)
-                .await
-                .unwrap();
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT action FROM audit_events WHERE tenant_id = $1 ORDER BY occurred_at, id",
+        )
+        .bind(tenant.as_uuid())
+        .fetch_all(&pool)
+        .await
+        .unwrap();
         pool.close().await;
         rows.into_iter().map(|(a,)| a).collect()
     }
@@ -402,12 +455,18 @@ impl TestApp {
 /// The body of a problem response, checking its shape.
 pub async fn problem(response: Response) -> Value {
     assert_eq!(
-        response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()),
+        response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
         Some("application/problem+json"),
         "a problem response"
     );
     let body: Value = response.json().await.unwrap();
-    assert!(body["request_id"].is_string(), "problem without a request id: {body}");
+    assert!(
+        body["request_id"].is_string(),
+        "problem without a request id: {body}"
+    );
     body
 }
 

@@ -4,7 +4,9 @@
 
 mod helpers;
 
-mod health;
-mod catalog;
 mod auth;
 mod authz;
+mod catalog;
+mod health;
+mod isolation;
+mod tenancy;

@@ -1,0 +1,286 @@
+//! The isolation matrix, generated from the OpenAPI document (which is generated from the route table):
+//! every route added later is covered without new test code. For each operation, with resources made in
+//! tenant A: A's token on B's host is 401; B's own token with A's ids is 404, exactly as for an id that
+//! does not exist; B's lists never show A's data; and A's data is unchanged at the end.
+//! A route with a new kind of path parameter fails here until it gets a fixture below.
+
+use std::collections::BTreeMap;
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::helpers::{TestApp, TestTenant, problem, spawn_app, spawn_app_with};
+
+/// Resources of tenant A, by the path parameter that names them.
+struct Fixtures {
+    ids: BTreeMap<&'static str, String>,
+    /// Everything of A's that must never appear in an answer to B.
+    secrets: Vec<String>,
+}
+
+async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
+    let owner = app.login_owner(acme).await;
+    let invited = app
+        .invite("acme", &owner, "pending-hire@acme.example", "member")
+        .await;
+    let hr = app.add_member(acme, &owner, "hr-lead", "hr").await;
+    let invitation_id = invited["invitation"]["id"].as_str().unwrap().to_owned();
+    let invited_member = invited["member"]["id"].as_str().unwrap().to_owned();
+    Fixtures {
+        ids: BTreeMap::from([
+            ("member_id", hr.id.to_string()),
+            ("invitation_id", invitation_id.clone()),
+        ]),
+        secrets: vec![
+            acme.id.to_string(),
+            acme.owner.id.to_string(),
+            acme.owner.email.clone(),
+            hr.id.to_string(),
+            hr.email.clone(),
+            invited_member,
+            invitation_id,
+            "pending-hire@acme.example".into(),
+        ],
+    }
+}
+
+/// What tenant A looks like through its own API (compared before and after the matrix).
+async fn snapshot(app: &TestApp, acme: &TestTenant) -> Vec<String> {
+    let owner = app.login_owner(acme).await;
+    let mut seen = Vec::new();
+    for path in ["/api/v1/members", "/api/v1/invitations", "/api/v1/org"] {
+        let response = app.get("acme", path, &owner.access).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let mut body: Value = response.json().await.unwrap();
+        // Sign-ins by this snapshot itself are not a change.
+        if let Some(items) = body["items"].as_array_mut() {
+            for item in items {
+                item["last_login_at"] = Value::Null;
+            }
+        }
+        seen.push(body.to_string());
+    }
+    seen
+}
+
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str() {
+        Some(reference) => {
+            let name = reference.rsplit('/').next().unwrap();
+            &doc["components"]["schemas"][name]
+        }
+        None => schema,
+    }
+}
+
+/// The request body's example, from the schema the document names.
+fn example_body(doc: &Value, operation: &Value, label: &str) -> Option<Value> {
+    let body = operation.get("requestBody")?;
+    let schema = resolve(doc, &body["content"]["application/json"]["schema"]);
+    let example = schema.get("example").cloned().or_else(|| {
+        schema["examples"]
+            .as_array()
+            .and_then(|e| e.first().cloned())
+    });
+    Some(example.unwrap_or_else(|| panic!("{label}: its request body schema needs an example")))
+}
+
+#[tokio::test]
+async fn every_route_keeps_tenants_apart() {
+    // B signs in afresh for each operation (one of them is logout).
+    let app = spawn_app_with(|s| s.auth.login_ip_limit = 1000).await;
+    let acme = app.create_tenant("acme").await;
+    let globex = app.create_tenant("globex").await;
+    let fixtures = make_fixtures(&app, &acme).await;
+    let acme_session = app.login_owner(&acme).await;
+    let doc: Value = app
+        .request(Method::GET, "acme", "/api/v1/openapi.json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let before = snapshot(&app, &acme).await;
+
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in ["get", "post", "put", "patch", "delete"] {
+            let Some(operation) = item.get(method) else {
+                continue;
+            };
+            let label = format!("{} {path}", method.to_uppercase());
+            let secured = operation["security"]
+                .as_array()
+                .is_some_and(|s| !s.is_empty());
+            let mut url = path.clone();
+            let mut unknown_url = path.clone();
+            let mut has_ids = false;
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                if parameter["in"] != "path" {
+                    continue;
+                }
+                let name = parameter["name"].as_str().unwrap();
+                let id = fixtures.ids.get(name).unwrap_or_else(|| {
+                    panic!("{label}: no fixture for the path parameter {name}; add one")
+                });
+                url = url.replace(&format!("{{{name}}}"), id);
+                unknown_url =
+                    unknown_url.replace(&format!("{{{name}}}"), &Uuid::now_v7().to_string());
+                has_ids = true;
+            }
+            let body = example_body(&doc, operation, &label);
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let send = |slug: &'static str, url: String, token: Option<String>| {
+                let mut request = app.request(method.clone(), slug, &url);
+                if let Some(token) = token {
+                    request = request.bearer_auth(token);
+                }
+                if let Some(body) = &body {
+                    request = request.json(body);
+                }
+                request.send()
+            };
+
+            if secured {
+                // A's token on B's host.
+                let response = send("globex", url.clone(), Some(acme_session.access.clone()))
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    response.status(),
+                    StatusCode::UNAUTHORIZED,
+                    "{label}: A's token on B's host"
+                );
+
+                // B's own token, A's ids: the same 404 as for ids that exist nowhere.
+                let globex_session = app.login_owner(&globex).await;
+                let response = send("globex", url.clone(), Some(globex_session.access.clone()))
+                    .await
+                    .unwrap();
+                let status = response.status();
+                let text = response.text().await.unwrap();
+                if has_ids {
+                    assert_eq!(
+                        status,
+                        StatusCode::NOT_FOUND,
+                        "{label}: B reached A's resource: {text}"
+                    );
+                    let unknown = send("globex", unknown_url, Some(globex_session.access))
+                        .await
+                        .unwrap();
+                    assert_eq!(
+                        unknown.status(),
+                        StatusCode::NOT_FOUND,
+                        "{label}: unknown id"
+                    );
+                    let unknown = problem(unknown).await;
+                    let ours: Value = serde_json::from_str(&text).unwrap();
+                    assert_eq!(
+                        ours["code"], unknown["code"],
+                        "{label}: A's id is told apart from a missing id"
+                    );
+                } else {
+                    assert!(!status.is_server_error(), "{label}: {status} {text}");
+                }
+                for secret in &fixtures.secrets {
+                    assert!(
+                        !text.contains(secret.as_str()),
+                        "{label}: B's answer reveals {secret}: {text}"
+                    );
+                }
+            } else {
+                // Anonymous routes on B's host with A's example data reveal nothing of A.
+                let response = send("globex", url.clone(), None).await.unwrap();
+                let status = response.status();
+                let text = response.text().await.unwrap();
+                assert!(!status.is_server_error(), "{label}: {status} {text}");
+                for secret in &fixtures.secrets[..1] {
+                    assert!(!text.contains(secret.as_str()), "{label}: reveals {secret}");
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 18,
+        "only {checked} operations in the OpenAPI document"
+    );
+    assert_eq!(
+        snapshot(&app, &acme).await,
+        before,
+        "tenant A changed while B was probing"
+    );
+    assert_eq!(
+        app.get("acme", "/api/v1/me", &acme_session.access)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn every_json_route_is_in_the_openapi_document_with_its_errors() {
+    let app = spawn_app().await;
+    app.create_tenant("acme").await;
+    let doc: Value = app
+        .request(Method::GET, "acme", "/api/v1/openapi.json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        assert!(path.starts_with("/api/v1/"), "{path}");
+        for (method, operation) in item.as_object().unwrap() {
+            operations += 1;
+            let responses = operation["responses"].as_object().unwrap();
+            for status in ["400", "404", "500"] {
+                assert!(
+                    responses.contains_key(status),
+                    "{method} {path} lacks {status}"
+                );
+            }
+            if operation["security"]
+                .as_array()
+                .is_some_and(|s| !s.is_empty())
+            {
+                assert!(
+                    responses.contains_key("401") && responses.contains_key("403"),
+                    "{method} {path}"
+                );
+            }
+            if operation.get("requestBody").is_some() {
+                assert!(
+                    responses.contains_key("422") && responses.contains_key("413"),
+                    "{method} {path}"
+                );
+            }
+        }
+    }
+    assert!(operations >= 18);
+    // Each documented route answers (not the router's 404).
+    for path in [
+        "/api/v1/me",
+        "/api/v1/members",
+        "/api/v1/org",
+        "/api/v1/invitations",
+    ] {
+        let response = app.request(Method::GET, "acme", path).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{path}");
+    }
+    let missing = app
+        .request(Method::GET, "acme", "/api/v1/nothing-here")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(missing).await["code"], "route_not_found");
+}
