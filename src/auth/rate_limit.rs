@@ -73,33 +73,33 @@ impl RateLimiter {
     /// Forgets this window's count for `key` (a successful login clears its failures).
     pub async fn reset(&self, key: &str, window_secs: u64, now: DateTime<Utc>) {
         let (window_key, _) = window(key, window_secs, now);
-        let mut conn = self.store.conn();
-        let _ = tokio::time::timeout(self.store.timeout(), conn.del::<_, ()>(&window_key)).await;
+        let redis_key = window_key.clone();
+        self.store
+            .run(|mut conn| async move { conn.del::<_, ()>(redis_key).await })
+            .await;
         if let Ok(mut local) = self.local.lock() {
             local.remove(&window_key);
         }
     }
 
     async fn redis_incr(&self, key: &str, window_secs: u64) -> Option<u32> {
-        let mut conn = self.store.conn();
         let mut pipe = ::redis::pipe();
         pipe.atomic()
             .incr(key, 1u32)
             .expire(key, window_secs as i64)
             .ignore();
-        let run = pipe.query_async::<(u32,)>(&mut conn);
-        match tokio::time::timeout(self.store.timeout(), run).await {
-            Ok(Ok((count,))) => Some(count),
-            _ => None,
-        }
+        self.store
+            .run(|mut conn| async move { pipe.query_async::<(u32,)>(&mut conn).await })
+            .await
+            .map(|(count,)| count)
     }
 
     async fn redis_get(&self, key: &str) -> Option<u32> {
-        let mut conn = self.store.conn();
-        match tokio::time::timeout(self.store.timeout(), conn.get::<_, Option<u32>>(key)).await {
-            Ok(Ok(count)) => Some(count.unwrap_or(0)),
-            _ => None,
-        }
+        let key = key.to_owned();
+        self.store
+            .run(|mut conn| async move { conn.get::<_, Option<u32>>(key).await })
+            .await
+            .map(|count| count.unwrap_or(0))
     }
 
     fn local_update(&self, window_key: &str, update: impl Fn(u32) -> u32) -> u32 {

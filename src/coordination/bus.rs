@@ -26,12 +26,12 @@ pub async fn announce(store: &RedisStore, message: &Invalidation) {
     let Ok(payload) = serde_json::to_string(message) else {
         return;
     };
-    let mut conn = store.conn();
-    let publish = conn.publish::<_, _, i64>(store.global_key(CHANNEL), payload);
-    match tokio::time::timeout(store.timeout(), publish).await {
-        Ok(Ok(_)) => {}
-        Ok(Err(error)) => tracing::warn!(%error, ?message, "invalidation not published"),
-        Err(_) => tracing::warn!(?message, "invalidation not published: redis timed out"),
+    let channel = store.global_key(CHANNEL);
+    let published = store
+        .run(|mut conn| async move { conn.publish::<_, _, i64>(channel, payload).await })
+        .await;
+    if published.is_none() {
+        tracing::warn!(?message, "invalidation not published: redis unavailable");
     }
 }
 

@@ -8,7 +8,6 @@ use std::{
     time::Duration,
 };
 
-use chrono::Utc;
 use reqwest::{Method, RequestBuilder, Response, StatusCode, header};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
@@ -108,7 +107,7 @@ pub async fn spawn_peer(app: &TestApp) -> TestApp {
 
 async fn spawn_on(settings: Settings, db_name: String, jwt_spec: SecretString) -> TestApp {
     trellis::telemetry::init(&settings.telemetry);
-    let clock = FixedClock::at(Utc::now());
+    let clock = FixedClock::at(trellis::clock::Clock::now(&trellis::clock::SystemClock));
     let app = Application::build(settings.clone(), Arc::new(clock.clone()))
         .await
         .expect("the application builds");
