@@ -59,7 +59,7 @@ impl RootSpanBuilder for TrellisRootSpan {
         tracing::info_span!(
             "http_request",
             http.method = %request.method(),
-            http.route = request.match_pattern().unwrap_or_default(),
+            http.path = %request.path(),
             http.status_code = tracing::field::Empty,
             otel.status_code = tracing::field::Empty,
             exception.message = tracing::field::Empty,

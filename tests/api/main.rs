@@ -8,6 +8,7 @@ mod auth;
 mod authz;
 mod catalog;
 mod coordination;
+mod docs;
 mod health;
 mod isolation;
 mod members;

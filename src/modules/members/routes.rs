@@ -172,6 +172,9 @@ pub async fn list_members(
         .await?;
     let query = query.into_inner();
     let page = page.parse::<String>()?;
+    if query.q.as_deref().is_some_and(|q| q.chars().count() > 200) {
+        return Err(ApiError::validation("q", "must be at most 200 characters"));
+    }
     let filter = MemberFilter {
         search: query.q,
         role: query.role,

@@ -1,8 +1,6 @@
 //! Org settings: read and partial update, audited with before and after.
 
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbBackend, EntityTrait, Statement,
-};
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, Statement};
 use serde_json::{Map, Value, json};
 
 use crate::{
@@ -35,7 +33,8 @@ pub async fn get(tx: &TenantTx) -> Result<OrgSettings, ApiError> {
         })
 }
 
-/// Applies `change`; the audit event lists only the settings that changed, before and after.
+/// Applies `change` in one statement that locks the row, writes the new values and returns the old and
+/// the new row, so the audit event lists exactly the settings that changed, before and after.
 pub async fn update(
     tx: &TenantTx,
     ctx: &AuditCtx,
@@ -49,49 +48,43 @@ pub async fn update(
             "is not an IANA time zone name",
         ));
     }
-    let current = get(tx).await?;
-    let mut row: entity::org_settings::ActiveModel = current.clone().into();
-    let mut before = Map::new();
-    let mut after = Map::new();
-    let mut note = |field: &str, old: Value, new: Value| {
-        if old != new {
-            before.insert(field.to_owned(), old);
-            after.insert(field.to_owned(), new);
-        }
+    let row = tx
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "WITH old AS (SELECT * FROM org_settings WHERE tenant_id = $1 FOR UPDATE) \
+             UPDATE org_settings AS s SET \
+               display_name = coalesce($2, old.display_name), \
+               default_locale = coalesce($3, old.default_locale), \
+               timezone = coalesce($4, old.timezone), \
+               invitation_ttl_hours = coalesce($5, old.invitation_ttl_hours), \
+               allowed_email_domains = coalesce($6, old.allowed_email_domains), \
+               updated_at = $7 \
+             FROM old \
+             WHERE s.tenant_id = old.tenant_id \
+               AND (coalesce($2, old.display_name), coalesce($3, old.default_locale), coalesce($4, old.timezone), \
+                    coalesce($5, old.invitation_ttl_hours), coalesce($6, old.allowed_email_domains)) \
+                   IS DISTINCT FROM \
+                   (old.display_name, old.default_locale, old.timezone, old.invitation_ttl_hours, old.allowed_email_domains) \
+             RETURNING s.*, to_jsonb(old) - 'updated_at' AS before, to_jsonb(s) - 'updated_at' AS after",
+            [
+                tx.tenant_id().as_uuid().into(),
+                change.display_name.into(),
+                change.default_locale.into(),
+                change.timezone.into(),
+                change.invitation_ttl_hours.into(),
+                change.allowed_email_domains.into(),
+                ctx.now.into(),
+            ],
+        ))
+        .await?;
+    let Some(row) = row else {
+        // Nothing differs from what is stored: no write, no event.
+        return get(tx).await;
     };
-    if let Some(v) = change.display_name {
-        note("display_name", json!(current.display_name), json!(v));
-        row.display_name = Set(v);
-    }
-    if let Some(v) = change.default_locale {
-        note("default_locale", json!(current.default_locale), json!(v));
-        row.default_locale = Set(v);
-    }
-    if let Some(v) = change.timezone {
-        note("timezone", json!(current.timezone), json!(v));
-        row.timezone = Set(v);
-    }
-    if let Some(v) = change.invitation_ttl_hours {
-        note(
-            "invitation_ttl_hours",
-            json!(current.invitation_ttl_hours),
-            json!(v),
-        );
-        row.invitation_ttl_hours = Set(v);
-    }
-    if let Some(v) = change.allowed_email_domains {
-        note(
-            "allowed_email_domains",
-            json!(current.allowed_email_domains),
-            json!(v),
-        );
-        row.allowed_email_domains = Set(v);
-    }
-    if after.is_empty() {
-        return Ok(current);
-    }
-    row.updated_at = Set(ctx.now.into());
-    let updated = row.update(tx).await?;
+    let before: Value = row.try_get("", "before")?;
+    let after: Value = row.try_get("", "after")?;
+    let (before, after) = changed_fields(&before, &after);
+    let updated = OrgSettings::from_query_result(&row, "")?;
     audit::record(
         tx,
         ctx,
@@ -101,6 +94,24 @@ pub async fn update(
     )
     .await?;
     Ok(updated)
+}
+
+/// The fields whose values differ between two rows, as `(before, after)` objects.
+fn changed_fields(before: &Value, after: &Value) -> (Map<String, Value>, Map<String, Value>) {
+    let mut old = Map::new();
+    let mut new = Map::new();
+    if let (Some(before), Some(after)) = (before.as_object(), after.as_object()) {
+        for (field, value) in after {
+            if before.get(field) != Some(value) {
+                old.insert(
+                    field.clone(),
+                    before.get(field).cloned().unwrap_or(Value::Null),
+                );
+                new.insert(field.clone(), value.clone());
+            }
+        }
+    }
+    (old, new)
 }
 
 async fn timezone_exists(tx: &TenantTx, name: &str) -> Result<bool, ApiError> {
