@@ -7,13 +7,33 @@ use std::{collections::HashMap, sync::Mutex};
 use ::redis::AsyncCommands;
 use chrono::{DateTime, Utc};
 
-use crate::coordination::RedisStore;
+use crate::{coordination::RedisStore, error::ApiError};
+
+/// At most `max` events per fixed window of `window_secs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    pub max: u32,
+    pub window_secs: u64,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateDecision {
     pub allowed: bool,
     /// Seconds until the window resets.
     pub retry_after_secs: u64,
+}
+
+impl RateDecision {
+    /// 429 with `Retry-After` when the limit is reached.
+    pub fn or_too_many(self) -> Result<(), ApiError> {
+        if self.allowed {
+            Ok(())
+        } else {
+            Err(ApiError::TooManyRequests {
+                retry_after_secs: self.retry_after_secs,
+            })
+        }
+    }
 }
 
 pub struct RateLimiter {
@@ -33,46 +53,34 @@ impl RateLimiter {
     }
 
     /// Counts one event for `key` and answers whether the window's count is within `limit`.
-    pub async fn hit(
-        &self,
-        key: &str,
-        limit: u32,
-        window_secs: u64,
-        now: DateTime<Utc>,
-    ) -> RateDecision {
-        let (window_key, retry_after_secs) = window(key, window_secs, now);
-        let count = match self.redis_incr(&window_key, window_secs).await {
+    pub async fn hit(&self, key: &str, limit: Limit, now: DateTime<Utc>) -> RateDecision {
+        let (window_key, retry_after_secs) = window(key, limit.window_secs, now);
+        let count = match self.redis_incr(&window_key, limit.window_secs).await {
             Some(count) => count,
             None => self.local_update(&window_key, |c| c + 1),
         };
         RateDecision {
-            allowed: count <= limit,
+            allowed: count <= limit.max,
             retry_after_secs,
         }
     }
 
     /// Whether `key` is still under `limit` in this window, without counting an event.
-    pub async fn check(
-        &self,
-        key: &str,
-        limit: u32,
-        window_secs: u64,
-        now: DateTime<Utc>,
-    ) -> RateDecision {
-        let (window_key, retry_after_secs) = window(key, window_secs, now);
+    pub async fn check(&self, key: &str, limit: Limit, now: DateTime<Utc>) -> RateDecision {
+        let (window_key, retry_after_secs) = window(key, limit.window_secs, now);
         let count = match self.redis_get(&window_key).await {
             Some(count) => count,
             None => self.local_update(&window_key, |c| c),
         };
         RateDecision {
-            allowed: count < limit,
+            allowed: count < limit.max,
             retry_after_secs,
         }
     }
 
     /// Forgets this window's count for `key` (a successful login clears its failures).
-    pub async fn reset(&self, key: &str, window_secs: u64, now: DateTime<Utc>) {
-        let (window_key, _) = window(key, window_secs, now);
+    pub async fn reset(&self, key: &str, limit: Limit, now: DateTime<Utc>) {
+        let (window_key, _) = window(key, limit.window_secs, now);
         let redis_key = window_key.clone();
         self.store
             .run(|mut conn| async move { conn.del::<_, ()>(redis_key).await })

@@ -5,7 +5,7 @@
 //! whole session is revoked, and with it every access token that names it.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement,
@@ -20,7 +20,7 @@ use super::{
 };
 use crate::{
     audit::{self, Actor, AuditCtx, AuditEvent},
-    domain::{Email, SessionId, UserId},
+    domain::{Email, SessionId, TenantId, UserId},
     error::{ApiError, FieldError},
     startup::AppState,
     tenancy::{Tenant, TenantTx},
@@ -50,40 +50,15 @@ pub async fn login(
     email: &Email,
     password: &SecretString,
 ) -> Result<TokenPair, ApiError> {
-    let auth = &state.settings.auth;
     let ip = ctx.request.ip.map(|ip| ip.to_string()).unwrap_or_default();
     let ip_key = state.redis.global_key(&format!("rl:login_ip:{ip}"));
-    let account_key = state
-        .redis
-        .tenant_key(tenant.id, &format!("rl:login_failures:{email}"));
-    let by_ip = state
+    state
         .limiter
-        .hit(
-            &ip_key,
-            auth.login_ip_limit,
-            auth.login_ip_window_secs,
-            ctx.now,
-        )
-        .await;
-    if !by_ip.allowed {
-        return Err(ApiError::TooManyRequests {
-            retry_after_secs: by_ip.retry_after_secs,
-        });
-    }
-    let by_account = state
-        .limiter
-        .check(
-            &account_key,
-            auth.login_account_limit,
-            auth.login_account_window_secs,
-            ctx.now,
-        )
-        .await;
-    if !by_account.allowed {
-        return Err(ApiError::TooManyRequests {
-            retry_after_secs: by_account.retry_after_secs,
-        });
-    }
+        .hit(&ip_key, state.settings.auth.login_ip_limit(), ctx.now)
+        .await
+        .or_too_many()?;
+    let failures = AccountFailures::of(state, tenant.id, email.as_str());
+    failures.ensure_below_limit(ctx.now).await?;
 
     let tx = TenantTx::begin(&state.pool, tenant.id, None).await?;
     let user = entity::users::Entity::find()
@@ -108,15 +83,7 @@ pub async fn login(
                 Some(u) => Actor::user(UserId::from_uuid(u.id), &u.email),
                 None => Actor::claimed(email.as_str()),
             };
-            state
-                .limiter
-                .hit(
-                    &account_key,
-                    auth.login_account_limit,
-                    auth.login_account_window_secs,
-                    ctx.now,
-                )
-                .await;
+            failures.count(ctx.now).await;
             audit::record(
                 &tx,
                 &ctx.with_actor(actor),
@@ -153,10 +120,7 @@ pub async fn login(
     )
     .await?;
     tx.commit().await?;
-    state
-        .limiter
-        .reset(&account_key, auth.login_account_window_secs, ctx.now)
-        .await;
+    failures.forget(ctx.now).await;
     token_pair(
         state,
         tenant,
@@ -168,6 +132,41 @@ pub async fn login(
         refresh_token,
         &ctx,
     )
+}
+
+/// Failed sign-ins (and wrong current passwords) of one account: past the limit, the account is
+/// locked for the rest of the window, whatever the password.
+struct AccountFailures<'a> {
+    state: &'a AppState,
+    key: String,
+}
+
+impl<'a> AccountFailures<'a> {
+    fn of(state: &'a AppState, tenant: TenantId, email: &str) -> Self {
+        let key = state
+            .redis
+            .tenant_key(tenant, &format!("rl:login_failures:{email}"));
+        AccountFailures { state, key }
+    }
+
+    async fn ensure_below_limit(&self, now: DateTime<Utc>) -> Result<(), ApiError> {
+        let limit = self.state.settings.auth.login_account_limit();
+        self.state
+            .limiter
+            .check(&self.key, limit, now)
+            .await
+            .or_too_many()
+    }
+
+    async fn count(&self, now: DateTime<Utc>) {
+        let limit = self.state.settings.auth.login_account_limit();
+        self.state.limiter.hit(&self.key, limit, now).await;
+    }
+
+    async fn forget(&self, now: DateTime<Utc>) {
+        let limit = self.state.settings.auth.login_account_limit();
+        self.state.limiter.reset(&self.key, limit, now).await;
+    }
 }
 
 /// Opens a session for `user_id` (after any successful sign-in: password, invitation, SSO) and
@@ -285,38 +284,14 @@ pub async fn change_password(
         .ok_or_else(ApiError::not_found)?;
     let new = NewPassword::parse(new, &user.email)
         .map_err(|m| ApiError::validation("new_password", m))?;
-    let auth = &state.settings.auth;
-    let account_key = state
-        .redis
-        .tenant_key(tx.tenant_id(), &format!("rl:login_failures:{}", user.email));
-    let limit = state
-        .limiter
-        .check(
-            &account_key,
-            auth.login_account_limit,
-            auth.login_account_window_secs,
-            ctx.now,
-        )
-        .await;
-    if !limit.allowed {
-        return Err(ApiError::TooManyRequests {
-            retry_after_secs: limit.retry_after_secs,
-        });
-    }
+    let failures = AccountFailures::of(state, tx.tenant_id(), &user.email);
+    failures.ensure_below_limit(ctx.now).await?;
     if !state
         .passwords
         .verify(current, user.password_hash.clone())
         .await?
     {
-        state
-            .limiter
-            .hit(
-                &account_key,
-                auth.login_account_limit,
-                auth.login_account_window_secs,
-                ctx.now,
-            )
-            .await;
+        failures.count(ctx.now).await;
         return Err(ApiError::Validation(vec![FieldError::new(
             "current_password",
             "is not correct",
