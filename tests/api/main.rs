@@ -13,4 +13,5 @@ mod health;
 mod isolation;
 mod members;
 mod requests;
+mod snapshots;
 mod tenancy;
