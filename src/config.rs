@@ -260,24 +260,6 @@ impl DatabaseSettings {
     }
 }
 
-impl AuthSettings {
-    /// Sign-in attempts per client IP.
-    pub fn login_ip_limit(&self) -> crate::auth::rate_limit::Limit {
-        crate::auth::rate_limit::Limit {
-            max: self.login_ip_limit,
-            window_secs: self.login_ip_window_secs,
-        }
-    }
-
-    /// Failed sign-ins (or wrong current passwords) per account.
-    pub fn login_account_limit(&self) -> crate::auth::rate_limit::Limit {
-        crate::auth::rate_limit::Limit {
-            max: self.login_account_limit,
-            window_secs: self.login_account_window_secs,
-        }
-    }
-}
-
 impl ServerSettings {
     pub fn is_trusted_proxy(&self, ip: IpAddr) -> bool {
         self.trusted_proxies.iter().any(|net| net.contains(&ip))

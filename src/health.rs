@@ -9,7 +9,7 @@ use actix_web::{
 };
 use serde::Serialize;
 
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(healthz).service(readyz).service(landing);

@@ -19,6 +19,7 @@ pub mod health;
 pub mod http;
 pub mod modules;
 pub mod startup;
+pub mod state;
 pub mod telemetry;
 pub mod tenancy;
 pub mod ui;

@@ -9,7 +9,6 @@ use actix_web::{
     middleware::from_fn,
     web::{self, Data},
 };
-use sqlx::PgPool;
 use tracing_actix_web::TracingLogger;
 use utoipa_actix_web::{AppExt, OpenApiFactory, scope};
 
@@ -24,25 +23,10 @@ use crate::{
     health,
     http::{self, context::TrellisRootSpan},
     modules::{members, orgs},
+    state::AppState,
     tenancy::{TenantDirectory, middleware::resolve_tenant},
     ui,
 };
-
-/// Everything a request may need, shared by all workers.
-pub struct AppState {
-    pub settings: Settings,
-    pub pool: PgPool,
-    pub clock: SharedClock,
-    pub tenants: Arc<TenantDirectory>,
-    pub authz: Arc<Authz>,
-    pub jwt_keys: JwtKeys,
-    pub passwords: PasswordHasher,
-    pub limiter: RateLimiter,
-    pub redis: RedisStore,
-    pub bus: Arc<InvalidationBus>,
-    /// The OpenAPI document, serialised once.
-    pub openapi_json: String,
-}
 
 pub struct Application {
     port: u16,

@@ -14,7 +14,7 @@ use crate::{
     domain::{SessionId, TenantId, UserId},
     error::ApiError,
     http::RequestContext,
-    startup::AppState,
+    state::AppState,
     tenancy::{Tenant, TenantTx},
 };
 

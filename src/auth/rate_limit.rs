@@ -7,13 +7,31 @@ use std::{collections::HashMap, sync::Mutex};
 use ::redis::AsyncCommands;
 use chrono::{DateTime, Utc};
 
-use crate::{coordination::RedisStore, error::ApiError};
+use crate::{config::AuthSettings, coordination::RedisStore, error::ApiError};
 
 /// At most `max` events per fixed window of `window_secs`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limit {
     pub max: u32,
     pub window_secs: u64,
+}
+
+impl Limit {
+    /// Sign-in attempts per client IP.
+    pub fn login_per_ip(auth: &AuthSettings) -> Limit {
+        Limit {
+            max: auth.login_ip_limit,
+            window_secs: auth.login_ip_window_secs,
+        }
+    }
+
+    /// Failed sign-ins (or wrong current passwords) per account.
+    pub fn login_failures_per_account(auth: &AuthSettings) -> Limit {
+        Limit {
+            max: auth.login_account_limit,
+            window_secs: auth.login_account_window_secs,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

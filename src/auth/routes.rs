@@ -11,7 +11,7 @@ use crate::{
     domain::Email,
     error::{ApiError, ApiResult},
     http::{RequestContext, ValidJson},
-    startup::AppState,
+    state::AppState,
     tenancy::Tenant,
 };
 

@@ -16,13 +16,14 @@ use sha2::{Digest, Sha256};
 
 use super::{
     password::NewPassword,
+    rate_limit::Limit,
     tokens::{self, AccessClaims},
 };
 use crate::{
     audit::{self, Actor, AuditCtx, AuditEvent},
     domain::{Email, SessionId, TenantId, UserId},
     error::{ApiError, FieldError},
-    startup::AppState,
+    state::AppState,
     tenancy::{Tenant, TenantTx},
 };
 
@@ -54,7 +55,7 @@ pub async fn login(
     let ip_key = state.redis.global_key(&format!("rl:login_ip:{ip}"));
     state
         .limiter
-        .hit(&ip_key, state.settings.auth.login_ip_limit(), ctx.now)
+        .hit(&ip_key, Limit::login_per_ip(&state.settings.auth), ctx.now)
         .await
         .or_too_many()?;
     let failures = AccountFailures::of(state, tenant.id, email.as_str());
@@ -150,7 +151,7 @@ impl<'a> AccountFailures<'a> {
     }
 
     async fn ensure_below_limit(&self, now: DateTime<Utc>) -> Result<(), ApiError> {
-        let limit = self.state.settings.auth.login_account_limit();
+        let limit = Limit::login_failures_per_account(&self.state.settings.auth);
         self.state
             .limiter
             .check(&self.key, limit, now)
@@ -159,12 +160,12 @@ impl<'a> AccountFailures<'a> {
     }
 
     async fn count(&self, now: DateTime<Utc>) {
-        let limit = self.state.settings.auth.login_account_limit();
+        let limit = Limit::login_failures_per_account(&self.state.settings.auth);
         self.state.limiter.hit(&self.key, limit, now).await;
     }
 
     async fn forget(&self, now: DateTime<Utc>) {
-        let limit = self.state.settings.auth.login_account_limit();
+        let limit = Limit::login_failures_per_account(&self.state.settings.auth);
         self.state.limiter.reset(&self.key, limit, now).await;
     }
 }

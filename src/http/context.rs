@@ -22,7 +22,7 @@ use tracing_actix_web::{RequestId, RootSpanBuilder};
 
 use crate::{
     error::{ApiError, REQUEST_ID},
-    startup::AppState,
+    state::AppState,
 };
 
 /// Who is asking, from where: what the audit log records about a request.

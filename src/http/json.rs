@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 
 use crate::{
     error::{ApiError, FieldError},
-    startup::AppState,
+    state::AppState,
 };
 
 pub struct ValidJson<T>(pub T);

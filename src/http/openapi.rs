@@ -14,7 +14,7 @@ use utoipa::{
 
 use crate::{
     error::{FieldError, Problem},
-    startup::AppState,
+    state::AppState,
 };
 
 /// The API description (OpenAPI 3.1, JSON).

@@ -12,7 +12,7 @@ use actix_web::{
 use tracing_actix_web::RootSpan;
 
 use super::{Tenant, TenantStatus, host};
-use crate::{error::ApiError, startup::AppState};
+use crate::{error::ApiError, state::AppState};
 
 pub async fn resolve_tenant(
     state: Data<AppState>,

@@ -18,8 +18,8 @@ use trellis::{
     clock::FixedClock,
     config::Settings,
     domain::{DisplayName, Email, TenantId, TenantSlug, UserId},
-    startup::{AppState, Application},
     tenancy::provision::{self, NewTenant},
+    {startup::Application, state::AppState},
 };
 use uuid::Uuid;
 

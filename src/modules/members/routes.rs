@@ -17,7 +17,7 @@ use crate::{
     domain::{DisplayName, Email, InvitationId, UserId},
     error::{ApiError, ApiResult, FieldError},
     http::{Page, PageQuery, RequestContext, ValidJson},
-    startup::AppState,
+    state::AppState,
     tenancy::{Tenant, middleware::raw_host},
 };
 

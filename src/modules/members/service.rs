@@ -20,7 +20,7 @@ use crate::{
     authz::Authz,
     domain::{DisplayName, Email, InvitationId, UserId},
     http::pagination::PageRequest,
-    startup::AppState,
+    state::AppState,
     tenancy::{Tenant, TenantTx, tx::TenantLock},
 };
 

@@ -17,7 +17,7 @@ use crate::{
     error::{ApiError, ApiResult, FieldError},
     http::ValidJson,
     modules::members,
-    startup::AppState,
+    state::AppState,
     tenancy::Tenant,
 };
 
