@@ -172,6 +172,22 @@ async fn ensure_template(settings: &Settings) -> String {
             .await;
             panic!("cannot build the template database: {error}");
         }
+        // Templates of older migrations are no longer cloned: drop those nobody is using.
+        let stale: Vec<String> = sqlx::query_scalar(
+            "SELECT datname::text FROM pg_database d WHERE datname LIKE 'trellis\\_tpl\\_%' AND datname <> $1 \
+             AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)",
+        )
+        .bind(&template)
+        .fetch_all(&mut admin)
+        .await
+        .unwrap_or_default();
+        for name in stale {
+            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS \"{name}\""
+            )))
+            .execute(&mut admin)
+            .await;
+        }
     }
     sqlx::query("SELECT pg_advisory_unlock(hashtext('trellis.test_template'))")
         .execute(&mut admin)
