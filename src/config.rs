@@ -62,6 +62,8 @@ pub struct ServerSettings {
     pub trusted_proxies: Vec<IpNet>,
     /// Largest accepted JSON body, in bytes.
     pub max_body_bytes: usize,
+    /// Seconds a client may take to send a request body (408 after).
+    pub body_timeout_secs: u64,
     /// HTTP worker threads; 0 means one per core.
     pub workers: usize,
     /// Where the generated local secrets (JWT keys) are kept in `local`.

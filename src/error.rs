@@ -71,6 +71,8 @@ pub enum ApiError {
     Conflict { code: &'static str, detail: String },
     #[error("request body too large")]
     PayloadTooLarge,
+    #[error("the request body did not arrive in time")]
+    RequestTimeout,
     #[error("unsupported media type: send application/json")]
     UnsupportedMediaType,
     #[error("{detail}")]
@@ -127,6 +129,7 @@ impl ApiError {
             401 => ApiError::Unauthorized {
                 code: "authentication_required",
             },
+            408 => ApiError::RequestTimeout,
             404 => ApiError::NotFound {
                 code: "route_not_found",
             },
@@ -155,6 +158,7 @@ impl ApiError {
             | ApiError::Unavailable { code } => code,
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::RequestTimeout => "request_timeout",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::Validation(_) => "validation_failed",
             ApiError::TooManyRequests { .. } => "rate_limited",
@@ -213,6 +217,7 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unprocessable { .. } | ApiError::Validation(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY

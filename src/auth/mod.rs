@@ -4,7 +4,7 @@
 //! - [`tokens`]: access-token claims, issuing and verifying (EdDSA only; HS* and `none` rejected);
 //! - [`password`]: argon2id hashing off the async threads, and the password policy;
 //! - [`rate_limit`]: login attempts per IP and per account, in Redis or, when it is down, in-process;
-//! - [`principal`]: the `Authenticated` extractor that opens the request's [`crate::tenancy::TenantTx`];
+//! - [`principal`]: the `AccessToken` extractor and `open`, which starts the request's [`crate::tenancy::TenantTx`];
 //! - [`service`] and [`routes`]: login, refresh, logout, `me`, password change.
 
 pub mod keys;
@@ -16,4 +16,4 @@ pub mod service;
 pub mod tokens;
 
 pub use keys::JwtKeys;
-pub use principal::{Authenticated, Principal};
+pub use principal::{AccessToken, Authenticated, Principal};

@@ -1,14 +1,16 @@
-//! `Authenticated`: the extractor every signed-in route starts with. It checks the bearer token
-//! (signature, `kid`, expiry, and that its `tid` is the tenant of the Host), then opens the request's
-//! [`TenantTx`] with the session check in the same message: the session must exist and be live and the
-//! user active, and the member's role is read from `memberships` there and then. Anything else is 401.
+//! Signed-in requests. [`AccessToken`] (an extractor) checks the bearer token without touching the
+//! database; [`AccessToken::open`] then opens the request's [`TenantTx`] with the session check in the
+//! same message: the session must exist and be live and the user active, and the member's role is read
+//! from `memberships` there and then. Anything else is 401.
 
-use std::{future::Future, pin::Pin};
+use std::future::{Ready, ready};
+
+use chrono::{DateTime, Utc};
 
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, http::header, web::Data};
 use tracing_actix_web::RootSpan;
 
-use super::tokens::{self, TokenError};
+use super::tokens::{self, AccessClaims, TokenError};
 use crate::{
     audit::{Actor, AuditCtx},
     domain::{SessionId, TenantId, UserId},
@@ -43,17 +45,26 @@ pub struct Authenticated {
     pub ctx: AuditCtx,
 }
 
-impl FromRequest for Authenticated {
+/// The extractor every signed-in route starts with: a bearer token whose signature, `kid`, expiry and
+/// `tid` (the tenant of this Host) are checked, without touching the database. The handler then calls
+/// [`AccessToken::open`] — after its body has been read, so a slow client never holds a connection.
+pub struct AccessToken {
+    tenant: Tenant,
+    claims: AccessClaims,
+    request: RequestContext,
+    now: DateTime<Utc>,
+}
+
+impl FromRequest for AccessToken {
     type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+    type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move { authenticate(&req).await })
+        ready(verify_token(req))
     }
 }
 
-async fn authenticate(req: &HttpRequest) -> Result<Authenticated, ApiError> {
+fn verify_token(req: &HttpRequest) -> Result<AccessToken, ApiError> {
     let state = req
         .app_data::<Data<AppState>>()
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state missing")))?;
@@ -84,38 +95,58 @@ async fn authenticate(req: &HttpRequest) -> Result<Authenticated, ApiError> {
             code: "invalid_token",
         });
     }
-    let (tx, session) =
-        TenantTx::begin_for_session(&state.pool, tenant.id, claims.sub, claims.sid, now).await?;
-    let session = session.ok_or(ApiError::Unauthorized {
-        code: "session_revoked",
-    })?;
-    if !session.session_active || session.user_status != "active" {
-        return Err(ApiError::Unauthorized {
-            code: "session_revoked",
-        });
-    }
     if let Some(span) = req.extensions().get::<RootSpan>() {
         span.record("user_id", tracing::field::display(claims.sub));
     }
-    let principal = Principal {
-        tenant_id: tenant.id,
-        user_id: claims.sub,
-        session_id: claims.sid,
-        email: session.email,
-        display_name: session.display_name,
-        role: session.role,
-    };
     let request = req
         .extensions()
         .get::<RequestContext>()
         .cloned()
         .unwrap_or_default();
-    let ctx = AuditCtx {
-        actor: principal.actor(),
+    Ok(AccessToken {
+        tenant,
+        claims,
         request,
         now,
-    };
-    Ok(Authenticated { principal, tx, ctx })
+    })
+}
+
+impl AccessToken {
+    /// Opens the request's transaction and, in the same round trip, checks the session (it exists, is
+    /// not revoked or past its lifetime) and the user (active), and reads the member's role. 401 otherwise.
+    pub async fn open(self, state: &AppState) -> Result<Authenticated, ApiError> {
+        let AccessToken {
+            tenant,
+            claims,
+            request,
+            now,
+        } = self;
+        let (tx, session) =
+            TenantTx::begin_for_session(&state.pool, tenant.id, claims.sub, claims.sid, now)
+                .await?;
+        let session = session.ok_or(ApiError::Unauthorized {
+            code: "session_revoked",
+        })?;
+        if !session.session_active || session.user_status != "active" {
+            return Err(ApiError::Unauthorized {
+                code: "session_revoked",
+            });
+        }
+        let principal = Principal {
+            tenant_id: tenant.id,
+            user_id: claims.sub,
+            session_id: claims.sid,
+            email: session.email,
+            display_name: session.display_name,
+            role: session.role,
+        };
+        let ctx = AuditCtx {
+            actor: principal.actor(),
+            request,
+            now,
+        };
+        Ok(Authenticated { principal, tx, ctx })
+    }
 }
 
 /// The token of an `Authorization: Bearer <token>` header.

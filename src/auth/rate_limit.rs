@@ -56,7 +56,8 @@ impl RateDecision {
 
 pub struct RateLimiter {
     store: RedisStore,
-    local: Mutex<HashMap<String, u32>>,
+    /// window key -> (count, end of the window in Unix seconds)
+    local: Mutex<HashMap<String, (u32, u64)>>,
 }
 
 /// Most in-process counters kept; past it, counters of finished windows are dropped.
@@ -75,7 +76,7 @@ impl RateLimiter {
         let (window_key, retry_after_secs) = window(key, limit.window_secs, now);
         let count = match self.redis_incr(&window_key, limit.window_secs).await {
             Some(count) => count,
-            None => self.local_update(&window_key, |c| c + 1),
+            None => self.local_update(&window_key, now, retry_after_secs, |c| c.saturating_add(1)),
         };
         RateDecision {
             allowed: count <= limit.max,
@@ -88,7 +89,7 @@ impl RateLimiter {
         let (window_key, retry_after_secs) = window(key, limit.window_secs, now);
         let count = match self.redis_get(&window_key).await {
             Some(count) => count,
-            None => self.local_update(&window_key, |c| c),
+            None => self.local_update(&window_key, now, retry_after_secs, |c| c),
         };
         RateDecision {
             allowed: count < limit.max,
@@ -128,17 +129,31 @@ impl RateLimiter {
             .map(|count| count.unwrap_or(0))
     }
 
-    fn local_update(&self, window_key: &str, update: impl Fn(u32) -> u32) -> u32 {
+    /// Counts in-process. Full of counters: those of finished windows go first; if every one is still
+    /// live (a flood of distinct keys), a new key is refused rather than a live count forgotten.
+    fn local_update(
+        &self,
+        window_key: &str,
+        now: DateTime<Utc>,
+        window_left_secs: u64,
+        update: impl Fn(u32) -> u32,
+    ) -> u32 {
         let Ok(mut local) = self.local.lock() else {
             // A poisoned lock: refuse rather than let everything through.
             return u32::MAX;
         };
-        if local.len() >= LOCAL_CAPACITY {
-            local.clear();
+        let now = now.timestamp().max(0) as u64;
+        if local.len() >= LOCAL_CAPACITY && !local.contains_key(window_key) {
+            local.retain(|_, (_, ends)| *ends > now);
+            if local.len() >= LOCAL_CAPACITY {
+                return u32::MAX;
+            }
         }
-        let count = local.entry(window_key.to_owned()).or_insert(0);
-        *count = update(*count);
-        *count
+        let entry = local
+            .entry(window_key.to_owned())
+            .or_insert((0, now + window_left_secs));
+        entry.0 = update(entry.0);
+        entry.0
     }
 }
 

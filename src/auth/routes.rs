@@ -5,7 +5,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{Authenticated, service};
+use super::{AccessToken, service};
 use crate::{
     audit::AuditCtx,
     domain::Email,
@@ -133,7 +133,8 @@ pub async fn refresh(
     responses((status = 204, description = "Signed out"))
 )]
 #[post("/auth/logout")]
-pub async fn logout(auth: Authenticated) -> ApiResult<HttpResponse> {
+pub async fn logout(state: Data<AppState>, token: AccessToken) -> ApiResult<HttpResponse> {
+    let auth = token.open(&state).await?;
     service::logout(&auth.tx, &auth.ctx, auth.principal.session_id).await?;
     auth.tx.commit().await?;
     Ok(HttpResponse::NoContent().finish())
@@ -148,9 +149,10 @@ pub async fn logout(auth: Authenticated) -> ApiResult<HttpResponse> {
 #[get("/me")]
 pub async fn me(
     state: Data<AppState>,
-    auth: Authenticated,
+    token: AccessToken,
     tenant: Tenant,
 ) -> ApiResult<actix_web::web::Json<MeResponse>> {
+    let auth = token.open(&state).await?;
     let principal = &auth.principal;
     let permissions = match principal.role.as_deref() {
         Some(role) => state
@@ -190,9 +192,10 @@ pub async fn me(
 #[post("/me/password")]
 pub async fn change_password(
     state: Data<AppState>,
-    auth: Authenticated,
+    token: AccessToken,
     body: ValidJson<ChangePasswordRequest>,
 ) -> ApiResult<HttpResponse> {
+    let auth = token.open(&state).await?;
     let body = body.into_inner();
     let current = SecretString::from(body.current_password);
     let principal = &auth.principal;

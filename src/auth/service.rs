@@ -58,8 +58,9 @@ pub async fn login(
         .hit(&ip_key, Limit::login_per_ip(&state.settings.auth), ctx.now)
         .await
         .or_too_many()?;
-    let failures = AccountFailures::of(state, tenant.id, email.as_str());
-    failures.ensure_below_limit(ctx.now).await?;
+    // Counted before the password is checked, so concurrent guesses cannot all slip under the limit.
+    let attempts = AccountAttempts::of(state, tenant.id, email.as_str());
+    attempts.admit(ctx.now).await?;
 
     let tx = TenantTx::begin(&state.pool, tenant.id, None).await?;
     let user = entity::users::Entity::find()
@@ -84,7 +85,6 @@ pub async fn login(
                 Some(u) => Actor::user(UserId::from_uuid(u.id), &u.email),
                 None => Actor::claimed(email.as_str()),
             };
-            failures.count(ctx.now).await;
             audit::record(
                 &tx,
                 &ctx.with_actor(actor),
@@ -101,17 +101,27 @@ pub async fn login(
 
     let user_id = UserId::from_uuid(user.id);
     let ctx = ctx.with_actor(Actor::user(user_id, &user.email));
-    let role = role_of(&tx, user_id).await?;
-    let (session_id, refresh_token) = start_session(state, &tx, &ctx, user_id, "password").await?;
-    entity::users::Entity::update_many()
+    // Locks the user row and re-checks what was verified: a password change or a deactivation that
+    // committed meanwhile wins (no session), and one that comes later waits for this sign-in to commit,
+    // then revokes its session like any other.
+    let still_valid = entity::users::Entity::update_many()
         .col_expr(
             entity::users::Column::LastLoginAt,
             sea_orm::sea_query::Expr::value(ctx.now),
         )
         .filter(entity::users::Column::TenantId.eq(tenant.id.as_uuid()))
         .filter(entity::users::Column::Id.eq(user.id))
+        .filter(entity::users::Column::Status.eq("active"))
+        .filter(entity::users::Column::PasswordHash.eq(user.password_hash.clone()))
         .exec(&tx)
         .await?;
+    if still_valid.rows_affected != 1 {
+        return Err(ApiError::Unauthorized {
+            code: "invalid_credentials",
+        });
+    }
+    let role = role_of(&tx, user_id).await?;
+    let (session_id, refresh_token) = start_session(state, &tx, &ctx, user_id, "password").await?;
     audit::record(
         &tx,
         &ctx,
@@ -121,7 +131,7 @@ pub async fn login(
     )
     .await?;
     tx.commit().await?;
-    failures.forget(ctx.now).await;
+    attempts.succeeded(ctx.now).await;
     token_pair(
         state,
         tenant,
@@ -135,36 +145,32 @@ pub async fn login(
     )
 }
 
-/// Failed sign-ins (and wrong current passwords) of one account: past the limit, the account is
-/// locked for the rest of the window, whatever the password.
-struct AccountFailures<'a> {
+/// Password attempts on one account (sign-ins, current-password checks) since its last success. Each
+/// attempt is counted before the password is verified; past the limit the account is locked for the rest
+/// of the window, whatever the password; a success clears the count.
+struct AccountAttempts<'a> {
     state: &'a AppState,
     key: String,
 }
 
-impl<'a> AccountFailures<'a> {
+impl<'a> AccountAttempts<'a> {
     fn of(state: &'a AppState, tenant: TenantId, email: &str) -> Self {
         let key = state
             .redis
-            .tenant_key(tenant, &format!("rl:login_failures:{email}"));
-        AccountFailures { state, key }
+            .tenant_key(tenant, &format!("rl:login_attempts:{email}"));
+        AccountAttempts { state, key }
     }
 
-    async fn ensure_below_limit(&self, now: DateTime<Utc>) -> Result<(), ApiError> {
+    async fn admit(&self, now: DateTime<Utc>) -> Result<(), ApiError> {
         let limit = Limit::login_failures_per_account(&self.state.settings.auth);
         self.state
             .limiter
-            .check(&self.key, limit, now)
+            .hit(&self.key, limit, now)
             .await
             .or_too_many()
     }
 
-    async fn count(&self, now: DateTime<Utc>) {
-        let limit = Limit::login_failures_per_account(&self.state.settings.auth);
-        self.state.limiter.hit(&self.key, limit, now).await;
-    }
-
-    async fn forget(&self, now: DateTime<Utc>) {
+    async fn succeeded(&self, now: DateTime<Utc>) {
         let limit = Limit::login_failures_per_account(&self.state.settings.auth);
         self.state.limiter.reset(&self.key, limit, now).await;
     }
@@ -285,14 +291,13 @@ pub async fn change_password(
         .ok_or_else(ApiError::not_found)?;
     let new = NewPassword::parse(new, &user.email)
         .map_err(|m| ApiError::validation("new_password", m))?;
-    let failures = AccountFailures::of(state, tx.tenant_id(), &user.email);
-    failures.ensure_below_limit(ctx.now).await?;
+    let attempts = AccountAttempts::of(state, tx.tenant_id(), &user.email);
+    attempts.admit(ctx.now).await?;
     if !state
         .passwords
         .verify(current, user.password_hash.clone())
         .await?
     {
-        failures.count(ctx.now).await;
         return Err(ApiError::Validation(vec![FieldError::new(
             "current_password",
             "is not correct",
@@ -313,6 +318,7 @@ pub async fn change_password(
         AuditEvent::new("user.password_changed").target("user", user_id, Some(&user.email)),
     )
     .await?;
+    attempts.succeeded(ctx.now).await;
     Ok(())
 }
 
@@ -381,7 +387,12 @@ async fn revoke_reused_family(
     ctx: &AuditCtx,
     family: SessionId,
 ) -> Result<(), ApiError> {
-    revoke_sessions(tx, SessionScope::One(family), ctx, "refresh_token_reused").await?;
+    let revoked =
+        revoke_sessions(tx, SessionScope::One(family), ctx, "refresh_token_reused").await?;
+    if revoked == 0 {
+        // Already ended (by an earlier replay, a logout...): nothing changes, nothing to record.
+        return Ok(());
+    }
     let session =
         entity::sessions::Entity::find_by_id((tx.tenant_id().as_uuid(), family.as_uuid()))
             .one(tx)

@@ -31,6 +31,9 @@ pub struct RequestContext {
     pub request_id: String,
     pub ip: Option<IpAddr>,
     pub user_agent: Option<String>,
+    /// `https` when a trusted proxy says the client used it, else `http` (the server itself speaks only
+    /// plain HTTP); for links the API hands out.
+    pub scheme: &'static str,
 }
 
 impl FromRequest for RequestContext {
@@ -96,6 +99,7 @@ pub async fn request_context(
     let context = RequestContext {
         request_id: request_id.clone(),
         ip: client_ip(req.request(), &state),
+        scheme: client_scheme(req.request(), &state),
         user_agent: req
             .headers()
             .get(header::USER_AGENT)
@@ -136,6 +140,21 @@ fn needs_problem_body(response: &ServiceResponse<BoxBody>) -> bool {
     let status = response.status();
     (status.is_client_error() || status.is_server_error())
         && !response.headers().contains_key(header::CONTENT_TYPE)
+}
+
+/// `X-Forwarded-Proto`, believed only from a trusted proxy.
+fn client_scheme(req: &HttpRequest, state: &AppState) -> &'static str {
+    let trusted = req
+        .peer_addr()
+        .is_some_and(|peer| state.settings.server.is_trusted_proxy(peer.ip()));
+    let forwarded = req
+        .headers()
+        .get(HeaderName::from_static("x-forwarded-proto"))
+        .and_then(|v| v.to_str().ok());
+    match (trusted, forwarded) {
+        (true, Some(proto)) if proto.eq_ignore_ascii_case("https") => "https",
+        _ => "http",
+    }
 }
 
 /// The client's address: the peer, or the right-most untrusted address of `X-Forwarded-For` when the

@@ -1,8 +1,9 @@
 //! `ValidJson<T>`: a JSON body extractor that answers like the rest of the API. Wrong content type: 415.
 //! Larger than `server.max_body_bytes`: 413. Malformed JSON, a missing or unknown field, a wrong type:
-//! 422 with the JSON path of the field at fault (DTOs use `deny_unknown_fields`).
+//! 422 with the JSON path of the field at fault (DTOs use `deny_unknown_fields`). Not complete within
+//! `server.body_timeout_secs`: 408.
 
-use std::{future::Future, pin::Pin};
+use std::{future::Future, pin::Pin, time::Duration};
 
 use actix_web::{
     FromRequest, HttpRequest,
@@ -31,10 +32,16 @@ impl<T: DeserializeOwned + 'static> FromRequest for ValidJson<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req
+        let (limit, timeout) = req
             .app_data::<Data<AppState>>()
-            .map(|state| state.settings.server.max_body_bytes)
-            .unwrap_or(1024 * 1024);
+            .map(|state| {
+                let server = &state.settings.server;
+                (
+                    server.max_body_bytes,
+                    Duration::from_secs(server.body_timeout_secs),
+                )
+            })
+            .unwrap_or((1024 * 1024, Duration::from_secs(30)));
         let content_type_ok = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -57,16 +64,25 @@ impl<T: DeserializeOwned + 'static> FromRequest for ValidJson<T> {
             if declared_length.is_some_and(|length| length > limit) {
                 return Err(ApiError::PayloadTooLarge);
             }
-            let mut body = BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|_| {
-                    ApiError::bad_request("unreadable_body", "the request body could not be read")
-                })?;
-                if body.len() + chunk.len() > limit {
-                    return Err(ApiError::PayloadTooLarge);
+            let read = async {
+                let mut body = BytesMut::new();
+                while let Some(chunk) = payload.next().await {
+                    let chunk = chunk.map_err(|_| {
+                        ApiError::bad_request(
+                            "unreadable_body",
+                            "the request body could not be read",
+                        )
+                    })?;
+                    if body.len() + chunk.len() > limit {
+                        return Err(ApiError::PayloadTooLarge);
+                    }
+                    body.extend_from_slice(&chunk);
                 }
-                body.extend_from_slice(&chunk);
-            }
+                Ok(body)
+            };
+            let body = tokio::time::timeout(timeout, read)
+                .await
+                .map_err(|_| ApiError::RequestTimeout)??;
             parse(&body).map(ValidJson)
         })
     }

@@ -100,7 +100,15 @@ impl TenantTx {
         user_id: Option<UserId>,
         check: Option<String>,
     ) -> Result<(TenantTx, Vec<PgRow>), DbErr> {
-        let mut conn = pool.acquire().await.map_err(conn_err)?;
+        let conn = pool.acquire().await.map_err(conn_err)?;
+        // Owned by the TenantTx before BEGIN is sent: if this future is dropped mid-message (a sibling
+        // extractor failed, the client went away), Drop still rolls back before the connection is reused.
+        let tx = TenantTx {
+            conn: Mutex::new(Some(conn)),
+            tenant_id,
+            user_id,
+            failed: AtomicBool::new(false),
+        };
         let user = user_id.map(|u| u.to_string()).unwrap_or_default();
         let mut sql = format!(
             "BEGIN; SET LOCAL app.tenant_id = '{tenant_id}'; SET LOCAL app.user_id = '{user}'"
@@ -109,27 +117,14 @@ impl TenantTx {
             sql.push_str("; ");
             sql.push_str(&check);
         }
-        match sqlx::raw_sql(AssertSqlSafe(sql))
-            .fetch_all(&mut *conn)
-            .await
-        {
-            Ok(rows) => Ok((
-                TenantTx {
-                    conn: Mutex::new(Some(conn)),
-                    tenant_id,
-                    user_id,
-                    failed: AtomicBool::new(false),
-                },
-                rows,
-            )),
-            Err(error) => {
-                // The connection may hold an open, aborted transaction: end it before it is reused.
-                if sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await.is_err() {
-                    conn.close_on_drop();
-                }
-                Err(exec_err(error))
-            }
-        }
+        let rows = tx
+            .with_conn(async |conn| {
+                sqlx::raw_sql(AssertSqlSafe(sql))
+                    .fetch_all(&mut **conn)
+                    .await
+            })
+            .await?;
+        Ok((tx, rows))
     }
 
     pub fn tenant_id(&self) -> TenantId {

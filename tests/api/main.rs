@@ -12,6 +12,7 @@ mod docs;
 mod health;
 mod isolation;
 mod members;
+mod races;
 mod requests;
 mod snapshots;
 mod tenancy;

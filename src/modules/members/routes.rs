@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::service::{self, InvitationRow, Invite, MemberFilter, MemberRow};
 use crate::{
     audit::AuditCtx,
-    auth::{Authenticated, routes::TokenResponse},
+    auth::{AccessToken, routes::TokenResponse},
     authz::{Act, Obj},
     domain::{DisplayName, Email, InvitationId, UserId},
     error::{ApiError, ApiResult, FieldError},
@@ -162,10 +162,11 @@ fn one_of(
 #[get("/members")]
 pub async fn list_members(
     state: Data<AppState>,
-    auth: Authenticated,
+    token: AccessToken,
     query: Query<ListMembersQuery>,
     page: Query<PageQuery>,
 ) -> ApiResult<Json<Page<MemberResponse>>> {
+    let auth = token.open(&state).await?;
     state
         .authz
         .require(&auth.principal, Obj::Members, Act::Read)
@@ -200,9 +201,10 @@ pub async fn list_members(
 #[get("/members/{member_id}")]
 pub async fn get_member(
     state: Data<AppState>,
-    auth: Authenticated,
+    token: AccessToken,
     member_id: Path<Uuid>,
 ) -> ApiResult<Json<MemberResponse>> {
+    let auth = token.open(&state).await?;
     state
         .authz
         .require(&auth.principal, Obj::Members, Act::Read)
@@ -226,10 +228,11 @@ pub async fn get_member(
 #[put("/members/{member_id}/role")]
 pub async fn change_member_role(
     state: Data<AppState>,
-    auth: Authenticated,
+    token: AccessToken,
     member_id: Path<Uuid>,
     body: ValidJson<ChangeRoleRequest>,
 ) -> ApiResult<Json<MemberResponse>> {
+    let auth = token.open(&state).await?;
     state
         .authz
         .require(&auth.principal, Obj::Members, Act::UpdateRole)
@@ -261,9 +264,10 @@ pub async fn change_member_role(
 #[post("/members/{member_id}/deactivate")]
 pub async fn deactivate_member(
     state: Data<AppState>,
-    auth: Authenticated,
+    token: AccessToken,
     member_id: Path<Uuid>,
 ) -> ApiResult<Json<MemberResponse>> {
+    let auth = token.open(&state).await?;
     state
         .authz
         .require(&auth.principal, Obj::Members, Act::Deactivate)
@@ -293,10 +297,11 @@ pub async fn deactivate_member(
 #[post("/members/{member_id}/reactivate")]
 pub async fn reactivate_member(
     state: Data<AppState>,
-    auth: Authenticated,
+    token: AccessToken,
     tenant: Tenant,
     member_id: Path<Uuid>,
 ) -> ApiResult<Json<MemberResponse>> {
+    let auth = token.open(&state).await?;
     state
         .authz
         .require(&auth.principal, Obj::Members, Act::Deactivate)
@@ -327,9 +332,10 @@ pub async fn reactivate_member(
 #[delete("/members/{member_id}")]
 pub async fn remove_member(
     state: Data<AppState>,
-    auth: Authenticated,
+    token: AccessToken,
     member_id: Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
+    let auth = token.open(&state).await?;
     state
         .authz
         .require(&auth.principal, Obj::Members, Act::Remove)
@@ -359,11 +365,12 @@ pub async fn remove_member(
 #[post("/invitations")]
 pub async fn create_invitation(
     state: Data<AppState>,
-    auth: Authenticated,
+    token: AccessToken,
     tenant: Tenant,
     req: HttpRequest,
     body: ValidJson<CreateInvitationRequest>,
 ) -> ApiResult<HttpResponse> {
+    let auth = token.open(&state).await?;
     state
         .authz
         .require(&auth.principal, Obj::Members, Act::Invite)
@@ -404,7 +411,7 @@ pub async fn create_invitation(
     auth.tx.commit().await?;
     let accept_url = format!(
         "{}://{}/admin/accept-invitation#token={}",
-        req.connection_info().scheme(),
+        auth.ctx.request.scheme,
         raw_host(&req).unwrap_or_default(),
         invited.token
     );
@@ -425,10 +432,11 @@ pub async fn create_invitation(
 #[get("/invitations")]
 pub async fn list_invitations(
     state: Data<AppState>,
-    auth: Authenticated,
+    token: AccessToken,
     query: Query<ListInvitationsQuery>,
     page: Query<PageQuery>,
 ) -> ApiResult<Json<Page<InvitationResponse>>> {
+    let auth = token.open(&state).await?;
     state
         .authz
         .require(&auth.principal, Obj::Invitations, Act::Read)
@@ -459,9 +467,10 @@ pub async fn list_invitations(
 #[post("/invitations/{invitation_id}/revoke")]
 pub async fn revoke_invitation(
     state: Data<AppState>,
-    auth: Authenticated,
+    token: AccessToken,
     invitation_id: Path<Uuid>,
 ) -> ApiResult<Json<InvitationResponse>> {
+    let auth = token.open(&state).await?;
     state
         .authz
         .require(&auth.principal, Obj::Invitations, Act::Revoke)

@@ -222,16 +222,26 @@ pub async fn accept_invitation(
     display_name: Option<DisplayName>,
 ) -> Result<TokenPair> {
     let tx = TenantTx::begin(&state.pool, tenant.id, None).await?;
-    let invitation = entity::invitations::Entity::find()
-        .filter(entity::invitations::Column::TenantId.eq(tenant.id.as_uuid()))
-        .filter(entity::invitations::Column::TokenHash.eq(token_hash(token)))
-        .one(&tx)
+    // Consumed in one statement: of two concurrent acceptances, or an acceptance and a revocation,
+    // exactly one wins (the other waits for the row, then finds it no longer pending).
+    let consumed = tx
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "UPDATE invitations SET accepted_at = $3 \
+             WHERE tenant_id = $1 AND token_hash = $2 \
+               AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $3 \
+             RETURNING id, user_id",
+            [
+                tenant.id.as_uuid().into(),
+                token_hash(token).into(),
+                ctx.now.into(),
+            ],
+        ))
         .await?
-        .filter(|i| {
-            i.accepted_at.is_none() && i.revoked_at.is_none() && i.expires_at.to_utc() > ctx.now
-        })
         .ok_or(MembersError::InvitationInvalid)?;
-    let user_id = UserId::from_uuid(invitation.user_id.ok_or(MembersError::InvitationInvalid)?);
+    let invitation_id: Uuid = consumed.try_get("", "id")?;
+    let user_id: Option<Uuid> = consumed.try_get("", "user_id")?;
+    let user_id = UserId::from_uuid(user_id.ok_or(MembersError::InvitationInvalid)?);
     let user = find(&tx, user_id)
         .await?
         .filter(|u| u.status == "invited")
@@ -248,26 +258,20 @@ pub async fn accept_invitation(
             sea_orm::sea_query::Expr::value(ctx.now),
         )
         .filter(entity::users::Column::TenantId.eq(tenant.id.as_uuid()))
-        .filter(entity::users::Column::Id.eq(user_id.as_uuid()));
+        .filter(entity::users::Column::Id.eq(user_id.as_uuid()))
+        .filter(entity::users::Column::Status.eq("invited"));
     if let Some(name) = display_name {
         update = update.col_expr(entity::users::Column::DisplayName, name.into_inner().into());
     }
-    update.exec(&tx).await?;
-    entity::invitations::Entity::update_many()
-        .col_expr(
-            entity::invitations::Column::AcceptedAt,
-            sea_orm::sea_query::Expr::value(ctx.now),
-        )
-        .filter(entity::invitations::Column::TenantId.eq(tenant.id.as_uuid()))
-        .filter(entity::invitations::Column::Id.eq(invitation.id))
-        .exec(&tx)
-        .await?;
+    if update.exec(&tx).await?.rows_affected != 1 {
+        return Err(MembersError::InvitationInvalid);
+    }
     audit::record(
         &tx,
         &ctx,
         AuditEvent::new("invitation.accepted").target(
             "invitation",
-            invitation.id,
+            invitation_id,
             Some(&user.email),
         ),
     )
@@ -303,6 +307,9 @@ pub async fn change_role(
     member_id: UserId,
     role: &str,
 ) -> Result<MemberRow> {
+    // Every change that can touch an owner is serialised per tenant, and the member is read after
+    // the lock: the last-owner count and the role checks see what is committed now.
+    tx.lock(TenantLock::Owners).await?;
     let member = get(tx, member_id).await?;
     require_manageable(authz, principal, &member).await?;
     require_grantable(authz, principal, role).await?;
@@ -348,6 +355,9 @@ pub async fn deactivate(
     principal: &Principal,
     member_id: UserId,
 ) -> Result<MemberRow> {
+    // Every change that can touch an owner is serialised per tenant, and the member is read after
+    // the lock: the last-owner count and the role checks see what is committed now.
+    tx.lock(TenantLock::Owners).await?;
     let member = get(tx, member_id).await?;
     if member_id == principal.user_id {
         return Err(MembersError::SelfAction {
@@ -426,6 +436,9 @@ pub async fn remove(
     principal: &Principal,
     member_id: UserId,
 ) -> Result<()> {
+    // Every change that can touch an owner is serialised per tenant, and the member is read after
+    // the lock: the last-owner count and the role checks see what is committed now.
+    tx.lock(TenantLock::Owners).await?;
     let member = get(tx, member_id).await?;
     if member_id == principal.user_id {
         return Err(MembersError::SelfAction { action: "remove" });
@@ -518,15 +531,22 @@ pub async fn revoke_invitation(
     if let Some(role) = &invitation.role {
         require_grantable(authz, principal, role).await?;
     }
-    entity::invitations::Entity::update_many()
+    let revoked = entity::invitations::Entity::update_many()
         .col_expr(
             entity::invitations::Column::RevokedAt,
             sea_orm::sea_query::Expr::value(ctx.now),
         )
         .filter(entity::invitations::Column::TenantId.eq(tx.tenant_id().as_uuid()))
         .filter(entity::invitations::Column::Id.eq(id.as_uuid()))
+        // Still pending now: an acceptance that won the race stays accepted.
+        .filter(entity::invitations::Column::AcceptedAt.is_null())
+        .filter(entity::invitations::Column::RevokedAt.is_null())
+        .filter(entity::invitations::Column::ExpiresAt.gt(ctx.now))
         .exec(tx)
         .await?;
+    if revoked.rows_affected != 1 {
+        return Err(MembersError::InvitationNotPending);
+    }
     if let Some(user_id) = invitation.user_id {
         entity::users::Entity::delete_many()
             .filter(entity::users::Column::TenantId.eq(tx.tenant_id().as_uuid()))
@@ -576,9 +596,8 @@ async fn require_manageable(
     }
 }
 
-/// Under the owners lock: is there an active owner besides `member_id`?
+/// Is there an active owner besides `member_id`? Call with the owners lock held.
 async fn ensure_other_owner(tx: &TenantTx, member_id: UserId) -> Result<()> {
-    tx.lock(TenantLock::Owners).await?;
     let others = count(
         tx,
         "SELECT count(*) AS n FROM memberships m JOIN users u ON u.tenant_id = m.tenant_id AND u.id = m.user_id \

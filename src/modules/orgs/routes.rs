@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::service::{self, OrgSettings, SettingsChange};
 use crate::{
-    auth::Authenticated,
+    auth::AccessToken,
     authz::{Act, Obj},
     domain::DisplayName,
     error::{ApiError, ApiResult, FieldError},
@@ -131,9 +131,10 @@ impl UpdateOrgSettingsRequest {
 #[get("/org")]
 pub async fn get_org(
     state: Data<AppState>,
-    auth: Authenticated,
+    token: AccessToken,
     tenant: Tenant,
 ) -> ApiResult<Json<OrgResponse>> {
+    let auth = token.open(&state).await?;
     state
         .authz
         .require(&auth.principal, Obj::OrgSettings, Act::Read)
@@ -163,9 +164,10 @@ pub async fn get_org(
 #[patch("/org/settings")]
 pub async fn update_org_settings(
     state: Data<AppState>,
-    auth: Authenticated,
+    token: AccessToken,
     body: ValidJson<UpdateOrgSettingsRequest>,
 ) -> ApiResult<Json<OrgSettingsResponse>> {
+    let auth = token.open(&state).await?;
     state
         .authz
         .require(&auth.principal, Obj::OrgSettings, Act::Update)
