@@ -81,12 +81,10 @@ async fn probe(
             )
             .await
         }
-        "members:remove" => app
-            .request(Method::DELETE, slug, &format!("/api/v1/members/{missing}"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap(),
+        "members:remove" => {
+            app.delete(slug, &format!("/api/v1/members/{missing}"), token)
+                .await
+        }
         "invitations:read" => app.get(slug, "/api/v1/invitations", token).await,
         "invitations:revoke" => {
             app.post(
@@ -320,15 +318,12 @@ async fn the_last_owner_can_be_neither_demoted_deactivated_nor_removed() {
         .await;
     assert_eq!(demote_first.status(), StatusCode::OK);
     let remove_self = app
-        .request(
-            Method::DELETE,
+        .delete(
             "acme",
             &format!("/api/v1/members/{}", second.id),
+            &second_session.access,
         )
-        .bearer_auth(&second_session.access)
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(
         expect_problem(remove_self, StatusCode::CONFLICT).await,
         "self_action"
@@ -349,15 +344,12 @@ async fn the_last_owner_can_be_neither_demoted_deactivated_nor_removed() {
     // The former owner, now an admin, may not touch the owner.
     let first_again = app.login_owner(&acme).await;
     let remove_owner = app
-        .request(
-            Method::DELETE,
+        .delete(
             "acme",
             &format!("/api/v1/members/{}", second.id),
+            &first_again.access,
         )
-        .bearer_auth(&first_again.access)
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(
         expect_problem(remove_owner, StatusCode::FORBIDDEN).await,
         "role_escalation"

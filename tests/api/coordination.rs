@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::Value;
 use trellis::coordination::Invalidation;
 
@@ -140,18 +140,7 @@ async fn without_redis_the_api_serves_limits_hold_and_caches_expire_within_a_sec
     })
     .await;
     let acme = app.create_tenant("acme").await;
-    let ready: Value = app
-        .request_with_host(
-            Method::GET,
-            Some(&format!("localhost:{}", app.port)),
-            "/readyz",
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready: Value = app.base_get("/readyz").await.json().await.unwrap();
     assert_eq!(ready["status"], "ready");
     assert_eq!(ready["redis"], "down");
     assert_eq!(ready["invalidation"], "degraded");

@@ -1,4 +1,4 @@
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::helpers::spawn_app;
@@ -6,15 +6,7 @@ use crate::helpers::spawn_app;
 #[tokio::test]
 async fn healthz_answers_on_the_base_domain() {
     let app = spawn_app().await;
-    let response = app
-        .request_with_host(
-            Method::GET,
-            Some(&format!("localhost:{}", app.port)),
-            "/healthz",
-        )
-        .send()
-        .await
-        .unwrap();
+    let response = app.base_get("/healthz").await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.headers().contains_key("x-request-id"));
 }
@@ -22,15 +14,7 @@ async fn healthz_answers_on_the_base_domain() {
 #[tokio::test]
 async fn readyz_reports_the_database_and_redis() {
     let app = spawn_app().await;
-    let response = app
-        .request_with_host(
-            Method::GET,
-            Some(&format!("localhost:{}", app.port)),
-            "/readyz",
-        )
-        .send()
-        .await
-        .unwrap();
+    let response = app.base_get("/readyz").await;
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["database"], "up");

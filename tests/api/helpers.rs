@@ -422,6 +422,43 @@ impl TestApp {
         response.json().await.unwrap()
     }
 
+    /// Accepts an invitation with its token and a password.
+    pub async fn accept(&self, slug: &str, token: &str, password: &str) -> Response {
+        self.request(Method::POST, slug, "/api/v1/invitations/accept")
+            .json(&json!({ "token": token, "password": password }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn delete(&self, slug: &str, path: &str, token: &str) -> Response {
+        self.request(Method::DELETE, slug, path)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A GET on the bare base domain (tenant-less routes).
+    pub async fn base_get(&self, path: &str) -> Response {
+        let host = format!("{}:{}", self.settings.server.base_domain, self.port);
+        self.request_with_host(Method::GET, Some(&host), path)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The OpenAPI document, as served on `slug`'s host.
+    pub async fn openapi(&self, slug: &str) -> Value {
+        self.request(Method::GET, slug, "/api/v1/openapi.json")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// Invites and accepts: an active member holding `role`.
     pub async fn add_member(
         &self,
@@ -432,14 +469,9 @@ impl TestApp {
     ) -> TestUser {
         let email = format!("{name}@{}.example", tenant.slug);
         let invited = self.invite(&tenant.slug, inviter, &email, role).await;
-        let url = invited["accept_url"].as_str().unwrap();
-        let token = url.split("#token=").nth(1).unwrap();
         let response = self
-            .request(Method::POST, &tenant.slug, "/api/v1/invitations/accept")
-            .json(&json!({ "token": token, "password": PASSWORD }))
-            .send()
-            .await
-            .unwrap();
+            .accept(&tenant.slug, &invitation_token(&invited), PASSWORD)
+            .await;
         assert_eq!(
             response.status(),
             StatusCode::OK,
@@ -465,6 +497,12 @@ impl TestApp {
         pool.close().await;
         rows.into_iter().map(|(a,)| a).collect()
     }
+}
+
+/// The acceptance token in an invitation's `accept_url`.
+pub fn invitation_token(invited: &Value) -> String {
+    let url = invited["accept_url"].as_str().unwrap();
+    url.split("#token=").nth(1).unwrap().to_owned()
 }
 
 /// The body of a problem response, checking its shape.

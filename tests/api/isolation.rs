@@ -94,14 +94,7 @@ async fn every_route_keeps_tenants_apart() {
     let globex = app.create_tenant("globex").await;
     let fixtures = make_fixtures(&app, &acme).await;
     let acme_session = app.login_owner(&acme).await;
-    let doc: Value = app
-        .request(Method::GET, "acme", "/api/v1/openapi.json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = app.openapi("acme").await;
     let before = snapshot(&app, &acme).await;
 
     let mut checked = 0;
@@ -224,14 +217,7 @@ async fn every_route_keeps_tenants_apart() {
 async fn every_json_route_is_in_the_openapi_document_with_its_errors() {
     let app = spawn_app().await;
     app.create_tenant("acme").await;
-    let doc: Value = app
-        .request(Method::GET, "acme", "/api/v1/openapi.json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = app.openapi("acme").await;
     assert!(
         doc["openapi"].as_str().unwrap().starts_with("3.1"),
         "{}",

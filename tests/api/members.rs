@@ -7,7 +7,7 @@ use chrono::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, expect_problem, spawn_app};
+use crate::helpers::{PASSWORD, expect_problem, invitation_token, spawn_app};
 
 #[tokio::test]
 async fn members_are_listed_searched_filtered_and_paginated() {
@@ -125,7 +125,7 @@ async fn an_invitation_is_accepted_once_and_signs_the_member_in() {
         url.starts_with(&format!("http://{}/", app.host("acme"))),
         "{url}"
     );
-    let token = url.split("#token=").nth(1).unwrap().to_owned();
+    let token = invitation_token(&invited);
 
     // The invitee cannot sign in before accepting.
     let early = app.try_login("acme", "grace@acme.example", PASSWORD).await;
@@ -169,12 +169,7 @@ async fn an_invitation_is_accepted_once_and_signs_the_member_in() {
     );
     // On another tenant's host the token means nothing.
     app.create_tenant("globex").await;
-    let elsewhere = app
-        .request(Method::POST, "globex", "/api/v1/invitations/accept")
-        .json(&json!({ "token": token, "password": PASSWORD }))
-        .send()
-        .await
-        .unwrap();
+    let elsewhere = app.accept("globex", &token, PASSWORD).await;
     assert_eq!(elsewhere.status(), StatusCode::UNAUTHORIZED);
 
     let actions = app.audit_actions(acme.id).await;
@@ -191,15 +186,6 @@ async fn an_expired_or_revoked_invitation_cannot_be_accepted() {
     let app = spawn_app().await;
     let acme = app.create_tenant("acme").await;
     let owner = app.login_owner(&acme).await;
-    let token_of = |invited: &Value| {
-        invited["accept_url"]
-            .as_str()
-            .unwrap()
-            .split("#token=")
-            .nth(1)
-            .unwrap()
-            .to_owned()
-    };
 
     let expiring = app
         .invite("acme", &owner, "late@acme.example", "member")
@@ -207,11 +193,8 @@ async fn an_expired_or_revoked_invitation_cannot_be_accepted() {
     app.clock.advance(Duration::hours(169));
     let owner = app.login_owner(&acme).await;
     let late = app
-        .request(Method::POST, "acme", "/api/v1/invitations/accept")
-        .json(&json!({ "token": token_of(&expiring), "password": PASSWORD }))
-        .send()
-        .await
-        .unwrap();
+        .accept("acme", &invitation_token(&expiring), PASSWORD)
+        .await;
     assert_eq!(
         expect_problem(late, StatusCode::UNAUTHORIZED).await,
         "invitation_invalid"
@@ -252,11 +235,8 @@ async fn an_expired_or_revoked_invitation_cannot_be_accepted() {
         "invitation_not_pending"
     );
     let accept = app
-        .request(Method::POST, "acme", "/api/v1/invitations/accept")
-        .json(&json!({ "token": token_of(&revoked), "password": PASSWORD }))
-        .send()
-        .await
-        .unwrap();
+        .accept("acme", &invitation_token(&revoked), PASSWORD)
+        .await;
     assert_eq!(accept.status(), StatusCode::UNAUTHORIZED);
     // The invited member is gone, so the address can be invited again.
     let members: Value = app
@@ -401,12 +381,7 @@ async fn a_removed_member_is_gone_but_their_history_stays() {
     let ada = app.add_member(&acme, &owner, "ada", "member").await;
     let ada_session = app.login("acme", &ada).await;
     let path = format!("/api/v1/members/{}", ada.id);
-    let removed = app
-        .request(Method::DELETE, "acme", &path)
-        .bearer_auth(&owner.access)
-        .send()
-        .await
-        .unwrap();
+    let removed = app.delete("acme", &path, &owner.access).await;
     assert_eq!(removed.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         expect_problem(

@@ -7,7 +7,7 @@ use reqwest::{Method, StatusCode, header};
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
 
-use crate::helpers::{PASSWORD, TestApp, spawn_app_with};
+use crate::helpers::{PASSWORD, TestApp, invitation_token, spawn_app_with};
 
 /// Connections of this test's database left inside a transaction (polled: rollbacks of abandoned
 /// transactions run just after the response).
@@ -169,24 +169,11 @@ async fn an_invitation_is_accepted_once_however_many_try_at_once() {
     let invited = app
         .invite("acme", &owner, "grace@acme.example", "member")
         .await;
-    let token = invited["accept_url"]
-        .as_str()
-        .unwrap()
-        .split("#token=")
-        .nth(1)
-        .unwrap()
-        .to_owned();
+    let token = invitation_token(&invited);
     let attempts = (0..6).map(|_| {
         let app = &app;
         let token = token.clone();
-        async move {
-            app.request(Method::POST, "acme", "/api/v1/invitations/accept")
-                .json(&json!({ "token": token, "password": PASSWORD }))
-                .send()
-                .await
-                .unwrap()
-                .status()
-        }
+        async move { app.accept("acme", &token, PASSWORD).await.status() }
     });
     let statuses = futures_util::future::join_all(attempts).await;
     assert_eq!(
