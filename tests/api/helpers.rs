@@ -484,6 +484,17 @@ impl TestApp {
         }
     }
 
+    /// Asserts that every one of `actions` was recorded for `tenant`.
+    pub async fn assert_audited(&self, tenant: TenantId, actions: &[&str]) {
+        let recorded = self.audit_actions(tenant).await;
+        for action in actions {
+            assert!(
+                recorded.iter().any(|r| r == action),
+                "{action} not in {recorded:?}"
+            );
+        }
+    }
+
     /// The audit actions recorded for `tenant`, oldest first (read as the owner, behind the API).
     pub async fn audit_actions(&self, tenant: TenantId) -> Vec<String> {
         let pool = self.owner_pool().await;

@@ -200,14 +200,7 @@ async fn inside_a_tenant_the_app_role_cannot_reach_or_write_another_tenant() {
     let acme = app.create_tenant("acme").await;
     let globex = app.create_tenant("globex").await;
     let mut conn = app.app_connection().await;
-    let mut tx = conn.begin().await.unwrap();
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "SET LOCAL app.tenant_id = '{}'",
-        acme.id
-    )))
-    .execute(&mut *tx)
-    .await
-    .unwrap();
+    let mut tx = begin_as(&mut conn, acme.id).await;
     let emails: Vec<String> = sqlx::query_scalar("SELECT email FROM users")
         .fetch_all(&mut *tx)
         .await
@@ -240,14 +233,7 @@ async fn inside_a_tenant_the_app_role_cannot_reach_or_write_another_tenant() {
     tx.rollback().await.unwrap();
 
     // tenant_id never changes, even to the current tenant's own id from another.
-    let mut tx = conn.begin().await.unwrap();
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "SET LOCAL app.tenant_id = '{}'",
-        acme.id
-    )))
-    .execute(&mut *tx)
-    .await
-    .unwrap();
+    let mut tx = begin_as(&mut conn, acme.id).await;
     let moved = sqlx::query("UPDATE users SET tenant_id = $1 WHERE id = $2")
         .bind(globex.id.as_uuid())
         .bind(acme.owner.id.as_uuid())
@@ -367,6 +353,21 @@ async fn a_suspended_tenant_is_403() {
         expect_problem(response, StatusCode::FORBIDDEN).await,
         "tenant_suspended"
     );
+}
+
+/// A transaction on a raw app-role connection with the tenant context set, as TenantTx sets it.
+async fn begin_as(
+    conn: &mut sqlx::PgConnection,
+    tenant: trellis::domain::TenantId,
+) -> sqlx::Transaction<'_, sqlx::Postgres> {
+    let mut tx = conn.begin().await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "SET LOCAL app.tenant_id = '{tenant}'"
+    )))
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx
 }
 
 fn sqlstate(error: &sqlx::Error) -> String {
