@@ -3,6 +3,8 @@
 
 use std::{io::Read, path::Path, sync::Arc};
 
+use tokio::sync::watch;
+
 use clap::{Args, Parser, Subcommand};
 use secrecy::ExposeSecret;
 
@@ -14,9 +16,12 @@ use crate::{
     clock::{Clock, SystemClock},
     config::Settings,
     coordination::{RedisStore, bus},
+    crypto::Crypto,
     db,
     domain::{DisplayName, Email, TenantSlug},
-    startup::Application,
+    jobs::worker::Worker,
+    mail::Mailer,
+    startup::{Application, Ring, key_ring},
     tenancy::provision::{self, NewTenant, ProvisionError},
 };
 
@@ -40,6 +45,8 @@ pub enum Command {
     /// Manage tenants.
     #[command(subcommand)]
     Tenant(TenantCommand),
+    /// Run the job worker alone (mail, and later imports); `serve` runs one in-process by default.
+    Worker,
     /// Create the demo tenant `acme` if it does not exist and print its owner's credentials.
     SeedDemo,
     /// Manage signing keys.
@@ -89,6 +96,7 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Serve => serve(settings).await,
         Command::Migrate => migrate(&settings).await,
         Command::Tenant(TenantCommand::Create(args)) => create_tenant(&settings, args).await,
+        Command::Worker => run_worker(settings).await,
         Command::SeedDemo => seed_demo(&settings).await.map(|_| ()),
         Command::Keys(KeysCommand::Generate { kid }) => {
             println!("{}", JwtKeys::generate_spec(&kid).expose_secret());
@@ -116,6 +124,40 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     );
     app.run_until_stopped().await?;
     Ok(())
+}
+
+async fn run_worker(settings: Settings) -> anyhow::Result<()> {
+    let crypto = Arc::new(Crypto::parse(&key_ring(&settings, Ring::Crypto)?)?);
+    let pool = db::connect_app_pool(&settings.database, &settings.database.worker_url()?).await?;
+    let worker = Arc::new(Worker::new(
+        pool,
+        Arc::new(SystemClock),
+        Arc::new(Mailer::new(&settings.mail)?),
+        crypto,
+        settings.jobs.clone(),
+    ));
+    let (stop, stopped) = watch::channel(false);
+    let task = tokio::spawn(worker.run(stopped));
+    shutdown_signal().await;
+    let _ = stop.send(true);
+    task.await?;
+    Ok(())
+}
+
+/// SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 async fn migrate(settings: &Settings) -> anyhow::Result<()> {

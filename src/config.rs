@@ -47,6 +47,7 @@ pub struct Settings {
     pub crypto: CryptoSettings,
     pub authz: AuthzSettings,
     pub tenancy: TenancySettings,
+    pub jobs: JobsSettings,
     pub telemetry: TelemetrySettings,
 }
 
@@ -80,6 +81,8 @@ pub struct DatabaseSettings {
     pub url: Option<SecretString>,
     /// The owner role's URL, for migrations; derived like `url` when unset.
     pub owner_url: Option<SecretString>,
+    /// The worker role's URL (claims jobs across tenants); derived like `url` when unset.
+    pub worker_url: Option<SecretString>,
     /// Password given to the derived role URLs and set on the roles when bootstrapping.
     pub local_role_password: SecretString,
     pub max_connections: u32,
@@ -118,6 +121,11 @@ pub struct AuthSettings {
     pub login_ip_window_secs: u64,
     pub login_account_limit: u32,
     pub login_account_window_secs: u64,
+    /// How long a password-reset link works.
+    pub password_reset_ttl_minutes: i64,
+    /// Reset requests per account (and, separately, per IP) per window.
+    pub password_reset_limit: u32,
+    pub password_reset_window_secs: u64,
     /// Argon2id memory cost in KiB, iterations and lanes.
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
@@ -147,6 +155,23 @@ pub struct TenancySettings {
     /// How long while pub/sub is down: cached entries live at most this long.
     pub degraded_ttl_ms: u64,
     pub cache_capacity: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobsSettings {
+    /// `trellis serve` runs the worker in-process; `trellis worker` runs it alone.
+    pub in_process: bool,
+    /// How long a claimed job is the worker's; a heartbeat extends it while the job runs.
+    pub lease_secs: u64,
+    pub poll_interval_ms: u64,
+    /// Jobs claimed at once.
+    pub batch: i64,
+    /// Retry n waits `backoff_base_secs * 2^(n-1)`, at most `backoff_max_secs`.
+    pub backoff_base_secs: u64,
+    pub backoff_max_secs: u64,
+    /// Finished (succeeded) jobs are deleted after this many days; dead ones stay for inspection.
+    pub retention_days: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -203,7 +228,12 @@ impl Settings {
             for (key, value) in [
                 ("APP_DATABASE__URL", self.database.url.is_some()),
                 ("APP_DATABASE__OWNER_URL", self.database.owner_url.is_some()),
+                (
+                    "APP_DATABASE__WORKER_URL",
+                    self.database.worker_url.is_some(),
+                ),
                 ("APP_AUTH__JWT_KEYS", self.auth.jwt_keys.is_some()),
+                ("APP_CRYPTO__KEYS", self.crypto.keys.is_some()),
             ] {
                 if !value {
                     return Err(ConfigError::Invalid(format!(
@@ -230,6 +260,11 @@ impl DatabaseSettings {
     /// The owner role's connection URL (migrations, partitions, tenant provisioning).
     pub fn owner_url(&self) -> Result<SecretString, ConfigError> {
         self.role_url(self.owner_url.as_ref(), migration::OWNER_ROLE)
+    }
+
+    /// The worker role's URL (the job queue).
+    pub fn worker_url(&self) -> Result<SecretString, ConfigError> {
+        self.role_url(self.worker_url.as_ref(), migration::WORKER_ROLE)
     }
 
     /// The admin URL pointed at the app database (bootstrap work inside it).

@@ -3,6 +3,9 @@
 
 use std::{net::TcpListener, path::Path, sync::Arc};
 
+use secrecy::SecretString;
+use tokio::{sync::watch, task::JoinHandle};
+
 use actix_web::{
     App, HttpServer,
     dev::{HttpServiceFactory, Server},
@@ -18,10 +21,14 @@ use crate::{
     clock::SharedClock,
     config::{Environment, Settings},
     coordination::{BusHealth, InvalidationBus, InvalidationListener, RedisStore},
+    crypto::Crypto,
     db,
     error::ApiError,
     health,
     http::{self, context::TrellisRootSpan},
+    jobs::worker::Worker,
+    keys,
+    mail::Mailer,
     modules::{members, orgs},
     state::AppState,
     tenancy::{TenantDirectory, middleware::resolve_tenant},
@@ -32,6 +39,9 @@ pub struct Application {
     port: u16,
     server: Server,
     state: Data<AppState>,
+    worker: Arc<Worker>,
+    worker_task: Option<JoinHandle<()>>,
+    shutdown: watch::Sender<bool>,
 }
 
 impl Application {
@@ -48,13 +58,8 @@ impl Application {
                 pending[0]
             );
         }
-        let jwt_keys = match &settings.auth.jwt_keys {
-            Some(spec) => JwtKeys::parse(spec)?,
-            None if settings.environment == Environment::Local => {
-                JwtKeys::load_or_create_local(Path::new(&settings.server.var_dir))?
-            }
-            None => anyhow::bail!("APP_AUTH__JWT_KEYS must be set outside the local environment"),
-        };
+        let jwt_keys = JwtKeys::parse(&key_ring(&settings, Ring::Jwt)?)?;
+        let crypto = Arc::new(Crypto::parse(&key_ring(&settings, Ring::Crypto)?)?);
         let redis = RedisStore::new(&settings.redis)?;
         let health = BusHealth::default();
         let tenants = Arc::new(TenantDirectory::new(
@@ -67,6 +72,19 @@ impl Application {
         let listeners: Vec<Arc<dyn InvalidationListener>> = vec![tenants.clone(), authz.clone()];
         let bus = Arc::new(InvalidationBus::new(redis.clone(), health, listeners));
         bus.clone().spawn_listener();
+
+        let worker = Arc::new(Worker::new(
+            db::connect_app_pool(&settings.database, &settings.database.worker_url()?).await?,
+            clock.clone(),
+            Arc::new(Mailer::new(&settings.mail)?),
+            crypto.clone(),
+            settings.jobs.clone(),
+        ));
+        let (shutdown, shutdown_signal) = watch::channel(false);
+        let worker_task = settings
+            .jobs
+            .in_process
+            .then(|| tokio::spawn(worker.clone().run(shutdown_signal)));
 
         let (_, openapi) = App::new()
             .into_utoipa_app()
@@ -86,6 +104,7 @@ impl Application {
             tenants,
             authz,
             jwt_keys,
+            crypto,
             redis,
             bus,
             openapi_json,
@@ -111,6 +130,9 @@ impl Application {
             port,
             server: server.run(),
             state,
+            worker,
+            worker_task,
+            shutdown,
         })
     }
 
@@ -123,13 +145,61 @@ impl Application {
         self.state.clone()
     }
 
+    /// The job worker (tests drain the queue with its `run_once`).
+    pub fn worker(&self) -> Arc<Worker> {
+        self.worker.clone()
+    }
+
+    /// Serves until the server stops (SIGINT/SIGTERM), then stops the in-process worker, which hands
+    /// back the leases of the jobs it holds.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        let _ = self.shutdown.send(true);
+        if let Some(task) = self.worker_task {
+            let _ = task.await;
+        }
+        result
     }
 
     /// A handle to stop the server.
     pub fn handle(&self) -> actix_web::dev::ServerHandle {
         self.server.handle()
+    }
+}
+
+/// The two key rings.
+#[derive(Debug, Clone, Copy)]
+pub enum Ring {
+    Jwt,
+    Crypto,
+}
+
+impl Ring {
+    /// The setting's name, its local file under `server.var_dir`, and the prefix of its key ids.
+    pub fn names(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Ring::Jwt => (crate::auth::keys::RING, "jwt-keys", "jwt"),
+            Ring::Crypto => (crate::crypto::RING, "crypto-keys", "aes"),
+        }
+    }
+}
+
+/// A key ring from the settings, or in `local` from its file under `server.var_dir` (made on first use).
+pub fn key_ring(settings: &Settings, ring: Ring) -> anyhow::Result<SecretString> {
+    let (name, file, prefix) = ring.names();
+    let configured = match ring {
+        Ring::Jwt => settings.auth.jwt_keys.clone(),
+        Ring::Crypto => settings.crypto.keys.clone(),
+    };
+    match configured {
+        Some(spec) => Ok(spec),
+        None if settings.environment == Environment::Local => Ok(keys::local(
+            name,
+            Path::new(&settings.server.var_dir),
+            file,
+            prefix,
+        )?),
+        None => anyhow::bail!("{name} must be set outside the local environment"),
     }
 }
 
@@ -144,6 +214,8 @@ fn api_scope() -> impl HttpServiceFactory + OpenApiFactory + 'static {
         .service(auth::routes::logout)
         .service(auth::routes::me)
         .service(auth::routes::change_password)
+        .service(auth::routes::request_password_reset)
+        .service(auth::routes::confirm_password_reset)
         .service(orgs::routes::get_org)
         .service(orgs::routes::update_org_settings)
         .service(members::routes::list_members)

@@ -11,6 +11,7 @@ use crate::{
     clock::SharedClock,
     config::Settings,
     coordination::{InvalidationBus, RedisStore},
+    crypto::Crypto,
     tenancy::TenantDirectory,
 };
 
@@ -22,6 +23,7 @@ pub struct AppState {
     pub tenants: Arc<TenantDirectory>,
     pub authz: Arc<Authz>,
     pub jwt_keys: JwtKeys,
+    pub crypto: Arc<Crypto>,
     pub passwords: PasswordHasher,
     pub limiter: RateLimiter,
     pub redis: RedisStore,

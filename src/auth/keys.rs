@@ -1,23 +1,16 @@
-//! The JWT key ring. Keys are Ed25519 and named by a `kid`; `APP_AUTH__JWT_KEYS` holds
-//! `kid:base64url(32-byte seed)` pairs, comma-separated. The first key signs new tokens; every key
-//! verifies, so a key is rotated by putting a new one first and dropping the old one after the access
-//! token lifetime. In `local` a key is generated once and kept in `<var_dir>/jwt-keys`.
+//! The JWT key ring ([`crate::keys`]): Ed25519 keys named by a `kid`. The first key signs new tokens;
+//! every key verifies, so after `trellis keys rotate --ring jwt` the tokens signed before keep working
+//! until the old key is retired (wait at least the access-token lifetime).
 
-use std::{collections::HashMap, fs, io::Write, path::Path};
+use std::collections::HashMap;
 
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use ed25519_dalek::{SigningKey, pkcs8::EncodePrivateKey};
 use jsonwebtoken::{DecodingKey, EncodingKey};
-use rand::RngCore;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 
-#[derive(Debug, thiserror::Error)]
-pub enum KeyError {
-    #[error("auth.jwt_keys: {0}")]
-    Invalid(String),
-    #[error("auth.jwt_keys: cannot read or write the local key file: {0}")]
-    Io(#[from] std::io::Error),
-}
+use crate::keys::{self, KeyError};
+
+pub const RING: &str = "auth.jwt_keys";
 
 pub struct JwtKeys {
     signing_kid: String,
@@ -26,53 +19,28 @@ pub struct JwtKeys {
 }
 
 impl JwtKeys {
-    /// Parses `kid:seed,kid:seed`.
     pub fn parse(spec: &SecretString) -> Result<JwtKeys, KeyError> {
+        let entries = keys::parse(RING, spec)?;
         let mut signing = None;
         let mut verifying = HashMap::new();
-        for entry in spec
-            .expose_secret()
-            .split(',')
-            .map(str::trim)
-            .filter(|e| !e.is_empty())
-        {
-            let (kid, seed) = entry
-                .split_once(':')
-                .ok_or_else(|| KeyError::Invalid("each key is kid:base64url-seed".into()))?;
-            if kid.is_empty()
-                || kid.len() > 64
-                || !kid
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-            {
-                return Err(KeyError::Invalid(format!("bad key id {kid:?}")));
-            }
-            let seed: [u8; 32] = URL_SAFE_NO_PAD
-                .decode(seed)
-                .ok()
-                .and_then(|bytes| bytes.try_into().ok())
-                .ok_or_else(|| {
-                    KeyError::Invalid(format!("key {kid}: the seed must be 32 bytes, base64url"))
-                })?;
-            let key = SigningKey::from_bytes(&seed);
-            let der = key
-                .to_pkcs8_der()
-                .map_err(|e| KeyError::Invalid(format!("key {kid}: {e}")))?;
+        for entry in entries {
+            let key = SigningKey::from_bytes(&entry.secret);
             if signing.is_none() {
-                signing = Some((kid.to_owned(), EncodingKey::from_ed_der(der.as_bytes())));
+                let der = key.to_pkcs8_der().map_err(|e| KeyError::Invalid {
+                    ring: RING,
+                    message: format!("key {}: {e}", entry.kid),
+                })?;
+                signing = Some((entry.kid.clone(), EncodingKey::from_ed_der(der.as_bytes())));
             }
-            if verifying
-                .insert(
-                    kid.to_owned(),
-                    DecodingKey::from_ed_der(key.verifying_key().as_bytes()),
-                )
-                .is_some()
-            {
-                return Err(KeyError::Invalid(format!("key id {kid} appears twice")));
-            }
+            verifying.insert(
+                entry.kid,
+                DecodingKey::from_ed_der(key.verifying_key().as_bytes()),
+            );
         }
-        let (signing_kid, signing) =
-            signing.ok_or_else(|| KeyError::Invalid("no key given".into()))?;
+        let (signing_kid, signing) = signing.ok_or(KeyError::Invalid {
+            ring: RING,
+            message: "no key given".into(),
+        })?;
         Ok(JwtKeys {
             signing_kid,
             signing,
@@ -82,31 +50,7 @@ impl JwtKeys {
 
     /// A new random key spec `kid:seed`.
     pub fn generate_spec(kid: &str) -> SecretString {
-        let mut seed = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut seed);
-        SecretString::from(format!("{kid}:{}", URL_SAFE_NO_PAD.encode(seed)))
-    }
-
-    /// The local key file under `var_dir`, created (mode 0600) on first use.
-    pub fn load_or_create_local(var_dir: &Path) -> Result<JwtKeys, KeyError> {
-        let path = var_dir.join("jwt-keys");
-        if let Ok(spec) = fs::read_to_string(&path) {
-            return Self::parse(&SecretString::from(spec.trim().to_owned()));
-        }
-        fs::create_dir_all(var_dir)?;
-        let kid = format!("local-{}", uuid::Uuid::now_v7().simple());
-        let spec = Self::generate_spec(&kid[..20]);
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        options
-            .open(&path)?
-            .write_all(spec.expose_secret().as_bytes())?;
-        Self::parse(&spec)
+        keys::generate(kid)
     }
 
     pub fn signing_kid(&self) -> &str {
@@ -125,6 +69,7 @@ impl JwtKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use secrecy::ExposeSecret;
 
     #[test]
     fn the_first_key_signs_and_all_verify() {
@@ -135,18 +80,5 @@ mod tests {
         assert_eq!(keys.signing_kid(), "a");
         assert!(keys.verifying_key("b").is_some());
         assert!(keys.verifying_key("c").is_none());
-    }
-
-    #[test]
-    fn malformed_specs_are_refused() {
-        for spec in ["", "nokid", "a:short", "a b:AAAA"] {
-            assert!(
-                JwtKeys::parse(&SecretString::from(spec.to_owned())).is_err(),
-                "{spec}"
-            );
-        }
-        let a = JwtKeys::generate_spec("a");
-        let twice = SecretString::from(format!("{0},{0}", a.expose_secret()));
-        assert!(JwtKeys::parse(&twice).is_err());
     }
 }

@@ -33,6 +33,15 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// How mails and pages name this person: their display name, or their email.
+    pub fn display_label(&self) -> String {
+        if self.display_name.is_empty() {
+            self.email.clone()
+        } else {
+            format!("{} ({})", self.display_name, self.email)
+        }
+    }
+
     pub fn actor(&self) -> Actor {
         Actor::user(self.user_id, &self.email)
     }

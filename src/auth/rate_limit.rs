@@ -25,6 +25,14 @@ impl Limit {
         }
     }
 
+    /// Password-reset requests per account, and per IP.
+    pub fn password_resets(auth: &AuthSettings) -> Limit {
+        Limit {
+            max: auth.password_reset_limit,
+            window_secs: auth.password_reset_window_secs,
+        }
+    }
+
     /// Failed sign-ins (or wrong current passwords) per account.
     pub fn login_failures_per_account(auth: &AuthSettings) -> Limit {
         Limit {

@@ -212,3 +212,72 @@ pub async fn change_password(
     auth.tx.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "ada@acme.example"}))]
+pub struct PasswordResetRequest {
+    pub email: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasswordResetAccepted {
+    /// The same words whether or not the email has an account.
+    pub message: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"token": "3q2-7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "new_password": "a new and longer passphrase"}))]
+pub struct ConfirmPasswordResetRequest {
+    pub token: String,
+    pub new_password: String,
+}
+
+/// Asks for a password-reset link by mail. The answer is the same for every address, known or not.
+#[utoipa::path(
+    tag = "auth",
+    request_body = PasswordResetRequest,
+    responses(
+        (status = 202, description = "If the address has an account, a link is on its way", body = PasswordResetAccepted),
+        (status = 429, description = "Too many requests from this address or for this email", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/password-reset")]
+pub async fn request_password_reset(
+    state: Data<AppState>,
+    tenant: Tenant,
+    request: RequestContext,
+    body: ValidJson<PasswordResetRequest>,
+) -> ApiResult<HttpResponse> {
+    let email =
+        Email::parse(&body.into_inner().email).map_err(|m| ApiError::validation("email", m))?;
+    let ctx = AuditCtx::anonymous(request, state.clock.now());
+    service::request_password_reset(&state, &tenant, &ctx, &email).await?;
+    Ok(HttpResponse::Accepted().json(PasswordResetAccepted {
+        message: "If this address has an account, a link to reset its password is on its way."
+            .into(),
+    }))
+}
+
+/// Sets a new password with the token from the mailed link; every session of the account ends.
+#[utoipa::path(
+    tag = "auth",
+    request_body = ConfirmPasswordResetRequest,
+    responses(
+        (status = 204, description = "Password changed; sign in again"),
+        (status = 401, description = "Unknown, used or expired token", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/password-reset/confirm")]
+pub async fn confirm_password_reset(
+    state: Data<AppState>,
+    tenant: Tenant,
+    request: RequestContext,
+    body: ValidJson<ConfirmPasswordResetRequest>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    let ctx = AuditCtx::anonymous(request, state.clock.now());
+    service::confirm_password_reset(&state, &tenant, &ctx, &body.token, &body.new_password).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

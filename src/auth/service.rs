@@ -23,6 +23,7 @@ use crate::{
     audit::{self, Actor, AuditCtx, AuditEvent},
     domain::{Email, SessionId, TenantId, UserId},
     error::{ApiError, FieldError},
+    mail::{self, MailTemplate},
     state::AppState,
     tenancy::{Tenant, TenantTx},
 };
@@ -312,6 +313,7 @@ pub async fn change_password(
         "password_changed",
     )
     .await?;
+    notify_password_changed(state, tx, ctx, &user.email).await?;
     audit::record(
         tx,
         ctx,
@@ -548,4 +550,187 @@ pub fn random_token() -> String {
 /// Only the SHA-256 of a token is stored: a database leak yields no usable token.
 pub fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// Starts a password reset: when `email` names an active account with a password, mails it a
+/// single-use link. The answer is the same whether or not it does, so nobody learns which emails have
+/// accounts; requests are limited per IP and per email.
+pub async fn request_password_reset(
+    state: &AppState,
+    tenant: &Tenant,
+    ctx: &AuditCtx,
+    email: &Email,
+) -> Result<(), ApiError> {
+    let limit = Limit::password_resets(&state.settings.auth);
+    let ip = ctx.request.ip.map(|ip| ip.to_string()).unwrap_or_default();
+    for key in [
+        state.redis.global_key(&format!("rl:reset_ip:{ip}")),
+        state
+            .redis
+            .tenant_key(tenant.id, &format!("rl:reset:{email}")),
+    ] {
+        state
+            .limiter
+            .hit(&key, limit, ctx.now)
+            .await
+            .or_too_many()?;
+    }
+    let tx = TenantTx::begin(&state.pool, tenant.id, None).await?;
+    let user = entity::users::Entity::find()
+        .filter(entity::users::Column::TenantId.eq(tenant.id.as_uuid()))
+        .filter(entity::users::Column::Email.eq(email.as_str()))
+        .filter(entity::users::Column::Status.eq("active"))
+        .one(&tx)
+        .await?;
+    let Some(user) = user.filter(|u| u.password_hash.is_some()) else {
+        return Ok(());
+    };
+    let user_id = UserId::from_uuid(user.id);
+    let ctx = ctx.with_actor(Actor::user(user_id, &user.email));
+    // A new link replaces any earlier one.
+    entity::password_resets::Entity::update_many()
+        .col_expr(
+            entity::password_resets::Column::UsedAt,
+            sea_orm::sea_query::Expr::value(ctx.now),
+        )
+        .filter(entity::password_resets::Column::TenantId.eq(tenant.id.as_uuid()))
+        .filter(entity::password_resets::Column::UserId.eq(user.id))
+        .filter(entity::password_resets::Column::UsedAt.is_null())
+        .exec(&tx)
+        .await?;
+    let token = random_token();
+    let ttl = state.settings.auth.password_reset_ttl_minutes.max(1);
+    entity::password_resets::Entity::insert(entity::password_resets::ActiveModel {
+        tenant_id: Set(tenant.id.as_uuid()),
+        id: Set(uuid::Uuid::now_v7()),
+        user_id: Set(user.id),
+        token_hash: Set(token_hash(&token)),
+        requested_ip: Set(ctx.request.ip.map(|ip| ip.to_string())),
+        created_at: Set(ctx.now.into()),
+        expires_at: Set((ctx.now + Duration::minutes(ttl)).into()),
+        used_at: Set(None),
+    })
+    .exec_without_returning(&tx)
+    .await?;
+    mail::enqueue(
+        &tx,
+        &state.crypto,
+        ctx.now,
+        &user.email,
+        MailTemplate::PasswordReset {
+            org_name: org_name(&tx).await?,
+            reset_url: format!("{}/admin/reset-password#token={token}", ctx.request.origin),
+            valid_minutes: ttl,
+        },
+    )
+    .await
+    .map_err(ApiError::internal)?;
+    audit::record(
+        &tx,
+        &ctx,
+        AuditEvent::new("auth.password_reset_requested").target("user", user_id, Some(&user.email)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Completes a password reset with the mailed token: sets the new password, ends every session of the
+/// account, and mails a notice. The token works once.
+pub async fn confirm_password_reset(
+    state: &AppState,
+    tenant: &Tenant,
+    ctx: &AuditCtx,
+    token: &str,
+    new_password: &str,
+) -> Result<(), ApiError> {
+    let invalid = ApiError::Unauthorized {
+        code: "invalid_reset_token",
+    };
+    let tx = TenantTx::begin(&state.pool, tenant.id, None).await?;
+    let consumed = tx
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "UPDATE password_resets SET used_at = $3 \
+             WHERE tenant_id = $1 AND token_hash = $2 AND used_at IS NULL AND expires_at > $3 \
+             RETURNING user_id",
+            [
+                tenant.id.as_uuid().into(),
+                token_hash(token).into(),
+                ctx.now.into(),
+            ],
+        ))
+        .await?;
+    let Some(consumed) = consumed else {
+        return Err(invalid);
+    };
+    let user_id = UserId::from_uuid(consumed.try_get("", "user_id")?);
+    let user = entity::users::Entity::find_by_id((tenant.id.as_uuid(), user_id.as_uuid()))
+        .one(&tx)
+        .await?
+        .filter(|u| u.status == "active")
+        .ok_or(invalid)?;
+    let password = NewPassword::parse(new_password, &user.email)
+        .map_err(|m| ApiError::validation("new_password", m))?;
+    let ctx = ctx.with_actor(Actor::user(user_id, &user.email));
+    let hash = state.passwords.hash(password.secret()).await?;
+    set_password(&tx, &ctx, user_id, hash).await?;
+    let sessions = revoke_sessions(
+        &tx,
+        SessionScope::AllOfUser(user_id),
+        &ctx,
+        "password_reset",
+    )
+    .await?;
+    notify_password_changed(state, &tx, &ctx, &user.email).await?;
+    audit::record(
+        &tx,
+        &ctx,
+        AuditEvent::new("user.password_reset")
+            .target("user", user_id, Some(&user.email))
+            .metadata(json!({ "sessions_revoked": sessions })),
+    )
+    .await?;
+    tx.commit().await?;
+    AccountAttempts::of(state, tenant.id, &user.email)
+        .succeeded(ctx.now)
+        .await;
+    Ok(())
+}
+
+/// Mails the account owner that their password changed (a security notice).
+async fn notify_password_changed(
+    state: &AppState,
+    tx: &TenantTx,
+    ctx: &AuditCtx,
+    email: &str,
+) -> Result<(), ApiError> {
+    mail::enqueue(
+        tx,
+        &state.crypto,
+        ctx.now,
+        email,
+        MailTemplate::PasswordChanged {
+            org_name: org_name(tx).await?,
+            when: ctx.now.format("%Y-%m-%d %H:%M UTC").to_string(),
+            ip: ctx
+                .request
+                .ip
+                .map(|ip| ip.to_string())
+                .unwrap_or_else(|| "an unknown address".into()),
+        },
+    )
+    .await
+    .map_err(ApiError::internal)
+}
+
+/// The organization's display name, for mails.
+pub async fn org_name(tx: &TenantTx) -> Result<String, ApiError> {
+    Ok(
+        entity::org_settings::Entity::find_by_id(tx.tenant_id().as_uuid())
+            .one(tx)
+            .await?
+            .map(|s| s.display_name)
+            .unwrap_or_else(|| "your organization".into()),
+    )
 }

@@ -131,6 +131,7 @@ async fn create_roles_and_database(
     let db = &settings.database;
     let owner_password = password_of(&db.owner_url()?);
     let app_password = password_of(&db.app_url()?);
+    let worker_password = password_of(&db.worker_url()?);
     let roles: [(&str, &str, Option<String>); 4] = [
         (
             OWNER_ROLE,
@@ -140,12 +141,12 @@ async fn create_roles_and_database(
         (
             APP_ROLE,
             "LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE",
-            app_password.clone(),
+            app_password,
         ),
         (
             WORKER_ROLE,
             "LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE",
-            app_password,
+            worker_password,
         ),
         (
             RETENTION_ROLE,

@@ -32,8 +32,11 @@ pub struct RequestContext {
     pub ip: Option<IpAddr>,
     pub user_agent: Option<String>,
     /// `https` when a trusted proxy says the client used it, else `http` (the server itself speaks only
-    /// plain HTTP); for links the API hands out.
+    /// plain HTTP).
     pub scheme: &'static str,
+    /// `scheme://host` as the client reached us (the raw Host header): the base of links the API hands
+    /// out or mails, so they lead back to the same organization.
+    pub origin: String,
 }
 
 impl FromRequest for RequestContext {
@@ -96,10 +99,16 @@ pub async fn request_context(
         .get::<RequestId>()
         .map(|id| id.to_string())
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let scheme = client_scheme(req.request(), &state);
+    let origin = format!(
+        "{scheme}://{}",
+        crate::tenancy::middleware::raw_host(req.request()).unwrap_or_default()
+    );
     let context = RequestContext {
         request_id: request_id.clone(),
         ip: client_ip(req.request(), &state),
-        scheme: client_scheme(req.request(), &state),
+        scheme,
+        origin,
         user_agent: req
             .headers()
             .get(header::USER_AGENT)

@@ -18,6 +18,7 @@ use trellis::{
     clock::FixedClock,
     config::Settings,
     domain::{DisplayName, Email, TenantId, TenantSlug, UserId},
+    jobs::worker::Worker,
     tenancy::provision::{self, NewTenant},
     {startup::Application, state::AppState},
 };
@@ -27,6 +28,8 @@ pub const PASSWORD: &str = "correct horse battery staple";
 
 pub struct TestApp {
     pub port: u16,
+    /// The job worker; tests drain the queue with `worker.run_once()`.
+    pub worker: Arc<Worker>,
     pub settings: Settings,
     pub state: actix_web::web::Data<AppState>,
     pub clock: FixedClock,
@@ -92,6 +95,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
     settings.redis.key_prefix = format!("trellis_test_{}", Uuid::new_v4().simple());
     let jwt_spec = JwtKeys::generate_spec("test1");
     settings.auth.jwt_keys = Some(jwt_spec.clone());
+    settings.crypto.keys = Some(trellis::keys::generate("aes-test"));
     customise(&mut settings);
     spawn_on(settings, db_name, jwt_spec).await
 }
@@ -113,10 +117,12 @@ async fn spawn_on(settings: Settings, db_name: String, jwt_spec: SecretString) -
         .expect("the application builds");
     let port = app.port();
     let state = app.state();
+    let worker = app.worker();
     let server = app.handle();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         port,
+        worker,
         settings,
         state,
         clock,
@@ -341,6 +347,23 @@ impl TestApp {
     pub async fn admin_connection(&self) -> PgConnection {
         let url = self.settings.database.admin_url_for_database().unwrap();
         PgConnection::connect(url.expose_secret()).await.unwrap()
+    }
+
+    /// Another worker on the same queue, as a second process would be.
+    pub async fn another_worker(&self) -> Worker {
+        let url = self.settings.database.worker_url().unwrap();
+        let pool = PgPoolOptions::new()
+            .max_connections(2)
+            .connect(url.expose_secret())
+            .await
+            .unwrap();
+        Worker::new(
+            pool,
+            Arc::new(self.clock.clone()),
+            Arc::new(trellis::mail::Mailer::new(&self.settings.mail).unwrap()),
+            self.state.crypto.clone(),
+            self.settings.jobs.clone(),
+        )
     }
 
     /// Provisions a tenant with an owner, as `trellis tenant create` does.

@@ -7,6 +7,7 @@ pub mod invitations;
 pub mod jobs;
 pub mod memberships;
 pub mod org_settings;
+pub mod password_resets;
 pub mod refresh_tokens;
 pub mod sessions;
 pub mod tenants;

@@ -5,6 +5,7 @@ pub use super::invitations::Entity as Invitations;
 pub use super::jobs::Entity as Jobs;
 pub use super::memberships::Entity as Memberships;
 pub use super::org_settings::Entity as OrgSettings;
+pub use super::password_resets::Entity as PasswordResets;
 pub use super::refresh_tokens::Entity as RefreshTokens;
 pub use super::sessions::Entity as Sessions;
 pub use super::tenants::Entity as Tenants;

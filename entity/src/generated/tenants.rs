@@ -27,6 +27,8 @@ pub enum Relation {
     Memberships,
     #[sea_orm(has_one = "super::org_settings::Entity")]
     OrgSettings,
+    #[sea_orm(has_many = "super::password_resets::Entity")]
+    PasswordResets,
     #[sea_orm(has_many = "super::refresh_tokens::Entity")]
     RefreshTokens,
     #[sea_orm(has_many = "super::sessions::Entity")]
@@ -59,15 +61,15 @@ impl Related<super::org_settings::Entity> for Entity {
     }
 }
 
-impl Related<super::refresh_tokens::Entity> for Entity {
+impl Related<super::password_resets::Entity> for Entity {
     fn to() -> RelationDef {
-        Relation::RefreshTokens.def()
+        Relation::PasswordResets.def()
     }
 }
 
-impl Related<super::users::Entity> for Entity {
+impl Related<super::refresh_tokens::Entity> for Entity {
     fn to() -> RelationDef {
-        Relation::Users.def()
+        Relation::RefreshTokens.def()
     }
 }
 
@@ -77,6 +79,15 @@ impl Related<super::sessions::Entity> for Entity {
     }
     fn via() -> Option<RelationDef> {
         Some(super::refresh_tokens::Relation::Tenants.def().rev())
+    }
+}
+
+impl Related<super::users::Entity> for Entity {
+    fn to() -> RelationDef {
+        super::password_resets::Relation::Users.def()
+    }
+    fn via() -> Option<RelationDef> {
+        Some(super::password_resets::Relation::Tenants.def().rev())
     }
 }
 

@@ -31,6 +31,8 @@ pub struct Model {
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
+    #[sea_orm(has_many = "super::password_resets::Entity")]
+    PasswordResets,
     #[sea_orm(has_many = "super::sessions::Entity")]
     Sessions,
     #[sea_orm(
@@ -51,6 +53,12 @@ pub enum Relation {
     SelfRef,
 }
 
+impl Related<super::password_resets::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::PasswordResets.def()
+    }
+}
+
 impl Related<super::sessions::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Sessions.def()
@@ -59,7 +67,10 @@ impl Related<super::sessions::Entity> for Entity {
 
 impl Related<super::tenants::Entity> for Entity {
     fn to() -> RelationDef {
-        Relation::Tenants.def()
+        super::password_resets::Relation::Tenants.def()
+    }
+    fn via() -> Option<RelationDef> {
+        Some(super::password_resets::Relation::Users.def().rev())
     }
 }
 

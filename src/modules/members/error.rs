@@ -34,6 +34,8 @@ pub enum MembersError {
     Db(#[from] DbErr),
     #[error(transparent)]
     Api(#[from] ApiError),
+    #[error(transparent)]
+    Mail(#[from] crate::mail::MailError),
 }
 
 impl MembersError {
@@ -66,6 +68,7 @@ impl From<MembersError> for ApiError {
             },
             MembersError::Db(db) => db.into(),
             MembersError::Api(api) => api,
+            MembersError::Mail(mail) => ApiError::internal(mail),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! `/api/v1/members` and `/api/v1/invitations`.
 
 use actix_web::{
-    HttpRequest, HttpResponse, delete, get, post, put,
+    HttpResponse, delete, get, post, put,
     web::{Data, Json, Path, Query},
 };
 use chrono::{DateTime, Utc};
@@ -18,7 +18,7 @@ use crate::{
     error::{ApiError, ApiResult, FieldError},
     http::{Page, PageQuery, RequestContext, ValidJson},
     state::AppState,
-    tenancy::{Tenant, middleware::raw_host},
+    tenancy::Tenant,
 };
 
 const STATUSES: &[&str] = &["active", "invited", "deactivated"];
@@ -367,7 +367,6 @@ pub async fn create_invitation(
     state: Data<AppState>,
     token: AccessToken,
     tenant: Tenant,
-    req: HttpRequest,
     body: ValidJson<CreateInvitationRequest>,
 ) -> ApiResult<HttpResponse> {
     let auth = token.open(&state).await?;
@@ -402,19 +401,14 @@ pub async fn create_invitation(
     let invited = service::invite(
         &auth.tx,
         &auth.ctx,
-        &state.authz,
+        &state,
         &auth.principal,
         &tenant,
         invite,
     )
     .await?;
     auth.tx.commit().await?;
-    let accept_url = format!(
-        "{}://{}/admin/accept-invitation#token={}",
-        auth.ctx.request.scheme,
-        raw_host(&req).unwrap_or_default(),
-        invited.token
-    );
+    let accept_url = invited.accept_url;
     Ok(HttpResponse::Created().json(CreateInvitationResponse {
         member: invited.member.into(),
         invitation: invited.invitation.into(),

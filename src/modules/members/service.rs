@@ -20,6 +20,7 @@ use crate::{
     authz::Authz,
     domain::{DisplayName, Email, InvitationId, UserId},
     http::pagination::PageRequest,
+    mail::{self, MailTemplate},
     state::AppState,
     tenancy::{Tenant, TenantTx, tx::TenantLock},
 };
@@ -70,8 +71,9 @@ pub struct Invite {
 pub struct Invited {
     pub member: MemberRow,
     pub invitation: InvitationRow,
-    /// The single-use acceptance token; only its hash is stored.
-    pub token: String,
+    /// The link that accepts the invitation (also mailed to the invitee). Its single-use token travels
+    /// in the fragment, so it reaches no server log; only the token's hash is stored.
+    pub accept_url: String,
 }
 
 const MEMBER_COLUMNS: &str = "u.id, u.email, u.display_name, u.status, u.manager_id, m.role, \
@@ -135,18 +137,24 @@ async fn find(tx: &TenantTx, id: UserId) -> Result<Option<MemberRow>> {
 pub async fn invite(
     tx: &TenantTx,
     ctx: &AuditCtx,
-    authz: &Authz,
+    state: &AppState,
     principal: &Principal,
     tenant: &Tenant,
     invite: Invite,
 ) -> Result<Invited> {
-    require_grantable(authz, principal, &invite.role).await?;
+    require_grantable(&state.authz, principal, &invite.role).await?;
     let settings = entity::org_settings::Entity::find_by_id(tx.tenant_id().as_uuid())
         .one(tx)
         .await?;
-    let (ttl_hours, allowed_domains) = settings
-        .map(|s| (s.invitation_ttl_hours, s.allowed_email_domains))
-        .unwrap_or((168, Vec::new()));
+    let (ttl_hours, allowed_domains, org_name) = settings
+        .map(|s| {
+            (
+                s.invitation_ttl_hours,
+                s.allowed_email_domains,
+                s.display_name,
+            )
+        })
+        .unwrap_or((168, Vec::new(), tenant.slug.to_string()));
     if !allowed_domains.is_empty() && !allowed_domains.iter().any(|d| d == invite.email.domain()) {
         return Err(MembersError::field(
             "email",
@@ -183,6 +191,7 @@ pub async fn invite(
     insert_membership(tx, ctx, user_id, &invite.role, Some(principal.user_id)).await?;
     let token = random_token();
     let invitation_id = InvitationId::new();
+    let expires_at = ctx.now + Duration::hours(i64::from(ttl_hours));
     entity::invitations::Entity::insert(entity::invitations::ActiveModel {
         tenant_id: Set(tx.tenant_id().as_uuid()),
         id: Set(invitation_id.as_uuid()),
@@ -191,11 +200,28 @@ pub async fn invite(
         token_hash: Set(token_hash(&token)),
         invited_by: Set(Some(principal.user_id.as_uuid())),
         created_at: Set(ctx.now.into()),
-        expires_at: Set((ctx.now + Duration::hours(i64::from(ttl_hours))).into()),
+        expires_at: Set(expires_at.into()),
         accepted_at: Set(None),
         revoked_at: Set(None),
     })
     .exec_without_returning(tx)
+    .await?;
+    let accept_url = format!(
+        "{}/admin/accept-invitation#token={token}",
+        ctx.request.origin
+    );
+    mail::enqueue(
+        tx,
+        &state.crypto,
+        ctx.now,
+        invite.email.as_str(),
+        MailTemplate::Invitation {
+            org_name,
+            inviter: principal.display_label(),
+            accept_url: accept_url.clone(),
+            expires_at: expires_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        },
+    )
     .await?;
     audit::record(
         tx,
@@ -208,7 +234,7 @@ pub async fn invite(
     Ok(Invited {
         member: get(tx, user_id).await?,
         invitation: get_invitation(tx, ctx, invitation_id).await?,
-        token,
+        accept_url,
     })
 }
 

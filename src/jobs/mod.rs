@@ -1,0 +1,74 @@
+//! The job queue lives in PostgreSQL (`jobs`), so a job is enqueued in the same transaction as the change
+//! that needs it: both commit or neither does. [`enqueue`] runs on the request's `TenantTx`; the
+//! [`worker::Worker`] claims across tenants as `trellis_worker` with `FOR UPDATE SKIP LOCKED`, holds a
+//! lease it extends by heartbeat while the job runs, retries with exponential backoff and parks a job as
+//! `dead` after its last attempt. A crashed worker's jobs come back when their lease runs out; a worker
+//! that shuts down releases its leases at once. `trellis serve` runs a worker in-process by default,
+//! `trellis worker` runs one alone, and tests drain the queue with `run_once()`.
+
+pub mod worker;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveValue::Set, DbErr, EntityTrait};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::tenancy::TenantTx;
+
+/// What a job does; its payload's shape depends on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobKind {
+    /// `{"sealed": <crypto-sealed OutgoingMail>}`: deliver one email.
+    SendMail,
+}
+
+impl JobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::SendMail => "mail.send",
+        }
+    }
+
+    pub fn parse(kind: &str) -> Option<JobKind> {
+        match kind {
+            "mail.send" => Some(JobKind::SendMail),
+            _ => None,
+        }
+    }
+
+    /// Attempts before a job of this kind is parked as dead.
+    pub fn max_attempts(self) -> i32 {
+        match self {
+            JobKind::SendMail => 8,
+        }
+    }
+}
+
+/// Queues a job in the request's transaction; it runs once the transaction commits.
+pub async fn enqueue(
+    tx: &TenantTx,
+    kind: JobKind,
+    payload: Value,
+    now: DateTime<Utc>,
+) -> Result<Uuid, DbErr> {
+    let id = Uuid::now_v7();
+    entity::jobs::Entity::insert(entity::jobs::ActiveModel {
+        tenant_id: Set(tx.tenant_id().as_uuid()),
+        id: Set(id),
+        kind: Set(kind.as_str().to_owned()),
+        payload: Set(payload),
+        status: Set("queued".into()),
+        attempts: Set(0),
+        max_attempts: Set(kind.max_attempts()),
+        run_at: Set(now.into()),
+        locked_by: Set(None),
+        locked_until: Set(None),
+        last_error: Set(None),
+        progress: Set(None),
+        created_at: Set(now.into()),
+        updated_at: Set(now.into()),
+    })
+    .exec_without_returning(tx)
+    .await?;
+    Ok(id)
+}

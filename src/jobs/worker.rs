@@ -1,0 +1,306 @@
+//! The job worker. It connects as `trellis_worker`, whose extra policy on `jobs` lets it see every
+//! tenant's jobs; each job's tenant work then runs in a `TenantTx` of that job's tenant, like a request.
+
+use std::{sync::Arc, time::Duration};
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::{PgPool, Row};
+use tokio::{sync::watch, task::JoinHandle};
+use uuid::Uuid;
+
+use super::JobKind;
+use crate::{
+    clock::SharedClock, config::JobsSettings, crypto::Crypto, domain::TenantId, mail::Mailer,
+};
+
+/// A job this worker holds the lease of.
+#[derive(Debug, Clone)]
+pub struct ClaimedJob {
+    pub tenant_id: Uuid,
+    pub id: Uuid,
+    pub kind: String,
+    pub payload: Value,
+    /// Including this one.
+    pub attempts: i32,
+    pub max_attempts: i32,
+}
+
+/// Why a job did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// Worth another attempt later (an SMTP server that did not answer).
+    #[error("{0}")]
+    Retry(String),
+    /// Will never succeed (a payload that no longer opens): parked as dead at once.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+pub struct Worker {
+    pool: PgPool,
+    id: String,
+    clock: SharedClock,
+    mailer: Arc<Mailer>,
+    crypto: Arc<Crypto>,
+    settings: JobsSettings,
+}
+
+impl Worker {
+    pub fn new(
+        pool: PgPool,
+        clock: SharedClock,
+        mailer: Arc<Mailer>,
+        crypto: Arc<Crypto>,
+        settings: JobsSettings,
+    ) -> Worker {
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "worker".into());
+        Worker {
+            id: format!("{host}:{}:{}", std::process::id(), Uuid::now_v7().simple()),
+            pool,
+            clock,
+            mailer,
+            crypto,
+            settings,
+        }
+    }
+
+    /// This worker's name in `jobs.locked_by`.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn lease(&self) -> chrono::Duration {
+        chrono::Duration::seconds(self.settings.lease_secs.max(1) as i64)
+    }
+
+    /// Claims the jobs that are due (queued and ripe, or running with an expired lease) and runs them.
+    /// Returns how many it ran. Tests call it to drain the queue deterministically.
+    pub async fn run_once(&self) -> Result<usize, sqlx::Error> {
+        let jobs = self.claim(self.settings.batch).await?;
+        for job in &jobs {
+            self.process(job).await;
+        }
+        Ok(jobs.len())
+    }
+
+    /// Takes the lease of up to `limit` due jobs, oldest first, skipping those another worker holds.
+    pub async fn claim(&self, limit: i64) -> Result<Vec<ClaimedJob>, sqlx::Error> {
+        let now = self.clock.now();
+        let rows = sqlx::query(
+            "UPDATE jobs AS j SET status = 'running', attempts = j.attempts + 1, locked_by = $1, \
+                    locked_until = $2, updated_at = $3 \
+             FROM (SELECT tenant_id, id FROM jobs \
+                   WHERE (status = 'queued' AND run_at <= $3) OR (status = 'running' AND locked_until < $3) \
+                   ORDER BY run_at LIMIT $4 FOR UPDATE SKIP LOCKED) AS due \
+             WHERE j.tenant_id = due.tenant_id AND j.id = due.id \
+             RETURNING j.tenant_id, j.id, j.kind, j.payload, j.attempts, j.max_attempts",
+        )
+        .bind(&self.id)
+        .bind(now + self.lease())
+        .bind(now)
+        .bind(limit.max(1))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ClaimedJob {
+                    tenant_id: row.try_get("tenant_id")?,
+                    id: row.try_get("id")?,
+                    kind: row.try_get("kind")?,
+                    payload: row.try_get("payload")?,
+                    attempts: row.try_get("attempts")?,
+                    max_attempts: row.try_get("max_attempts")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn process(&self, job: &ClaimedJob) {
+        let span = tracing::info_span!("job", job_id = %job.id, tenant_id = %job.tenant_id, kind = %job.kind, attempt = job.attempts);
+        let _entered = span.enter();
+        if job.attempts > job.max_attempts {
+            // Its last attempt was claimed by a worker that died before finishing.
+            self.finish(
+                job,
+                Outcome::Dead("the last attempt's worker stopped before finishing".into()),
+            )
+            .await;
+            return;
+        }
+        let heartbeat = self.spawn_heartbeat(job);
+        let result = self.execute(job).await;
+        heartbeat.abort();
+        let outcome = match result {
+            Ok(()) => Outcome::Succeeded,
+            Err(JobError::Permanent(error)) => Outcome::Dead(error),
+            Err(JobError::Retry(error)) if job.attempts >= job.max_attempts => Outcome::Dead(error),
+            Err(JobError::Retry(error)) => Outcome::Retry(error),
+        };
+        self.finish(job, outcome).await;
+    }
+
+    async fn execute(&self, job: &ClaimedJob) -> Result<(), JobError> {
+        let tenant = TenantId::from_uuid(job.tenant_id);
+        match JobKind::parse(&job.kind) {
+            Some(JobKind::SendMail) => {
+                crate::mail::deliver(&self.mailer, &self.crypto, tenant, &job.payload).await
+            }
+            None => Err(JobError::Permanent(format!(
+                "unknown job kind {}",
+                job.kind
+            ))),
+        }
+    }
+
+    /// Extends the lease while the job runs, so a long job is not taken by another worker.
+    fn spawn_heartbeat(&self, job: &ClaimedJob) -> JoinHandle<()> {
+        let pool = self.pool.clone();
+        let clock = self.clock.clone();
+        let lease = self.lease();
+        let (tenant_id, id, worker) = (job.tenant_id, job.id, self.id.clone());
+        let every = Duration::from_secs((self.settings.lease_secs / 3).max(1));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let extended = sqlx::query(
+                    "UPDATE jobs SET locked_until = $4 \
+                     WHERE tenant_id = $1 AND id = $2 AND locked_by = $3 AND status = 'running'",
+                )
+                .bind(tenant_id)
+                .bind(id)
+                .bind(&worker)
+                .bind(clock.now() + lease)
+                .execute(&pool)
+                .await;
+                if let Err(error) = extended {
+                    tracing::warn!(%error, job_id = %id, "heartbeat failed");
+                }
+            }
+        })
+    }
+
+    async fn finish(&self, job: &ClaimedJob, outcome: Outcome) {
+        let now = self.clock.now();
+        let (status, run_at, error) = match &outcome {
+            Outcome::Succeeded => ("succeeded", now, None),
+            Outcome::Retry(error) => (
+                "queued",
+                now + self.backoff(job.attempts),
+                Some(error.as_str()),
+            ),
+            Outcome::Dead(error) => ("dead", now, Some(error.as_str())),
+        };
+        match &outcome {
+            Outcome::Succeeded => tracing::info!("job succeeded"),
+            Outcome::Retry(error) => tracing::warn!(%error, %run_at, "job failed; will retry"),
+            Outcome::Dead(error) => tracing::error!(%error, "job failed for good; parked as dead"),
+        }
+        let result = sqlx::query(
+            "UPDATE jobs SET status = $4, run_at = $5, last_error = $6, locked_by = NULL, \
+                    locked_until = NULL, updated_at = $7 \
+             WHERE tenant_id = $1 AND id = $2 AND locked_by = $3",
+        )
+        .bind(job.tenant_id)
+        .bind(job.id)
+        .bind(&self.id)
+        .bind(status)
+        .bind(run_at)
+        .bind(error.map(|e| e.chars().take(2000).collect::<String>()))
+        .bind(now)
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(done) if done.rows_affected() == 0 => {
+                tracing::warn!(
+                    "the job's lease was lost before it finished; another worker owns it"
+                )
+            }
+            Ok(_) => {}
+            Err(error) => tracing::error!(%error, "could not record the job's outcome"),
+        }
+    }
+
+    /// Retry n waits `base * 2^(n-1)`, capped.
+    fn backoff(&self, attempts: i32) -> chrono::Duration {
+        let exponent = attempts.clamp(1, 30) as u32 - 1;
+        let secs = self
+            .settings
+            .backoff_base_secs
+            .saturating_mul(2u64.saturating_pow(exponent))
+            .min(self.settings.backoff_max_secs);
+        chrono::Duration::seconds(secs as i64)
+    }
+
+    /// Hands back the jobs this worker holds (on shutdown): they are due again at once, and the attempt
+    /// that was cut short does not count.
+    pub async fn release_leases(&self) -> Result<u64, sqlx::Error> {
+        sqlx::query(
+            "UPDATE jobs SET status = 'queued', attempts = greatest(attempts - 1, 0), locked_by = NULL, \
+                    locked_until = NULL, updated_at = $2 \
+             WHERE locked_by = $1 AND status = 'running'",
+        )
+        .bind(&self.id)
+        .bind(self.clock.now())
+        .execute(&self.pool)
+        .await
+        .map(|done| done.rows_affected())
+    }
+
+    /// Deletes succeeded jobs older than the retention; dead jobs stay for inspection.
+    pub async fn prune(&self) -> Result<u64, sqlx::Error> {
+        let before: DateTime<Utc> =
+            self.clock.now() - chrono::Duration::days(self.settings.retention_days.max(1));
+        sqlx::query("DELETE FROM jobs WHERE status = 'succeeded' AND updated_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await
+            .map(|done| done.rows_affected())
+    }
+
+    /// Polls for due jobs until `shutdown` turns true, then releases its leases.
+    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        tracing::info!(worker = %self.id, "job worker started");
+        let poll = Duration::from_millis(self.settings.poll_interval_ms.max(10));
+        let mut last_prune = tokio::time::Instant::now();
+        loop {
+            let ran = match self.run_once().await {
+                Ok(ran) => ran,
+                Err(error) => {
+                    tracing::warn!(%error, "claiming jobs failed");
+                    0
+                }
+            };
+            if last_prune.elapsed() > Duration::from_secs(600) {
+                if let Err(error) = self.prune().await {
+                    tracing::warn!(%error, "pruning finished jobs failed");
+                }
+                last_prune = tokio::time::Instant::now();
+            }
+            // A full batch means more may be waiting: go again at once.
+            if ran as i64 >= self.settings.batch {
+                if *shutdown.borrow() {
+                    break;
+                }
+                continue;
+            }
+            tokio::select! {
+                _ = shutdown.changed() => break,
+                _ = tokio::time::sleep(poll) => {}
+            }
+            if *shutdown.borrow() {
+                break;
+            }
+        }
+        match self.release_leases().await {
+            Ok(released) => tracing::info!(released, "job worker stopped"),
+            Err(error) => tracing::warn!(%error, "job worker stopped without releasing its leases"),
+        }
+    }
+}
+
+enum Outcome {
+    Succeeded,
+    Retry(String),
+    Dead(String),
+}
