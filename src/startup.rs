@@ -29,7 +29,7 @@ use crate::{
     jobs::worker::Worker,
     keys,
     mail::Mailer,
-    modules::{members, orgs},
+    modules::{members, orgs, roles},
     state::AppState,
     tenancy::{TenantDirectory, middleware::resolve_tenant},
     ui,
@@ -228,6 +228,12 @@ fn api_scope() -> impl HttpServiceFactory + OpenApiFactory + 'static {
         .service(members::routes::list_invitations)
         .service(members::routes::revoke_invitation)
         .service(members::routes::accept_invitation)
+        .service(roles::routes::list_roles)
+        .service(roles::routes::get_role)
+        .service(roles::routes::create_role)
+        .service(roles::routes::update_role)
+        .service(roles::routes::delete_role)
+        .service(roles::routes::list_permissions)
         .default_service(web::to(not_found))
 }
 

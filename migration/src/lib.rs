@@ -13,6 +13,7 @@ mod m20261121_000003_sessions;
 mod m20261121_000004_audit_events;
 mod m20261121_000005_jobs;
 mod m20261122_000006_password_resets;
+mod m20261122_000007_roles;
 
 /// Owns every object; runs migrations and maintenance. Never used on a request path.
 pub const OWNER_ROLE: &str = "trellis_owner";
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000004_audit_events::Migration),
             Box::new(m20261121_000005_jobs::Migration),
             Box::new(m20261122_000006_password_resets::Migration),
+            Box::new(m20261122_000007_roles::Migration),
         ]
     }
 }

@@ -157,7 +157,7 @@ pub async fn me(
     let permissions = match principal.role.as_deref() {
         Some(role) => state
             .authz
-            .permissions_of(principal.tenant_id, role)
+            .permissions_of(&auth.tx, role)
             .await?
             .into_iter()
             .map(|p| p.to_string())

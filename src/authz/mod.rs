@@ -4,7 +4,7 @@
 //! principal's role comes from `memberships`, read in the request's own transaction (see
 //! [`crate::tenancy::TenantTx::begin_for_session`]), so a revoked role takes effect on the very next
 //! request; the enforcer holds what each role may do: the baseline `policies/policy.csv`, plus the
-//! tenant's own rules once custom roles exist. One enforcer per tenant, cached and read without locks
+//! tenant's custom roles (`roles`). One enforcer per tenant, cached and read without locks
 //! beyond the cache's read lock, rebuilt for that tenant alone when a policy-change message arrives.
 //! docs/permissions.md has the matrix; docs/adr/0002-authorization.md the reasoning.
 
@@ -13,16 +13,18 @@ mod permissions;
 use std::{collections::BTreeSet, path::Path, sync::Arc, time::Duration};
 
 use casbin::{CoreApi, DefaultModel, Enforcer, MemoryAdapter, MgmtApi};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 pub use permissions::{Act, BASELINE_ROLES, Obj, Permission};
 
 use crate::{
-    auth::Principal,
+    auth::{Authenticated, Principal},
     cache::TtlCache,
     config::{AuthzSettings, TenancySettings},
     coordination::{BusHealth, Invalidation, InvalidationListener},
     domain::TenantId,
     error::ApiError,
+    tenancy::TenantTx,
 };
 
 /// The baseline policy's domain: a rule for every tenant.
@@ -77,82 +79,97 @@ impl Authz {
             health,
         };
         // Build one enforcer now, so a bad model fails the boot rather than the first request.
-        authz.build(TenantId::new()).await?;
+        authz.build(TenantId::new(), Vec::new()).await?;
         Ok(authz)
     }
 
     /// Allows the request, or answers 403 `forbidden`.
-    pub async fn require(&self, principal: &Principal, obj: Obj, act: Act) -> Result<(), ApiError> {
+    pub async fn require(&self, auth: &Authenticated, obj: Obj, act: Act) -> Result<(), ApiError> {
+        let permission = Permission::new(obj, act);
         if self
-            .allows(
-                principal.tenant_id,
-                principal.role.as_deref(),
-                Permission::new(obj, act),
-            )
+            .allows(&auth.tx, auth.principal.role.as_deref(), permission)
             .await?
         {
             Ok(())
         } else {
             Err(ApiError::forbidden(
                 "forbidden",
-                format!("this needs the {} permission", Permission::new(obj, act)),
+                format!("this needs the {permission} permission"),
             ))
         }
     }
 
-    /// Whether `role` holds `permission` in `tenant`.
+    /// Whether `role` holds `permission` in the transaction's tenant.
     pub async fn allows(
         &self,
-        tenant: TenantId,
+        tx: &TenantTx,
         role: Option<&str>,
         permission: Permission,
     ) -> Result<bool, ApiError> {
         let Some(role) = role else {
             return Ok(false);
         };
-        let enforcer = self.enforcer(tenant).await?;
+        let enforcer = self.enforcer(tx).await?;
         enforcer
             .enforce((
                 role,
-                tenant.to_string().as_str(),
+                tx.tenant_id().to_string().as_str(),
                 permission.obj.as_str(),
                 permission.act.as_str(),
             ))
             .map_err(|e| ApiError::internal(anyhow::anyhow!("casbin enforce: {e}")))
     }
 
-    /// Every permission `role` holds in `tenant`.
+    /// Every permission `role` holds in the transaction's tenant.
     pub async fn permissions_of(
         &self,
-        tenant: TenantId,
+        tx: &TenantTx,
         role: &str,
     ) -> Result<BTreeSet<Permission>, ApiError> {
         let mut held = BTreeSet::new();
         for permission in Permission::all() {
-            if self.allows(tenant, Some(role), permission).await? {
+            if self.allows(tx, Some(role), permission).await? {
                 held.insert(permission);
             }
         }
         Ok(held)
     }
 
-    /// Whether `role` exists in `tenant` (it holds at least one permission).
-    pub async fn role_exists(&self, tenant: TenantId, role: &str) -> Result<bool, ApiError> {
-        Ok(!self.permissions_of(tenant, role).await?.is_empty())
+    /// Whether `role` exists in the tenant (it holds at least one permission).
+    pub async fn role_exists(&self, tx: &TenantTx, role: &str) -> Result<bool, ApiError> {
+        Ok(!self.permissions_of(tx, role).await?.is_empty())
     }
 
     /// No escalation: a principal may grant, or act on a member holding, `role` only when it holds
     /// every permission of that role itself.
-    pub async fn covers(&self, principal: &Principal, role: &str) -> Result<bool, ApiError> {
+    pub async fn covers(
+        &self,
+        tx: &TenantTx,
+        principal: &Principal,
+        role: &str,
+    ) -> Result<bool, ApiError> {
+        let theirs = self.permissions_of(tx, role).await?;
+        self.holds_all(tx, principal, &theirs).await
+    }
+
+    /// Whether the principal holds every one of `permissions`.
+    pub async fn holds_all(
+        &self,
+        tx: &TenantTx,
+        principal: &Principal,
+        permissions: &BTreeSet<Permission>,
+    ) -> Result<bool, ApiError> {
         let Some(own) = principal.role.as_deref() else {
             return Ok(false);
         };
-        let mine = self.permissions_of(principal.tenant_id, own).await?;
-        let theirs = self.permissions_of(principal.tenant_id, role).await?;
-        Ok(theirs.is_subset(&mine))
+        let mine = self.permissions_of(tx, own).await?;
+        Ok(permissions.is_subset(&mine))
     }
 
-    async fn enforcer(&self, tenant: TenantId) -> Result<Arc<Enforcer>, ApiError> {
+    /// The tenant's cached enforcer, or one built from the tenant's custom roles read in the request's
+    /// own transaction (no second connection, so a full pool cannot deadlock on a cache miss).
+    async fn enforcer(&self, tx: &TenantTx) -> Result<Arc<Enforcer>, ApiError> {
+        let tenant = tx.tenant_id();
         let ttl = if self.health.is_up() {
             self.ttl
         } else {
@@ -162,8 +179,9 @@ impl Authz {
             return Ok(enforcer);
         }
         let generation = self.enforcers.generation();
+        let custom = custom_rules(tx).await?;
         let enforcer = Arc::new(
-            self.build(tenant)
+            self.build(tenant, custom)
                 .await
                 .map_err(|e| ApiError::internal(anyhow::anyhow!("building the enforcer: {e}")))?,
         );
@@ -172,13 +190,50 @@ impl Authz {
         Ok(enforcer)
     }
 
-    /// The tenant's enforcer: the baseline rules (domain `*`) and, with custom roles, the tenant's own.
-    async fn build(&self, _tenant: TenantId) -> Result<Enforcer, PolicyError> {
+    /// An enforcer with the baseline rules (domain `*`) and `custom` (domain = the tenant).
+    async fn build(
+        &self,
+        _tenant: TenantId,
+        custom: Vec<Vec<String>>,
+    ) -> Result<Enforcer, PolicyError> {
         let model = DefaultModel::from_str(&self.model).await?;
         let mut enforcer = Enforcer::new(model, MemoryAdapter::default()).await?;
         enforcer.add_policies(self.baseline.clone()).await?;
+        if !custom.is_empty() {
+            enforcer.add_policies(custom).await?;
+        }
         Ok(enforcer)
     }
+}
+
+/// The tenant's custom roles as casbin rules `role, tenant, obj, act`.
+async fn custom_rules(tx: &TenantTx) -> Result<Vec<Vec<String>>, ApiError> {
+    let roles = entity::roles::Entity::find()
+        .filter(entity::roles::Column::TenantId.eq(tx.tenant_id().as_uuid()))
+        .all(tx)
+        .await?;
+    let domain = tx.tenant_id().to_string();
+    let mut rules = Vec::new();
+    for role in roles {
+        for text in &role.permissions {
+            match text
+                .split_once(':')
+                .and_then(|(obj, act)| Permission::parse(obj, act))
+            {
+                Some(p) => rules.push(vec![
+                    role.name.clone(),
+                    domain.clone(),
+                    p.obj.as_str().to_owned(),
+                    p.act.as_str().to_owned(),
+                ]),
+                // A permission this build no longer knows grants nothing.
+                None => {
+                    tracing::warn!(role = %role.name, permission = %text, "unknown permission ignored")
+                }
+            }
+        }
+    }
+    Ok(rules)
 }
 
 impl InvalidationListener for Authz {

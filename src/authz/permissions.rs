@@ -33,6 +33,7 @@ names!(
         Members => "members",
         Invitations => "invitations",
         AuditLog => "audit_log",
+        Roles => "roles",
         Billing => "billing",
     }
 );
@@ -71,6 +72,8 @@ const ALL: &[(Obj, Act)] = &[
     (Obj::Invitations, Act::Revoke),
     (Obj::AuditLog, Act::Read),
     (Obj::AuditLog, Act::Export),
+    (Obj::Roles, Act::Read),
+    (Obj::Roles, Act::Manage),
     (Obj::Billing, Act::Manage),
 ];
 

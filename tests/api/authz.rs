@@ -95,6 +95,16 @@ async fn probe(
             )
             .await
         }
+        "roles:read" => app.get(slug, "/api/v1/roles", token).await,
+        "roles:manage" => {
+            app.post(
+                slug,
+                "/api/v1/roles",
+                token,
+                &json!({ "name": "x", "permissions": [] }),
+            )
+            .await
+        }
         "audit_log:read" | "audit_log:export" | "billing:manage" => return None,
         other => panic!("no probe for the permission {other}: add one to tests/api/authz.rs"),
     };

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use reqwest::{Method, StatusCode};
-use serde_json::Value;
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{TestApp, TestTenant, problem, spawn_app, spawn_app_with};
@@ -26,11 +26,24 @@ async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
         .await;
     let hr = app.add_member(acme, &owner, "hr-lead", "hr").await;
     let invitation_id = invited["invitation"]["id"].as_str().unwrap().to_owned();
+    let role: Value = app
+        .post(
+            "acme",
+            "/api/v1/roles",
+            &owner.access,
+            &json!({ "name": "acme_secret_role", "permissions": ["members:read"] }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let role_id = role["id"].as_str().unwrap().to_owned();
     let invited_member = invited["member"]["id"].as_str().unwrap().to_owned();
     Fixtures {
         ids: BTreeMap::from([
             ("member_id", hr.id.to_string()),
             ("invitation_id", invitation_id.clone()),
+            ("role_id", role_id.clone()),
         ]),
         secrets: vec![
             acme.id.to_string(),
@@ -40,6 +53,8 @@ async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
             hr.email.clone(),
             invited_member,
             invitation_id,
+            role_id,
+            "acme_secret_role".into(),
             "pending-hire@acme.example".into(),
         ],
     }
@@ -49,7 +64,12 @@ async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
 async fn snapshot(app: &TestApp, acme: &TestTenant) -> Vec<String> {
     let owner = app.login_owner(acme).await;
     let mut seen = Vec::new();
-    for path in ["/api/v1/members", "/api/v1/invitations", "/api/v1/org"] {
+    for path in [
+        "/api/v1/members",
+        "/api/v1/invitations",
+        "/api/v1/org",
+        "/api/v1/roles",
+    ] {
         let response = app.get("acme", path, &owner.access).await;
         assert_eq!(response.status(), StatusCode::OK, "{path}");
         let mut body: Value = response.json().await.unwrap();

@@ -15,6 +15,7 @@ mod mail;
 mod members;
 mod races;
 mod requests;
+mod roles;
 mod smtp;
 mod snapshots;
 mod tenancy;

@@ -9,6 +9,7 @@ pub mod memberships;
 pub mod org_settings;
 pub mod password_resets;
 pub mod refresh_tokens;
+pub mod roles;
 pub mod sessions;
 pub mod tenants;
 pub mod users;

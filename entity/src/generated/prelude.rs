@@ -7,6 +7,7 @@ pub use super::memberships::Entity as Memberships;
 pub use super::org_settings::Entity as OrgSettings;
 pub use super::password_resets::Entity as PasswordResets;
 pub use super::refresh_tokens::Entity as RefreshTokens;
+pub use super::roles::Entity as Roles;
 pub use super::sessions::Entity as Sessions;
 pub use super::tenants::Entity as Tenants;
 pub use super::users::Entity as Users;

@@ -31,6 +31,8 @@ pub enum Relation {
     PasswordResets,
     #[sea_orm(has_many = "super::refresh_tokens::Entity")]
     RefreshTokens,
+    #[sea_orm(has_many = "super::roles::Entity")]
+    Roles,
     #[sea_orm(has_many = "super::sessions::Entity")]
     Sessions,
     #[sea_orm(has_many = "super::users::Entity")]
@@ -73,21 +75,24 @@ impl Related<super::refresh_tokens::Entity> for Entity {
     }
 }
 
+impl Related<super::roles::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Roles.def()
+    }
+}
+
+impl Related<super::users::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Users.def()
+    }
+}
+
 impl Related<super::sessions::Entity> for Entity {
     fn to() -> RelationDef {
         super::refresh_tokens::Relation::Sessions.def()
     }
     fn via() -> Option<RelationDef> {
         Some(super::refresh_tokens::Relation::Tenants.def().rev())
-    }
-}
-
-impl Related<super::users::Entity> for Entity {
-    fn to() -> RelationDef {
-        super::password_resets::Relation::Users.def()
-    }
-    fn via() -> Option<RelationDef> {
-        Some(super::password_resets::Relation::Tenants.def().rev())
     }
 }
 

@@ -33,6 +33,8 @@ pub struct Model {
 pub enum Relation {
     #[sea_orm(has_many = "super::password_resets::Entity")]
     PasswordResets,
+    #[sea_orm(has_many = "super::roles::Entity")]
+    Roles,
     #[sea_orm(has_many = "super::sessions::Entity")]
     Sessions,
     #[sea_orm(
@@ -59,6 +61,12 @@ impl Related<super::password_resets::Entity> for Entity {
     }
 }
 
+impl Related<super::roles::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Roles.def()
+    }
+}
+
 impl Related<super::sessions::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Sessions.def()
@@ -67,10 +75,7 @@ impl Related<super::sessions::Entity> for Entity {
 
 impl Related<super::tenants::Entity> for Entity {
     fn to() -> RelationDef {
-        super::password_resets::Relation::Tenants.def()
-    }
-    fn via() -> Option<RelationDef> {
-        Some(super::password_resets::Relation::Users.def().rev())
+        Relation::Tenants.def()
     }
 }
 

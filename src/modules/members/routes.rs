@@ -167,10 +167,7 @@ pub async fn list_members(
     page: Query<PageQuery>,
 ) -> ApiResult<Json<Page<MemberResponse>>> {
     let auth = token.open(&state).await?;
-    state
-        .authz
-        .require(&auth.principal, Obj::Members, Act::Read)
-        .await?;
+    state.authz.require(&auth, Obj::Members, Act::Read).await?;
     let query = query.into_inner();
     let page = page.parse::<String>()?;
     if query.q.as_deref().is_some_and(|q| q.chars().count() > 200) {
@@ -205,10 +202,7 @@ pub async fn get_member(
     member_id: Path<Uuid>,
 ) -> ApiResult<Json<MemberResponse>> {
     let auth = token.open(&state).await?;
-    state
-        .authz
-        .require(&auth.principal, Obj::Members, Act::Read)
-        .await?;
+    state.authz.require(&auth, Obj::Members, Act::Read).await?;
     let member = service::get(&auth.tx, UserId::from_uuid(*member_id)).await?;
     auth.tx.commit().await?;
     Ok(Json(member.into()))
@@ -235,7 +229,7 @@ pub async fn change_member_role(
     let auth = token.open(&state).await?;
     state
         .authz
-        .require(&auth.principal, Obj::Members, Act::UpdateRole)
+        .require(&auth, Obj::Members, Act::UpdateRole)
         .await?;
     let role = body.into_inner().role;
     let member = service::change_role(
@@ -270,7 +264,7 @@ pub async fn deactivate_member(
     let auth = token.open(&state).await?;
     state
         .authz
-        .require(&auth.principal, Obj::Members, Act::Deactivate)
+        .require(&auth, Obj::Members, Act::Deactivate)
         .await?;
     let member = service::deactivate(
         &auth.tx,
@@ -304,7 +298,7 @@ pub async fn reactivate_member(
     let auth = token.open(&state).await?;
     state
         .authz
-        .require(&auth.principal, Obj::Members, Act::Deactivate)
+        .require(&auth, Obj::Members, Act::Deactivate)
         .await?;
     let member = service::reactivate(
         &auth.tx,
@@ -338,7 +332,7 @@ pub async fn remove_member(
     let auth = token.open(&state).await?;
     state
         .authz
-        .require(&auth.principal, Obj::Members, Act::Remove)
+        .require(&auth, Obj::Members, Act::Remove)
         .await?;
     service::remove(
         &auth.tx,
@@ -372,7 +366,7 @@ pub async fn create_invitation(
     let auth = token.open(&state).await?;
     state
         .authz
-        .require(&auth.principal, Obj::Members, Act::Invite)
+        .require(&auth, Obj::Members, Act::Invite)
         .await?;
     let body = body.into_inner();
     let mut errors = Vec::new();
@@ -433,7 +427,7 @@ pub async fn list_invitations(
     let auth = token.open(&state).await?;
     state
         .authz
-        .require(&auth.principal, Obj::Invitations, Act::Read)
+        .require(&auth, Obj::Invitations, Act::Read)
         .await?;
     let query = query.into_inner();
     let page = page.parse::<Uuid>()?;
@@ -467,7 +461,7 @@ pub async fn revoke_invitation(
     let auth = token.open(&state).await?;
     state
         .authz
-        .require(&auth.principal, Obj::Invitations, Act::Revoke)
+        .require(&auth, Obj::Invitations, Act::Revoke)
         .await?;
     let invitation = service::revoke_invitation(
         &auth.tx,

@@ -142,7 +142,7 @@ pub async fn invite(
     tenant: &Tenant,
     invite: Invite,
 ) -> Result<Invited> {
-    require_grantable(&state.authz, principal, &invite.role).await?;
+    require_grantable(tx, &state.authz, principal, &invite.role).await?;
     let settings = entity::org_settings::Entity::find_by_id(tx.tenant_id().as_uuid())
         .one(tx)
         .await?;
@@ -337,8 +337,8 @@ pub async fn change_role(
     // the lock: the last-owner count and the role checks see what is committed now.
     tx.lock(TenantLock::Owners).await?;
     let member = get(tx, member_id).await?;
-    require_manageable(authz, principal, &member).await?;
-    require_grantable(authz, principal, role).await?;
+    require_manageable(tx, authz, principal, &member).await?;
+    require_grantable(tx, authz, principal, role).await?;
     if member.role.as_deref() == Some(role) {
         return Ok(member);
     }
@@ -390,7 +390,7 @@ pub async fn deactivate(
             action: "deactivate",
         });
     }
-    require_manageable(authz, principal, &member).await?;
+    require_manageable(tx, authz, principal, &member).await?;
     if member.status != "active" {
         return Err(MembersError::WrongStatus {
             status: member.status,
@@ -432,7 +432,7 @@ pub async fn reactivate(
     member_id: UserId,
 ) -> Result<MemberRow> {
     let member = get(tx, member_id).await?;
-    require_manageable(authz, principal, &member).await?;
+    require_manageable(tx, authz, principal, &member).await?;
     if member.status != "deactivated" {
         return Err(MembersError::WrongStatus {
             status: member.status,
@@ -469,7 +469,7 @@ pub async fn remove(
     if member_id == principal.user_id {
         return Err(MembersError::SelfAction { action: "remove" });
     }
-    require_manageable(authz, principal, &member).await?;
+    require_manageable(tx, authz, principal, &member).await?;
     if member.role.as_deref() == Some("owner") && member.status == "active" {
         ensure_other_owner(tx, member_id).await?;
     }
@@ -555,7 +555,7 @@ pub async fn revoke_invitation(
         return Err(MembersError::InvitationNotPending);
     }
     if let Some(role) = &invitation.role {
-        require_grantable(authz, principal, role).await?;
+        require_grantable(tx, authz, principal, role).await?;
     }
     let revoked = entity::invitations::Entity::update_many()
         .col_expr(
@@ -593,14 +593,19 @@ pub async fn revoke_invitation(
 }
 
 /// Refuses a role that does not exist, or one the principal could not hold all permissions of.
-async fn require_grantable(authz: &Authz, principal: &Principal, role: &str) -> Result<()> {
-    if !authz.role_exists(principal.tenant_id, role).await? {
+async fn require_grantable(
+    tx: &TenantTx,
+    authz: &Authz,
+    principal: &Principal,
+    role: &str,
+) -> Result<()> {
+    if !authz.role_exists(tx, role).await? {
         return Err(MembersError::field(
             "role",
             "is not a role of this organization",
         ));
     }
-    if !authz.covers(principal, role).await? {
+    if !authz.covers(tx, principal, role).await? {
         return Err(MembersError::Escalation {
             role: role.to_owned(),
         });
@@ -610,12 +615,13 @@ async fn require_grantable(authz: &Authz, principal: &Principal, role: &str) -> 
 
 /// Refuses to act on a member whose role has permissions the principal lacks.
 async fn require_manageable(
+    tx: &TenantTx,
     authz: &Authz,
     principal: &Principal,
     member: &MemberRow,
 ) -> Result<()> {
     match &member.role {
-        Some(role) if !authz.covers(principal, role).await? => {
+        Some(role) if !authz.covers(tx, principal, role).await? => {
             Err(MembersError::Escalation { role: role.clone() })
         }
         _ => Ok(()),

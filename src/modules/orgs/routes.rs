@@ -137,7 +137,7 @@ pub async fn get_org(
     let auth = token.open(&state).await?;
     state
         .authz
-        .require(&auth.principal, Obj::OrgSettings, Act::Read)
+        .require(&auth, Obj::OrgSettings, Act::Read)
         .await?;
     let settings = service::get(&auth.tx).await?;
     let seats_used = members::service::seats_used(&auth.tx)
@@ -170,7 +170,7 @@ pub async fn update_org_settings(
     let auth = token.open(&state).await?;
     state
         .authz
-        .require(&auth.principal, Obj::OrgSettings, Act::Update)
+        .require(&auth, Obj::OrgSettings, Act::Update)
         .await?;
     let change = body.into_inner().parse()?;
     let settings = service::update(&auth.tx, &auth.ctx, change).await?;
