@@ -29,7 +29,7 @@ use crate::{
     jobs::worker::Worker,
     keys,
     mail::Mailer,
-    modules::{members, orgs, roles},
+    modules::{members, orgs, roles, sessions},
     state::AppState,
     tenancy::{TenantDirectory, middleware::resolve_tenant},
     ui,
@@ -234,6 +234,12 @@ fn api_scope() -> impl HttpServiceFactory + OpenApiFactory + 'static {
         .service(roles::routes::update_role)
         .service(roles::routes::delete_role)
         .service(roles::routes::list_permissions)
+        .service(sessions::routes::list_my_sessions)
+        .service(sessions::routes::revoke_my_session)
+        .service(sessions::routes::revoke_my_other_sessions)
+        .service(sessions::routes::list_member_sessions)
+        .service(sessions::routes::revoke_member_sessions)
+        .service(sessions::routes::revoke_member_session)
         .default_service(web::to(not_found))
 }
 

@@ -14,6 +14,7 @@ mod m20261121_000004_audit_events;
 mod m20261121_000005_jobs;
 mod m20261122_000006_password_resets;
 mod m20261122_000007_roles;
+mod m20261122_000008_session_policy;
 
 /// Owns every object; runs migrations and maintenance. Never used on a request path.
 pub const OWNER_ROLE: &str = "trellis_owner";
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000005_jobs::Migration),
             Box::new(m20261122_000006_password_resets::Migration),
             Box::new(m20261122_000007_roles::Migration),
+            Box::new(m20261122_000008_session_policy::Migration),
         ]
     }
 }

@@ -13,6 +13,7 @@ pub mod principal;
 pub mod rate_limit;
 pub mod routes;
 pub mod service;
+pub mod session_check;
 pub mod tokens;
 
 pub use keys::JwtKeys;

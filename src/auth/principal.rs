@@ -10,7 +10,10 @@ use chrono::{DateTime, Utc};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, http::header, web::Data};
 use tracing_actix_web::RootSpan;
 
-use super::tokens::{self, AccessClaims, TokenError};
+use super::{
+    session_check,
+    tokens::{self, AccessClaims, TokenError},
+};
 use crate::{
     audit::{Actor, AuditCtx},
     domain::{SessionId, TenantId, UserId},
@@ -131,8 +134,7 @@ impl AccessToken {
             now,
         } = self;
         let (tx, session) =
-            TenantTx::begin_for_session(&state.pool, tenant.id, claims.sub, claims.sid, now)
-                .await?;
+            session_check::begin(&state.pool, tenant.id, claims.sub, claims.sid, now).await?;
         let session = session.ok_or(ApiError::Unauthorized {
             code: "session_revoked",
         })?;

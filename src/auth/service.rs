@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use super::{
     password::NewPassword,
     rate_limit::Limit,
+    session_check,
     tokens::{self, AccessClaims},
 };
 use crate::{
@@ -423,11 +424,14 @@ async fn live_session(
     let row = tx
         .query_one_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "SELECT s.user_id, m.role FROM sessions s \
-             JOIN users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id \
-             LEFT JOIN memberships m ON m.tenant_id = u.tenant_id AND m.user_id = u.id \
-             WHERE s.tenant_id = $1 AND s.id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3 \
-               AND u.status = 'active'",
+            format!(
+                "SELECT s.user_id, m.role FROM sessions s \
+                 JOIN users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id \
+                 LEFT JOIN memberships m ON m.tenant_id = u.tenant_id AND m.user_id = u.id \
+                 LEFT JOIN org_settings o ON o.tenant_id = s.tenant_id \
+                 WHERE s.tenant_id = $1 AND s.id = $2 AND u.status = 'active' AND {}",
+                session_check::live_predicate("$3")
+            ),
             [
                 tx.tenant_id().as_uuid().into(),
                 session_id.as_uuid().into(),
@@ -435,6 +439,17 @@ async fn live_session(
             ],
         ))
         .await?;
+    if row.is_some() {
+        entity::sessions::Entity::update_many()
+            .col_expr(
+                entity::sessions::Column::LastSeenAt,
+                sea_orm::sea_query::Expr::value(ctx.now),
+            )
+            .filter(entity::sessions::Column::TenantId.eq(tx.tenant_id().as_uuid()))
+            .filter(entity::sessions::Column::Id.eq(session_id.as_uuid()))
+            .exec(tx)
+            .await?;
+    }
     Ok(match row {
         Some(row) => Some(SessionSubject {
             user_id: UserId::from_uuid(row.try_get("", "user_id")?),

@@ -2,7 +2,7 @@
 //!
 //! `authz.require(&principal, Obj::Members, Act::Read)` is the first line of every handler. The
 //! principal's role comes from `memberships`, read in the request's own transaction (see
-//! [`crate::tenancy::TenantTx::begin_for_session`]), so a revoked role takes effect on the very next
+//! [`crate::auth::session_check`]), so a revoked role takes effect on the very next
 //! request; the enforcer holds what each role may do: the baseline `policies/policy.csv`, plus the
 //! tenant's custom roles (`roles`). One enforcer per tenant, cached and read without locks
 //! beyond the cache's read lock, rebuilt for that tenant alone when a policy-change message arrives.

@@ -34,6 +34,7 @@ names!(
         Invitations => "invitations",
         AuditLog => "audit_log",
         Roles => "roles",
+        Sessions => "sessions",
         Billing => "billing",
     }
 );
@@ -74,6 +75,8 @@ const ALL: &[(Obj, Act)] = &[
     (Obj::AuditLog, Act::Export),
     (Obj::Roles, Act::Read),
     (Obj::Roles, Act::Manage),
+    (Obj::Sessions, Act::Read),
+    (Obj::Sessions, Act::Revoke),
     (Obj::Billing, Act::Manage),
 ];
 

@@ -4,3 +4,4 @@
 pub mod members;
 pub mod orgs;
 pub mod roles;
+pub mod sessions;

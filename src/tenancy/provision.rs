@@ -76,6 +76,8 @@ pub async fn create_tenant(
         timezone: Set("UTC".into()),
         invitation_ttl_hours: Set(168),
         allowed_email_domains: Set(Vec::new()),
+        session_idle_minutes: Set(None),
+        session_absolute_hours: Set(None),
         updated_at: Set(now.into()),
     })
     .exec_without_returning(&tx)

@@ -2,8 +2,8 @@
 //!
 //! It owns one pooled connection as the app role for the length of one request and opens it with a single
 //! message: `BEGIN; SET LOCAL app.tenant_id = '…'; SET LOCAL app.user_id = '…'` (plus, for an
-//! authenticated request, the session check; see [`TenantTx::begin_for_session`]). The literals are
-//! formatted only from parsed UUIDs and timestamps, never from client text. `SET LOCAL` lasts until the
+//! authenticated request, the session check; see [`TenantTx::begin_with`]). The literals are formatted
+//! only from parsed UUIDs and timestamps, never from client text. `SET LOCAL` lasts until the
 //! transaction ends, so nothing survives into the connection's next use.
 //!
 //! It implements sea-orm's [`ConnectionTrait`], so entities and query builders run on it. Dropping it
@@ -11,16 +11,15 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::{
     ConnectionTrait, DbBackend, DbErr, ExecResult, QueryResult, RuntimeErr, Statement,
     sea_query::Values,
 };
 use sea_query_sqlx::SqlxValues;
-use sqlx::{AssertSqlSafe, PgPool, Postgres, Row, pool::PoolConnection, postgres::PgRow};
+use sqlx::{AssertSqlSafe, PgPool, Postgres, pool::PoolConnection, postgres::PgRow};
 use tokio::sync::Mutex;
 
-use crate::domain::{SessionId, TenantId, UserId};
+use crate::domain::{TenantId, UserId};
 
 pub struct TenantTx {
     conn: Mutex<Option<PoolConnection<Postgres>>>,
@@ -29,17 +28,6 @@ pub struct TenantTx {
     /// Set when a statement failed: the server has aborted the transaction, so COMMIT would silently
     /// roll back. `commit` refuses instead.
     failed: AtomicBool,
-}
-
-/// What the opening message learned about the caller's session, in the transaction's own snapshot.
-#[derive(Debug, Clone)]
-pub struct SessionState {
-    pub session_active: bool,
-    pub user_status: String,
-    pub email: String,
-    pub display_name: String,
-    /// The member's current org role, from `memberships` (the source of truth, not the token).
-    pub role: Option<String>,
 }
 
 /// Named advisory locks, one per purpose and tenant (`pg_advisory_xact_lock(purpose, hash(tenant))`).
@@ -62,36 +50,16 @@ impl TenantTx {
         Ok(tx)
     }
 
-    /// Opens a transaction for an authenticated request and, in the same message, reads the session,
-    /// the user's status and role. `None` when the session does not exist (or belongs to another user).
-    pub async fn begin_for_session(
+    /// Opens a transaction and, in the same message, runs `trailing` (statements whose literals come only
+    /// from parsed values, never from client text), returning the rows they produce. An authenticated
+    /// request checks its session this way (see `auth::session_check`) at no extra round trip.
+    pub async fn begin_with(
         pool: &PgPool,
         tenant_id: TenantId,
-        user_id: UserId,
-        session_id: SessionId,
-        now: DateTime<Utc>,
-    ) -> Result<(TenantTx, Option<SessionState>), DbErr> {
-        let now = now.to_rfc3339_opts(SecondsFormat::Micros, true);
-        let check = format!(
-            "SELECT (s.revoked_at IS NULL AND s.expires_at > '{now}'::timestamptz) AS session_active, \
-             u.status, u.email, u.display_name, m.role \
-             FROM sessions s \
-             JOIN users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id \
-             LEFT JOIN memberships m ON m.tenant_id = u.tenant_id AND m.user_id = u.id \
-             WHERE s.tenant_id = '{tenant_id}' AND s.id = '{session_id}' AND s.user_id = '{user_id}'"
-        );
-        let (tx, rows) = Self::open(pool, tenant_id, Some(user_id), Some(check)).await?;
-        let state = match rows.first() {
-            Some(row) => Some(SessionState {
-                session_active: row.try_get("session_active").map_err(query_err)?,
-                user_status: row.try_get("status").map_err(query_err)?,
-                email: row.try_get("email").map_err(query_err)?,
-                display_name: row.try_get("display_name").map_err(query_err)?,
-                role: row.try_get("role").map_err(query_err)?,
-            }),
-            None => None,
-        };
-        Ok((tx, state))
+        user_id: Option<UserId>,
+        trailing: String,
+    ) -> Result<(TenantTx, Vec<PgRow>), DbErr> {
+        Self::open(pool, tenant_id, user_id, Some(trailing)).await
     }
 
     async fn open(
@@ -246,10 +214,6 @@ impl ConnectionTrait for TenantTx {
 
 fn exec_err(error: sqlx::Error) -> DbErr {
     DbErr::Exec(RuntimeErr::SqlxError(error.into()))
-}
-
-fn query_err(error: sqlx::Error) -> DbErr {
-    DbErr::Query(RuntimeErr::SqlxError(error.into()))
 }
 
 fn conn_err(error: sqlx::Error) -> DbErr {

@@ -105,6 +105,14 @@ async fn probe(
             )
             .await
         }
+        "sessions:read" => {
+            app.get(slug, &format!("/api/v1/members/{missing}/sessions"), token)
+                .await
+        }
+        "sessions:revoke" => {
+            app.delete(slug, &format!("/api/v1/members/{missing}/sessions"), token)
+                .await
+        }
         "audit_log:read" | "audit_log:export" | "billing:manage" => return None,
         other => panic!("no probe for the permission {other}: add one to tests/api/authz.rs"),
     };

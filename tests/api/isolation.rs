@@ -38,12 +38,15 @@ async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
         .await
         .unwrap();
     let role_id = role["id"].as_str().unwrap().to_owned();
+    let hr_session = app.login("acme", &hr).await;
+    let session_id = session_id_of(&hr_session.access);
     let invited_member = invited["member"]["id"].as_str().unwrap().to_owned();
     Fixtures {
         ids: BTreeMap::from([
             ("member_id", hr.id.to_string()),
             ("invitation_id", invitation_id.clone()),
             ("role_id", role_id.clone()),
+            ("session_id", session_id.clone()),
         ]),
         secrets: vec![
             acme.id.to_string(),
@@ -54,10 +57,19 @@ async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
             invited_member,
             invitation_id,
             role_id,
+            session_id,
             "acme_secret_role".into(),
             "pending-hire@acme.example".into(),
         ],
     }
+}
+
+/// The `sid` claim of an access token.
+pub fn session_id_of(token: &str) -> String {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    let payload = token.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    claims["sid"].as_str().unwrap().to_owned()
 }
 
 /// What tenant A looks like through its own API (compared before and after the matrix).

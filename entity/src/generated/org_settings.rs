@@ -16,6 +16,8 @@ pub struct Model {
     pub invitation_ttl_hours: i32,
     pub allowed_email_domains: Vec<String>,
     pub updated_at: DateTimeWithTimeZone,
+    pub session_idle_minutes: Option<i32>,
+    pub session_absolute_hours: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -614,7 +614,7 @@ async fn require_grantable(
 }
 
 /// Refuses to act on a member whose role has permissions the principal lacks.
-async fn require_manageable(
+pub async fn require_manageable(
     tx: &TenantTx,
     authz: &Authz,
     principal: &Principal,

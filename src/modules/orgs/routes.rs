@@ -40,6 +40,10 @@ pub struct OrgSettingsResponse {
     pub invitation_ttl_hours: i32,
     /// When not empty, invitations go only to these email domains.
     pub allowed_email_domains: Vec<String>,
+    /// Sessions idle this long end; null: no idle timeout.
+    pub session_idle_minutes: Option<i32>,
+    /// Sessions end this long after sign-in; null: the server's default.
+    pub session_absolute_hours: Option<i32>,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -51,6 +55,8 @@ impl From<OrgSettings> for OrgSettingsResponse {
             timezone: s.timezone,
             invitation_ttl_hours: s.invitation_ttl_hours,
             allowed_email_domains: s.allowed_email_domains,
+            session_idle_minutes: s.session_idle_minutes,
+            session_absolute_hours: s.session_absolute_hours,
             updated_at: s.updated_at.to_utc(),
         }
     }
@@ -68,6 +74,10 @@ pub struct UpdateOrgSettingsRequest {
     /// 1 to 720.
     pub invitation_ttl_hours: Option<i32>,
     pub allowed_email_domains: Option<Vec<String>>,
+    /// 5 to 43200 minutes; 0 turns the idle timeout off.
+    pub session_idle_minutes: Option<i32>,
+    /// 1 to 8760 hours; 0 returns to the server's default.
+    pub session_absolute_hours: Option<i32>,
 }
 
 impl UpdateOrgSettingsRequest {
@@ -106,6 +116,26 @@ impl UpdateOrgSettingsRequest {
                     "invitation_ttl_hours",
                     "must be between 1 and 720",
                 ));
+            }
+        }
+        if let Some(minutes) = self.session_idle_minutes {
+            match minutes {
+                0 => change.session_idle_minutes = Some(None),
+                5..=43200 => change.session_idle_minutes = Some(Some(minutes)),
+                _ => errors.push(FieldError::new(
+                    "session_idle_minutes",
+                    "must be 0 (off) or between 5 and 43200",
+                )),
+            }
+        }
+        if let Some(hours) = self.session_absolute_hours {
+            match hours {
+                0 => change.session_absolute_hours = Some(None),
+                1..=8760 => change.session_absolute_hours = Some(Some(hours)),
+                _ => errors.push(FieldError::new(
+                    "session_absolute_hours",
+                    "must be 0 (the default) or between 1 and 8760",
+                )),
             }
         }
         if let Some(domains) = self.allowed_email_domains {

@@ -19,6 +19,10 @@ pub struct SettingsChange {
     pub timezone: Option<String>,
     pub invitation_ttl_hours: Option<i32>,
     pub allowed_email_domains: Option<Vec<String>>,
+    /// `Some(None)` clears the setting (no idle timeout).
+    pub session_idle_minutes: Option<Option<i32>>,
+    /// `Some(None)` clears the setting (the server's default lifetime).
+    pub session_absolute_hours: Option<Option<i32>>,
 }
 
 pub async fn get(tx: &TenantTx) -> Result<OrgSettings, ApiError> {
@@ -51,20 +55,24 @@ pub async fn update(
     let row = tx
         .query_one_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "WITH old AS (SELECT * FROM org_settings WHERE tenant_id = $1 FOR UPDATE) \
+            "WITH old AS (SELECT * FROM org_settings WHERE tenant_id = $1 FOR UPDATE), \
+             new AS (SELECT coalesce($2, old.display_name) AS display_name, \
+                            coalesce($3, old.default_locale) AS default_locale, \
+                            coalesce($4, old.timezone) AS timezone, \
+                            coalesce($5, old.invitation_ttl_hours) AS invitation_ttl_hours, \
+                            coalesce($6, old.allowed_email_domains) AS allowed_email_domains, \
+                            CASE WHEN $8 THEN $9 ELSE old.session_idle_minutes END AS session_idle_minutes, \
+                            CASE WHEN $10 THEN $11 ELSE old.session_absolute_hours END AS session_absolute_hours \
+                     FROM old) \
              UPDATE org_settings AS s SET \
-               display_name = coalesce($2, old.display_name), \
-               default_locale = coalesce($3, old.default_locale), \
-               timezone = coalesce($4, old.timezone), \
-               invitation_ttl_hours = coalesce($5, old.invitation_ttl_hours), \
-               allowed_email_domains = coalesce($6, old.allowed_email_domains), \
-               updated_at = $7 \
-             FROM old \
+               display_name = new.display_name, default_locale = new.default_locale, \
+               timezone = new.timezone, invitation_ttl_hours = new.invitation_ttl_hours, \
+               allowed_email_domains = new.allowed_email_domains, \
+               session_idle_minutes = new.session_idle_minutes, \
+               session_absolute_hours = new.session_absolute_hours, updated_at = $7 \
+             FROM old, new \
              WHERE s.tenant_id = old.tenant_id \
-               AND (coalesce($2, old.display_name), coalesce($3, old.default_locale), coalesce($4, old.timezone), \
-                    coalesce($5, old.invitation_ttl_hours), coalesce($6, old.allowed_email_domains)) \
-                   IS DISTINCT FROM \
-                   (old.display_name, old.default_locale, old.timezone, old.invitation_ttl_hours, old.allowed_email_domains) \
+               AND to_jsonb(new) IS DISTINCT FROM to_jsonb(old) - 'tenant_id' - 'updated_at' \
              RETURNING s.*, to_jsonb(old) - 'updated_at' AS before, to_jsonb(s) - 'updated_at' AS after",
             [
                 tx.tenant_id().as_uuid().into(),
@@ -74,6 +82,10 @@ pub async fn update(
                 change.invitation_ttl_hours.into(),
                 change.allowed_email_domains.into(),
                 ctx.now.into(),
+                change.session_idle_minutes.is_some().into(),
+                change.session_idle_minutes.flatten().into(),
+                change.session_absolute_hours.is_some().into(),
+                change.session_absolute_hours.flatten().into(),
             ],
         ))
         .await?;

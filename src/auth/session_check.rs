@@ -1,0 +1,80 @@
+//! The session check every authenticated request makes in its transaction's opening message: the
+//! session exists and is live (not revoked, not past its lifetime, the organization's absolute limit or
+//! its idle timeout), the user is active, and the member's role is what `memberships` says now. The
+//! same message refreshes `last_seen_at` at most once a minute. One predicate decides "live" here and
+//! for refresh tokens.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use sea_orm::{DbErr, RuntimeErr};
+use sqlx::{PgPool, Row, postgres::PgRow};
+
+use crate::{
+    domain::{SessionId, TenantId, UserId},
+    tenancy::TenantTx,
+};
+
+/// What the opening message learned about the caller's session, in the transaction's own snapshot.
+#[derive(Debug, Clone)]
+pub struct SessionState {
+    pub session_active: bool,
+    pub user_status: String,
+    pub email: String,
+    pub display_name: String,
+    /// The member's current org role, from `memberships` (the source of truth, not the token).
+    pub role: Option<String>,
+}
+
+/// SQL that is true while session `s` is live at `now` under the organization's settings `o`
+/// (`now` is an SQL expression: a literal or a parameter).
+pub fn live_predicate(now: &str) -> String {
+    format!(
+        "(s.revoked_at IS NULL AND s.expires_at > {now} \
+          AND (o.session_absolute_hours IS NULL \
+               OR s.created_at + make_interval(hours => o.session_absolute_hours) > {now}) \
+          AND (o.session_idle_minutes IS NULL \
+               OR s.last_seen_at + make_interval(mins => o.session_idle_minutes) > {now}))"
+    )
+}
+
+/// Opens the request's transaction with the session check; `None` when the session does not exist
+/// (or belongs to another user).
+pub async fn begin(
+    pool: &PgPool,
+    tenant: TenantId,
+    user: UserId,
+    session: SessionId,
+    now: DateTime<Utc>,
+) -> Result<(TenantTx, Option<SessionState>), DbErr> {
+    let now = format!(
+        "'{}'::timestamptz",
+        now.to_rfc3339_opts(SecondsFormat::Micros, true)
+    );
+    let live = live_predicate(&now);
+    let check = format!(
+        "SELECT {live} AS session_active, u.status, u.email, u.display_name, m.role \
+         FROM sessions s \
+         JOIN users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id \
+         LEFT JOIN memberships m ON m.tenant_id = u.tenant_id AND m.user_id = u.id \
+         LEFT JOIN org_settings o ON o.tenant_id = s.tenant_id \
+         WHERE s.tenant_id = '{tenant}' AND s.id = '{session}' AND s.user_id = '{user}'; \
+         UPDATE sessions SET last_seen_at = {now} \
+         WHERE tenant_id = '{tenant}' AND id = '{session}' AND revoked_at IS NULL \
+           AND last_seen_at < {now} - interval '1 minute'"
+    );
+    let (tx, rows) = TenantTx::begin_with(pool, tenant, Some(user), check).await?;
+    let state = match rows.first() {
+        Some(row) => Some(parse(row).map_err(|e| DbErr::Query(RuntimeErr::SqlxError(e.into())))?),
+        None => None,
+    };
+    Ok((tx, state))
+}
+
+fn parse(row: &PgRow) -> Result<SessionState, sqlx::Error> {
+    Ok(SessionState {
+        session_active: row.try_get("session_active")?,
+        user_status: row.try_get("status")?,
+        email: row.try_get("email")?,
+        display_name: row.try_get("display_name")?,
+        role: row.try_get("role")?,
+    })
+}
