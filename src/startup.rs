@@ -29,7 +29,7 @@ use crate::{
     jobs::worker::Worker,
     keys,
     mail::Mailer,
-    modules::{members, orgs, roles, sessions},
+    modules::{api_keys, members, orgs, roles, sessions},
     state::AppState,
     tenancy::{TenantDirectory, middleware::resolve_tenant},
     ui,
@@ -240,6 +240,10 @@ fn api_scope() -> impl HttpServiceFactory + OpenApiFactory + 'static {
         .service(sessions::routes::list_member_sessions)
         .service(sessions::routes::revoke_member_sessions)
         .service(sessions::routes::revoke_member_session)
+        .service(api_keys::routes::list_api_keys)
+        .service(api_keys::routes::get_api_key)
+        .service(api_keys::routes::create_api_key)
+        .service(api_keys::routes::revoke_api_key)
         .default_service(web::to(not_found))
 }
 

@@ -24,6 +24,7 @@ pub struct Actor {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ActorKind {
     User,
+    ApiKey,
     System,
 }
 
@@ -31,6 +32,7 @@ impl ActorKind {
     fn as_str(self) -> &'static str {
         match self {
             ActorKind::User => "user",
+            ActorKind::ApiKey => "api_key",
             ActorKind::System => "system",
         }
     }
@@ -42,6 +44,14 @@ impl Actor {
             kind: ActorKind::User,
             id: Some(id.as_uuid()),
             display: Some(display.to_owned()),
+        }
+    }
+
+    pub fn api_key(id: uuid::Uuid, name: &str) -> Actor {
+        Actor {
+            kind: ActorKind::ApiKey,
+            id: Some(id),
+            display: Some(name.to_owned()),
         }
     }
 

@@ -7,6 +7,7 @@
 //! - [`principal`]: the `AccessToken` extractor and `open`, which starts the request's [`crate::tenancy::TenantTx`];
 //! - [`service`] and [`routes`]: login, refresh, logout, `me`, password change.
 
+pub mod api_keys;
 pub mod keys;
 pub mod password;
 pub mod principal;
@@ -17,4 +18,4 @@ pub mod session_check;
 pub mod tokens;
 
 pub use keys::JwtKeys;
-pub use principal::{AccessToken, Authenticated, Principal};
+pub use principal::{AccessToken, Authenticated, Principal, Subject};

@@ -1,21 +1,28 @@
-//! Signed-in requests. [`AccessToken`] (an extractor) checks the bearer token without touching the
-//! database; [`AccessToken::open`] then opens the request's [`TenantTx`] with the session check in the
-//! same message: the session must exist and be live and the user active, and the member's role is read
-//! from `memberships` there and then. Anything else is 401.
+//! Signed-in requests. [`AccessToken`] (an extractor) reads the bearer credential without touching the
+//! database: an access token (signature, `kid`, expiry, `tid` = the tenant of this Host) or an API key
+//! (`trk_<prefix>_<secret>`, checked for shape). [`AccessToken::open`] then opens the request's
+//! [`TenantTx`] and, in the same message, checks what only the database knows: the session is live and
+//! the user active (role from `memberships`), or the API key is known, unrevoked and unexpired (its role
+//! or permissions). Anything else is 401.
 
-use std::future::{Ready, ready};
-
-use chrono::{DateTime, Utc};
+use std::{
+    collections::BTreeSet,
+    future::{Ready, ready},
+};
 
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, http::header, web::Data};
+use chrono::{DateTime, Utc};
 use tracing_actix_web::RootSpan;
+use uuid::Uuid;
 
 use super::{
+    api_keys::{self, PresentedKey},
     session_check,
     tokens::{self, AccessClaims, TokenError},
 };
 use crate::{
     audit::{Actor, AuditCtx},
+    authz::Permission,
     domain::{SessionId, TenantId, UserId},
     error::ApiError,
     http::RequestContext,
@@ -27,26 +34,73 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub tenant_id: TenantId,
-    pub user_id: UserId,
-    pub session_id: SessionId,
-    pub email: String,
-    pub display_name: String,
-    /// The member's org role now, from `memberships`; `None` for a user without one.
+    pub subject: Subject,
+    /// The org role now: the member's (from `memberships`) or the API key's.
     pub role: Option<String>,
+    /// An API key limited to these permissions instead of a role.
+    pub scope: Option<BTreeSet<Permission>>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Subject {
+    User {
+        user_id: UserId,
+        session_id: SessionId,
+        email: String,
+        display_name: String,
+    },
+    ApiKey {
+        key_id: Uuid,
+        name: String,
+    },
 }
 
 impl Principal {
-    /// How mails and pages name this person: their display name, or their email.
+    /// The signed-in user, if it is one (not an API key).
+    pub fn user_id(&self) -> Option<UserId> {
+        match &self.subject {
+            Subject::User { user_id, .. } => Some(*user_id),
+            Subject::ApiKey { .. } => None,
+        }
+    }
+
+    /// The user and session, for routes about the caller themselves; 403 for an API key.
+    pub fn user(&self) -> Result<(UserId, SessionId), ApiError> {
+        match &self.subject {
+            Subject::User {
+                user_id,
+                session_id,
+                ..
+            } => Ok((*user_id, *session_id)),
+            Subject::ApiKey { .. } => Err(ApiError::forbidden(
+                "user_only",
+                "this is about a signed-in person; an API key has none",
+            )),
+        }
+    }
+
+    /// How mails and pages name the caller.
     pub fn display_label(&self) -> String {
-        if self.display_name.is_empty() {
-            self.email.clone()
-        } else {
-            format!("{} ({})", self.display_name, self.email)
+        match &self.subject {
+            Subject::User {
+                email,
+                display_name,
+                ..
+            } if display_name.is_empty() => email.clone(),
+            Subject::User {
+                email,
+                display_name,
+                ..
+            } => format!("{display_name} ({email})"),
+            Subject::ApiKey { name, .. } => format!("the API key {name}"),
         }
     }
 
     pub fn actor(&self) -> Actor {
-        Actor::user(self.user_id, &self.email)
+        match &self.subject {
+            Subject::User { user_id, email, .. } => Actor::user(*user_id, email),
+            Subject::ApiKey { key_id, name } => Actor::api_key(*key_id, name),
+        }
     }
 }
 
@@ -57,12 +111,16 @@ pub struct Authenticated {
     pub ctx: AuditCtx,
 }
 
-/// The extractor every signed-in route starts with: a bearer token whose signature, `kid`, expiry and
-/// `tid` (the tenant of this Host) are checked, without touching the database. The handler then calls
-/// [`AccessToken::open`] — after its body has been read, so a slow client never holds a connection.
+enum Credential {
+    Session(AccessClaims),
+    ApiKey(PresentedKey),
+}
+
+/// The extractor every signed-in route starts with. The handler calls [`AccessToken::open`] after its
+/// body has been read, so a slow client never holds a database connection.
 pub struct AccessToken {
     tenant: Tenant,
-    claims: AccessClaims,
+    credential: Credential,
     request: RequestContext,
     now: DateTime<Utc>,
 }
@@ -72,11 +130,11 @@ impl FromRequest for AccessToken {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(verify_token(req))
+        ready(read_credential(req))
     }
 }
 
-fn verify_token(req: &HttpRequest) -> Result<AccessToken, ApiError> {
+fn read_credential(req: &HttpRequest) -> Result<AccessToken, ApiError> {
     let state = req
         .app_data::<Data<AppState>>()
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state missing")))?;
@@ -91,25 +149,28 @@ fn verify_token(req: &HttpRequest) -> Result<AccessToken, ApiError> {
         code: "authentication_required",
     })?;
     let now = state.clock.now();
-    let claims =
-        tokens::verify(&state.jwt_keys, token, &state.settings.auth.issuer, now).map_err(|e| {
-            match e {
+    let credential = if let Some(key) = api_keys::PresentedKey::parse(token) {
+        Credential::ApiKey(key)
+    } else {
+        let claims = tokens::verify(&state.jwt_keys, token, &state.settings.auth.issuer, now)
+            .map_err(|e| match e {
                 TokenError::Expired => ApiError::Unauthorized {
                     code: "token_expired",
                 },
                 TokenError::Invalid => ApiError::Unauthorized {
                     code: "invalid_token",
                 },
-            }
-        })?;
-    if claims.tid != tenant.id {
-        return Err(ApiError::Unauthorized {
-            code: "invalid_token",
-        });
-    }
-    if let Some(span) = req.extensions().get::<RootSpan>() {
-        span.record("user_id", tracing::field::display(claims.sub));
-    }
+            })?;
+        if claims.tid != tenant.id {
+            return Err(ApiError::Unauthorized {
+                code: "invalid_token",
+            });
+        }
+        if let Some(span) = req.extensions().get::<RootSpan>() {
+            span.record("user_id", tracing::field::display(claims.sub));
+        }
+        Credential::Session(claims)
+    };
     let request = req
         .extensions()
         .get::<RequestContext>()
@@ -117,39 +178,66 @@ fn verify_token(req: &HttpRequest) -> Result<AccessToken, ApiError> {
         .unwrap_or_default();
     Ok(AccessToken {
         tenant,
-        claims,
+        credential,
         request,
         now,
     })
 }
 
 impl AccessToken {
-    /// Opens the request's transaction and, in the same round trip, checks the session (it exists, is
-    /// not revoked or past its lifetime) and the user (active), and reads the member's role. 401 otherwise.
+    /// Opens the request's transaction with the credential's check in the same round trip. 401 when
+    /// the session or key is not (or no longer) good.
     pub async fn open(self, state: &AppState) -> Result<Authenticated, ApiError> {
         let AccessToken {
             tenant,
-            claims,
+            credential,
             request,
             now,
         } = self;
-        let (tx, session) =
-            session_check::begin(&state.pool, tenant.id, claims.sub, claims.sid, now).await?;
-        let session = session.ok_or(ApiError::Unauthorized {
+        let revoked = ApiError::Unauthorized {
             code: "session_revoked",
-        })?;
-        if !session.session_active || session.user_status != "active" {
-            return Err(ApiError::Unauthorized {
-                code: "session_revoked",
-            });
-        }
-        let principal = Principal {
-            tenant_id: tenant.id,
-            user_id: claims.sub,
-            session_id: claims.sid,
-            email: session.email,
-            display_name: session.display_name,
-            role: session.role,
+        };
+        let (tx, principal) = match credential {
+            Credential::Session(claims) => {
+                let (tx, session) =
+                    session_check::begin(&state.pool, tenant.id, claims.sub, claims.sid, now)
+                        .await?;
+                let session = session.ok_or(revoked)?;
+                if !session.session_active || session.user_status != "active" {
+                    return Err(ApiError::Unauthorized {
+                        code: "session_revoked",
+                    });
+                }
+                let principal = Principal {
+                    tenant_id: tenant.id,
+                    subject: Subject::User {
+                        user_id: claims.sub,
+                        session_id: claims.sid,
+                        email: session.email,
+                        display_name: session.display_name,
+                    },
+                    role: session.role,
+                    scope: None,
+                };
+                (tx, principal)
+            }
+            Credential::ApiKey(key) => {
+                let (tx, found) = api_keys::begin(&state.pool, tenant.id, &key, now).await?;
+                let invalid = ApiError::Unauthorized {
+                    code: "invalid_api_key",
+                };
+                let found = found.filter(|k| k.usable).ok_or(invalid)?;
+                let principal = Principal {
+                    tenant_id: tenant.id,
+                    subject: Subject::ApiKey {
+                        key_id: found.id,
+                        name: found.name,
+                    },
+                    role: found.role,
+                    scope: found.scope,
+                };
+                (tx, principal)
+            }
         };
         let ctx = AuditCtx {
             actor: principal.actor(),

@@ -5,7 +5,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{AccessToken, service};
+use super::{AccessToken, Subject, service};
 use crate::{
     audit::AuditCtx,
     domain::Email,
@@ -135,7 +135,8 @@ pub async fn refresh(
 #[post("/auth/logout")]
 pub async fn logout(state: Data<AppState>, token: AccessToken) -> ApiResult<HttpResponse> {
     let auth = token.open(&state).await?;
-    service::logout(&auth.tx, &auth.ctx, auth.principal.session_id).await?;
+    let (_, session_id) = auth.principal.user()?;
+    service::logout(&auth.tx, &auth.ctx, session_id).await?;
     auth.tx.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -154,6 +155,15 @@ pub async fn me(
 ) -> ApiResult<actix_web::web::Json<MeResponse>> {
     let auth = token.open(&state).await?;
     let principal = &auth.principal;
+    let Subject::User {
+        user_id,
+        email,
+        display_name,
+        ..
+    } = &principal.subject
+    else {
+        return Err(principal.user().err().unwrap_or_else(ApiError::not_found));
+    };
     let permissions = match principal.role.as_deref() {
         Some(role) => state
             .authz
@@ -165,9 +175,9 @@ pub async fn me(
         None => Vec::new(),
     };
     let response = MeResponse {
-        id: principal.user_id.as_uuid(),
-        email: principal.email.clone(),
-        display_name: principal.display_name.clone(),
+        id: user_id.as_uuid(),
+        email: email.clone(),
+        display_name: display_name.clone(),
         role: principal.role.clone(),
         permissions,
         tenant: MeTenant {
@@ -198,13 +208,13 @@ pub async fn change_password(
     let auth = token.open(&state).await?;
     let body = body.into_inner();
     let current = SecretString::from(body.current_password);
-    let principal = &auth.principal;
+    let (user_id, session_id) = auth.principal.user()?;
     service::change_password(
         &state,
         &auth.tx,
         &auth.ctx,
-        principal.user_id,
-        principal.session_id,
+        user_id,
+        session_id,
         &current,
         &body.new_password,
     )

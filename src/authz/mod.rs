@@ -86,10 +86,15 @@ impl Authz {
     /// Allows the request, or answers 403 `forbidden`.
     pub async fn require(&self, auth: &Authenticated, obj: Obj, act: Act) -> Result<(), ApiError> {
         let permission = Permission::new(obj, act);
-        if self
-            .allows(&auth.tx, auth.principal.role.as_deref(), permission)
-            .await?
-        {
+        let allowed = match &auth.principal.scope {
+            // An API key limited to a permission set.
+            Some(scope) => scope.contains(&permission),
+            None => {
+                self.allows(&auth.tx, auth.principal.role.as_deref(), permission)
+                    .await?
+            }
+        };
+        if allowed {
             Ok(())
         } else {
             Err(ApiError::forbidden(
@@ -159,10 +164,11 @@ impl Authz {
         principal: &Principal,
         permissions: &BTreeSet<Permission>,
     ) -> Result<bool, ApiError> {
-        let Some(own) = principal.role.as_deref() else {
-            return Ok(false);
+        let mine = match (&principal.scope, principal.role.as_deref()) {
+            (Some(scope), _) => scope.clone(),
+            (None, Some(role)) => self.permissions_of(tx, role).await?,
+            (None, None) => return Ok(false),
         };
-        let mine = self.permissions_of(tx, own).await?;
         Ok(permissions.is_subset(&mine))
     }
 

@@ -35,6 +35,7 @@ names!(
         AuditLog => "audit_log",
         Roles => "roles",
         Sessions => "sessions",
+        ApiKeys => "api_keys",
         Billing => "billing",
     }
 );
@@ -77,6 +78,7 @@ const ALL: &[(Obj, Act)] = &[
     (Obj::Roles, Act::Manage),
     (Obj::Sessions, Act::Read),
     (Obj::Sessions, Act::Revoke),
+    (Obj::ApiKeys, Act::Manage),
     (Obj::Billing, Act::Manage),
 ];
 

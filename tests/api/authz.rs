@@ -113,6 +113,7 @@ async fn probe(
             app.delete(slug, &format!("/api/v1/members/{missing}/sessions"), token)
                 .await
         }
+        "api_keys:manage" => app.get(slug, "/api/v1/api-keys", token).await,
         "audit_log:read" | "audit_log:export" | "billing:manage" => return None,
         other => panic!("no probe for the permission {other}: add one to tests/api/authz.rs"),
     };

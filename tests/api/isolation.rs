@@ -38,6 +38,18 @@ async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
         .await
         .unwrap();
     let role_id = role["id"].as_str().unwrap().to_owned();
+    let key: Value = app
+        .post(
+            "acme",
+            "/api/v1/api-keys",
+            &owner.access,
+            &json!({ "name": "acme secret key", "role": "member" }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let api_key_id = key["api_key"]["id"].as_str().unwrap().to_owned();
     let hr_session = app.login("acme", &hr).await;
     let session_id = session_id_of(&hr_session.access);
     let invited_member = invited["member"]["id"].as_str().unwrap().to_owned();
@@ -47,6 +59,7 @@ async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
             ("invitation_id", invitation_id.clone()),
             ("role_id", role_id.clone()),
             ("session_id", session_id.clone()),
+            ("api_key_id", api_key_id.clone()),
         ]),
         secrets: vec![
             acme.id.to_string(),
@@ -58,6 +71,8 @@ async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
             invitation_id,
             role_id,
             session_id,
+            api_key_id,
+            "acme secret key".into(),
             "acme_secret_role".into(),
             "pending-hire@acme.example".into(),
         ],
@@ -81,6 +96,7 @@ async fn snapshot(app: &TestApp, acme: &TestTenant) -> Vec<String> {
         "/api/v1/invitations",
         "/api/v1/org",
         "/api/v1/roles",
+        "/api/v1/api-keys",
     ] {
         let response = app.get("acme", path, &owner.access).await;
         assert_eq!(response.status(), StatusCode::OK, "{path}");

@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod api_keys;
 mod auth;
 mod authz;
 mod catalog;

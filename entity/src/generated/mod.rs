@@ -2,6 +2,7 @@
 
 pub mod prelude;
 
+pub mod api_keys;
 pub mod audit_events;
 pub mod invitations;
 pub mod jobs;

@@ -31,6 +31,8 @@ pub struct Model {
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
+    #[sea_orm(has_many = "super::api_keys::Entity")]
+    ApiKeys,
     #[sea_orm(has_many = "super::password_resets::Entity")]
     PasswordResets,
     #[sea_orm(has_many = "super::roles::Entity")]
@@ -53,6 +55,12 @@ pub enum Relation {
         on_delete = "SetNull"
     )]
     SelfRef,
+}
+
+impl Related<super::api_keys::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::ApiKeys.def()
+    }
 }
 
 impl Related<super::password_resets::Entity> for Entity {

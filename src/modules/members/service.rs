@@ -188,7 +188,7 @@ pub async fn invite(
     })
     .exec_without_returning(tx)
     .await?;
-    insert_membership(tx, ctx, user_id, &invite.role, Some(principal.user_id)).await?;
+    insert_membership(tx, ctx, user_id, &invite.role, principal.user_id()).await?;
     let token = random_token();
     let invitation_id = InvitationId::new();
     let expires_at = ctx.now + Duration::hours(i64::from(ttl_hours));
@@ -198,7 +198,7 @@ pub async fn invite(
         user_id: Set(Some(user_id.as_uuid())),
         email: Set(invite.email.as_str().to_owned()),
         token_hash: Set(token_hash(&token)),
-        invited_by: Set(Some(principal.user_id.as_uuid())),
+        invited_by: Set(principal.user_id().map(|u| u.as_uuid())),
         created_at: Set(ctx.now.into()),
         expires_at: Set(expires_at.into()),
         accepted_at: Set(None),
@@ -349,7 +349,7 @@ pub async fn change_role(
         .col_expr(entity::memberships::Column::Role, role.into())
         .col_expr(
             entity::memberships::Column::GrantedBy,
-            principal.user_id.as_uuid().into(),
+            principal.user_id().map(|u| u.as_uuid()).into(),
         )
         .col_expr(
             entity::memberships::Column::UpdatedAt,
@@ -360,7 +360,7 @@ pub async fn change_role(
         .exec(tx)
         .await?;
     if updated.rows_affected == 0 {
-        insert_membership(tx, ctx, member_id, role, Some(principal.user_id)).await?;
+        insert_membership(tx, ctx, member_id, role, principal.user_id()).await?;
     }
     audit::record(
         tx,
@@ -385,7 +385,7 @@ pub async fn deactivate(
     // the lock: the last-owner count and the role checks see what is committed now.
     tx.lock(TenantLock::Owners).await?;
     let member = get(tx, member_id).await?;
-    if member_id == principal.user_id {
+    if principal.user_id() == Some(member_id) {
         return Err(MembersError::SelfAction {
             action: "deactivate",
         });
@@ -466,7 +466,7 @@ pub async fn remove(
     // the lock: the last-owner count and the role checks see what is committed now.
     tx.lock(TenantLock::Owners).await?;
     let member = get(tx, member_id).await?;
-    if member_id == principal.user_id {
+    if principal.user_id() == Some(member_id) {
         return Err(MembersError::SelfAction { action: "remove" });
     }
     require_manageable(tx, authz, principal, &member).await?;

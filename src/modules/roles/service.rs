@@ -117,7 +117,7 @@ pub async fn create(
         name: Set(new.name.clone()),
         description: Set(new.description.trim().to_owned()),
         permissions: Set(texts(&permissions)),
-        created_by: Set(Some(principal.user_id.as_uuid())),
+        created_by: Set(principal.user_id().map(|u| u.as_uuid())),
         created_at: Set(ctx.now.into()),
         updated_at: Set(ctx.now.into()),
     })
@@ -275,7 +275,7 @@ fn valid_name(name: &str) -> std::result::Result<(), &'static str> {
 }
 
 /// `object:action` texts to known permissions; at least one; every unknown one reported.
-fn parse_permissions(
+pub fn parse_permissions(
     texts: &[String],
 ) -> std::result::Result<BTreeSet<Permission>, Vec<FieldError>> {
     if texts.is_empty() {
@@ -307,7 +307,7 @@ fn parse_permissions(
     }
 }
 
-fn texts(permissions: &BTreeSet<Permission>) -> Vec<String> {
+pub fn texts(permissions: &BTreeSet<Permission>) -> Vec<String> {
     permissions.iter().map(ToString::to_string).collect()
 }
 

@@ -81,9 +81,10 @@ pub async fn list_my_sessions(
     token: AccessToken,
 ) -> ApiResult<Json<SessionsResponse>> {
     let auth = token.open(&state).await?;
-    let rows = service::live_sessions(&auth.tx, &auth.ctx, auth.principal.user_id).await?;
+    let (user_id, session_id) = auth.principal.user()?;
+    let rows = service::live_sessions(&auth.tx, &auth.ctx, user_id).await?;
     auth.tx.commit().await?;
-    Ok(Json(response(rows, Some(auth.principal.session_id))))
+    Ok(Json(response(rows, Some(session_id))))
 }
 
 /// Ends one of your sessions (ending the current one signs you out).
@@ -100,15 +101,9 @@ pub async fn revoke_my_session(
     session_id: Path<Uuid>,
 ) -> ApiResult<actix_web::HttpResponse> {
     let auth = token.open(&state).await?;
+    let (user_id, _) = auth.principal.user()?;
     let session = SessionId::from_uuid(*session_id);
-    service::revoke_one(
-        &auth.tx,
-        &auth.ctx,
-        auth.principal.user_id,
-        session,
-        "revoked_by_user",
-    )
-    .await?;
+    service::revoke_one(&auth.tx, &auth.ctx, user_id, session, "revoked_by_user").await?;
     auth.tx.commit().await?;
     Ok(actix_web::HttpResponse::NoContent().finish())
 }
@@ -125,12 +120,12 @@ pub async fn revoke_my_other_sessions(
     token: AccessToken,
 ) -> ApiResult<Json<RevokedResponse>> {
     let auth = token.open(&state).await?;
-    let principal = &auth.principal;
+    let (user_id, session_id) = auth.principal.user()?;
     let revoked = service::revoke_all(
         &auth.tx,
         &auth.ctx,
-        principal.user_id,
-        Some(principal.session_id),
+        user_id,
+        Some(session_id),
         "revoked_by_user",
     )
     .await?;
