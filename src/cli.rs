@@ -9,10 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use secrecy::ExposeSecret;
 
 use crate::{
-    auth::{
-        JwtKeys,
-        password::{NewPassword, PasswordHasher},
-    },
+    auth::password::{NewPassword, PasswordHasher},
     clock::{Clock, SystemClock},
     config::Settings,
     coordination::{RedisStore, bus},
@@ -20,6 +17,7 @@ use crate::{
     db,
     domain::{DisplayName, Email, TenantSlug},
     jobs::worker::Worker,
+    keys,
     mail::Mailer,
     startup::{Application, Ring, key_ring},
     tenancy::provision::{self, NewTenant, ProvisionError},
@@ -84,11 +82,45 @@ pub struct CreateTenantArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// Print a new Ed25519 signing key for APP_AUTH__JWT_KEYS (put it first to rotate).
+    /// Print a new key `kid:secret` (for APP_AUTH__JWT_KEYS or APP_CRYPTO__KEYS).
     Generate {
         #[arg(long, default_value = "k1")]
         kid: String,
     },
+    /// Put a new key first in a ring: it signs (or encrypts) from now on, the others still verify
+    /// (or decrypt). Local: rewrites the ring's file under var/; elsewhere: prints the new value to set.
+    Rotate {
+        #[arg(long, value_enum)]
+        ring: RingArg,
+        /// The new key's id (default: `<jwt|aes>-<unix time>`).
+        #[arg(long)]
+        kid: Option<String>,
+    },
+    /// Drop an old key from a ring once nothing it made is needed (JWT: wait the access-token lifetime;
+    /// AES: re-seal or let expire what it sealed).
+    Retire {
+        #[arg(long, value_enum)]
+        ring: RingArg,
+        #[arg(long)]
+        kid: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum RingArg {
+    /// The JWT signing keys (auth.jwt_keys).
+    Jwt,
+    /// The keys for secrets at rest (crypto.keys).
+    Crypto,
+}
+
+impl From<RingArg> for Ring {
+    fn from(ring: RingArg) -> Ring {
+        match ring {
+            RingArg::Jwt => Ring::Jwt,
+            RingArg::Crypto => Ring::Crypto,
+        }
+    }
 }
 
 pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
@@ -99,10 +131,57 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Worker => run_worker(settings).await,
         Command::SeedDemo => seed_demo(&settings).await.map(|_| ()),
         Command::Keys(KeysCommand::Generate { kid }) => {
-            println!("{}", JwtKeys::generate_spec(&kid).expose_secret());
+            println!("{}", keys::generate(&kid).expose_secret());
             Ok(())
         }
+        Command::Keys(KeysCommand::Rotate { ring, kid }) => {
+            let (name, _, prefix) = Ring::from(ring).names();
+            let kid = kid.unwrap_or_else(|| keys::new_kid(prefix, SystemClock.now()));
+            let current = key_ring(&settings, ring.into())?;
+            let updated = keys::rotated(name, &current, &kid)?;
+            save_ring(
+                &settings,
+                ring.into(),
+                &updated,
+                &format!("{kid} now signs/encrypts; the older keys still verify/decrypt"),
+            )
+        }
+        Command::Keys(KeysCommand::Retire { ring, kid }) => {
+            let (name, _, _) = Ring::from(ring).names();
+            let current = key_ring(&settings, ring.into())?;
+            let updated = keys::retired(name, &current, &kid)?;
+            save_ring(&settings, ring.into(), &updated, &format!("{kid} retired"))
+        }
     }
+}
+
+/// Writes a changed ring: the local file in `local` (restart the server to use it), else prints it.
+fn save_ring(
+    settings: &Settings,
+    ring: Ring,
+    spec: &secrecy::SecretString,
+    done: &str,
+) -> anyhow::Result<()> {
+    let (name, file, _) = ring.names();
+    let configured = match ring {
+        Ring::Jwt => settings.auth.jwt_keys.is_some(),
+        Ring::Crypto => settings.crypto.keys.is_some(),
+    };
+    if settings.environment == crate::config::Environment::Local && !configured {
+        keys::write_local(name, Path::new(&settings.server.var_dir), file, spec)?;
+        println!(
+            "{done}; {}/{file} updated: restart trellis to use it",
+            settings.server.var_dir
+        );
+    } else {
+        let variable = match ring {
+            Ring::Jwt => "APP_AUTH__JWT_KEYS",
+            Ring::Crypto => "APP_CRYPTO__KEYS",
+        };
+        println!("{done}. Set {variable} on every instance to:");
+        println!("{}", spec.expose_secret());
+    }
+    Ok(())
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {

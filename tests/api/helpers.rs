@@ -102,9 +102,20 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
 
 /// A second instance on the same database and Redis prefix as `app` (cross-instance tests).
 pub async fn spawn_peer(app: &TestApp) -> TestApp {
+    spawn_peer_with(app, |_| {}).await
+}
+
+/// Another instance on `app`'s database and Redis prefix, with settings changed by `customise`.
+pub async fn spawn_peer_with(app: &TestApp, customise: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = app.settings.clone();
     settings.database.name = app.db_name.clone();
-    let mut peer = spawn_on(settings, String::new(), app.jwt_spec.clone()).await;
+    customise(&mut settings);
+    let jwt_spec = settings
+        .auth
+        .jwt_keys
+        .clone()
+        .unwrap_or_else(|| app.jwt_spec.clone());
+    let mut peer = spawn_on(settings, String::new(), jwt_spec).await;
     peer.db_name = String::new(); // the first instance drops the database
     peer
 }

@@ -12,6 +12,7 @@ mod coordination;
 mod docs;
 mod health;
 pub mod isolation;
+mod keys;
 mod mail;
 mod members;
 mod races;
