@@ -16,6 +16,7 @@ mod m20261122_000006_password_resets;
 mod m20261122_000007_roles;
 mod m20261122_000008_session_policy;
 mod m20261122_000009_api_keys;
+mod m20261122_000010_mfa;
 
 /// Owns every object; runs migrations and maintenance. Never used on a request path.
 pub const OWNER_ROLE: &str = "trellis_owner";
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000007_roles::Migration),
             Box::new(m20261122_000008_session_policy::Migration),
             Box::new(m20261122_000009_api_keys::Migration),
+            Box::new(m20261122_000010_mfa::Migration),
         ]
     }
 }

@@ -53,6 +53,23 @@ impl From<service::TokenPair> for TokenResponse {
     }
 }
 
+/// A sign-in answers with tokens, or with a challenge for the second step.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum LoginResponse {
+    Tokens(TokenResponse),
+    Challenge(MfaChallengeResponse),
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MfaChallengeResponse {
+    /// `verify`: send a code to `/auth/mfa/verify`. `enroll`: the organization requires two-step
+    /// verification; enrol at `/auth/mfa/enroll`.
+    pub mfa: String,
+    /// Valid five minutes, for this sign-in only.
+    pub mfa_challenge: String,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MeResponse {
     pub id: uuid::Uuid,
@@ -84,7 +101,7 @@ pub struct ChangePasswordRequest {
     tag = "auth",
     request_body = LoginRequest,
     responses(
-        (status = 200, description = "Signed in", body = TokenResponse),
+        (status = 200, description = "Signed in, or a challenge for the second step", body = LoginResponse),
         (status = 401, description = "Wrong email or password (the same answer for both)", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many attempts from this address or for this account", body = crate::error::Problem, content_type = "application/problem+json"),
     )
@@ -95,13 +112,27 @@ pub async fn login(
     tenant: Tenant,
     request: RequestContext,
     body: ValidJson<LoginRequest>,
-) -> ApiResult<actix_web::web::Json<TokenResponse>> {
+) -> ApiResult<actix_web::web::Json<LoginResponse>> {
     let body = body.into_inner();
     let email = Email::parse(&body.email).map_err(|m| ApiError::validation("email", m))?;
     let password = SecretString::from(body.password);
     let ctx = AuditCtx::anonymous(request, state.clock.now());
-    let pair = service::login(&state, &tenant, &ctx, &email, &password).await?;
-    Ok(actix_web::web::Json(pair.into()))
+    let response = match service::login(&state, &tenant, &ctx, &email, &password).await? {
+        service::LoginOutcome::Tokens(pair) => LoginResponse::Tokens(pair.into()),
+        service::LoginOutcome::MfaRequired { challenge } => {
+            LoginResponse::Challenge(MfaChallengeResponse {
+                mfa: "verify".into(),
+                mfa_challenge: challenge,
+            })
+        }
+        service::LoginOutcome::MfaEnrollmentRequired { challenge } => {
+            LoginResponse::Challenge(MfaChallengeResponse {
+                mfa: "enroll".into(),
+                mfa_challenge: challenge,
+            })
+        }
+    };
+    Ok(actix_web::web::Json(response))
 }
 
 /// Exchanges a refresh token for a new access and refresh token. Each refresh token works once;

@@ -52,7 +52,7 @@ pub async fn login(
     ctx: &AuditCtx,
     email: &Email,
     password: &SecretString,
-) -> Result<TokenPair, ApiError> {
+) -> Result<LoginOutcome, ApiError> {
     let ip = ctx.request.ip.map(|ip| ip.to_string()).unwrap_or_default();
     let ip_key = state.redis.global_key(&format!("rl:login_ip:{ip}"));
     state
@@ -101,11 +101,48 @@ pub async fn login(
         }
     };
 
+    attempts.succeeded(ctx.now).await;
     let user_id = UserId::from_uuid(user.id);
-    let ctx = ctx.with_actor(Actor::user(user_id, &user.email));
-    // Locks the user row and re-checks what was verified: a password change or a deactivation that
-    // committed meanwhile wins (no session), and one that comes later waits for this sign-in to commit,
-    // then revokes its session like any other.
+    match super::mfa::service::gate(state, &tx, tenant, &user).await? {
+        Some(challenge) => {
+            // No session yet: the second step completes the sign-in. Nothing was written.
+            tx.rollback().await;
+            Ok(challenge)
+        }
+        None => {
+            let ctx = ctx.with_actor(Actor::user(user_id, &user.email));
+            let pair = finish_sign_in(state, tx, &ctx, tenant, &user, "password").await?;
+            Ok(LoginOutcome::Tokens(pair))
+        }
+    }
+}
+
+/// What a correct password leads to.
+pub enum LoginOutcome {
+    Tokens(TokenPair),
+    /// Two-step verification is on: send a code with this challenge to `/auth/mfa/verify`.
+    MfaRequired {
+        challenge: String,
+    },
+    /// The organization requires two-step verification and the user has none yet: enrol with this
+    /// challenge at `/auth/mfa/enroll`.
+    MfaEnrollmentRequired {
+        challenge: String,
+    },
+}
+
+/// The end of every sign-in. Locks the user row and re-checks what was verified: a password change or a
+/// deactivation that committed meanwhile wins (no session), and one that comes later waits for this
+/// sign-in to commit, then revokes its session like any other. Then opens the session, audits, commits.
+pub async fn finish_sign_in(
+    state: &AppState,
+    tx: TenantTx,
+    ctx: &AuditCtx,
+    tenant: &Tenant,
+    user: &entity::users::Model,
+    method: &str,
+) -> Result<TokenPair, ApiError> {
+    let user_id = UserId::from_uuid(user.id);
     let still_valid = entity::users::Entity::update_many()
         .col_expr(
             entity::users::Column::LastLoginAt,
@@ -123,17 +160,16 @@ pub async fn login(
         });
     }
     let role = role_of(&tx, user_id).await?;
-    let (session_id, refresh_token) = start_session(state, &tx, &ctx, user_id, "password").await?;
+    let (session_id, refresh_token) = start_session(state, &tx, ctx, user_id, method).await?;
     audit::record(
         &tx,
-        &ctx,
+        ctx,
         AuditEvent::new("auth.login_succeeded")
             .target("session", session_id, None)
-            .metadata(json!({ "method": "password" })),
+            .metadata(json!({ "method": method })),
     )
     .await?;
     tx.commit().await?;
-    attempts.succeeded(ctx.now).await;
     token_pair(
         state,
         tenant,
@@ -143,7 +179,7 @@ pub async fn login(
             role,
         },
         refresh_token,
-        &ctx,
+        ctx,
     )
 }
 

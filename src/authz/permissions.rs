@@ -36,6 +36,7 @@ names!(
         Roles => "roles",
         Sessions => "sessions",
         ApiKeys => "api_keys",
+        Mfa => "mfa",
         Billing => "billing",
     }
 );
@@ -52,6 +53,7 @@ names!(
         Revoke => "revoke",
         Export => "export",
         Manage => "manage",
+        Reset => "reset",
     }
 );
 
@@ -79,6 +81,7 @@ const ALL: &[(Obj, Act)] = &[
     (Obj::Sessions, Act::Read),
     (Obj::Sessions, Act::Revoke),
     (Obj::ApiKeys, Act::Manage),
+    (Obj::Mfa, Act::Reset),
     (Obj::Billing, Act::Manage),
 ];
 

@@ -78,6 +78,7 @@ pub async fn create_tenant(
         allowed_email_domains: Set(Vec::new()),
         session_idle_minutes: Set(None),
         session_absolute_hours: Set(None),
+        mfa_required: Set(false),
         updated_at: Set(now.into()),
     })
     .exec_without_returning(&tx)

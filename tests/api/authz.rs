@@ -114,6 +114,10 @@ async fn probe(
                 .await
         }
         "api_keys:manage" => app.get(slug, "/api/v1/api-keys", token).await,
+        "mfa:reset" => {
+            app.delete(slug, &format!("/api/v1/members/{missing}/mfa"), token)
+                .await
+        }
         "audit_log:read" | "audit_log:export" | "billing:manage" => return None,
         other => panic!("no probe for the permission {other}: add one to tests/api/authz.rs"),
     };

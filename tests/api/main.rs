@@ -15,6 +15,7 @@ pub mod isolation;
 mod keys;
 mod mail;
 mod members;
+mod mfa;
 mod races;
 mod requests;
 mod roles;

@@ -18,6 +18,7 @@ pub struct Model {
     pub updated_at: DateTimeWithTimeZone,
     pub session_idle_minutes: Option<i32>,
     pub session_absolute_hours: Option<i32>,
+    pub mfa_required: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -27,6 +27,8 @@ pub enum Relation {
     Jobs,
     #[sea_orm(has_many = "super::memberships::Entity")]
     Memberships,
+    #[sea_orm(has_many = "super::mfa_recovery_codes::Entity")]
+    MfaRecoveryCodes,
     #[sea_orm(has_one = "super::org_settings::Entity")]
     OrgSettings,
     #[sea_orm(has_many = "super::password_resets::Entity")]
@@ -37,6 +39,8 @@ pub enum Relation {
     Roles,
     #[sea_orm(has_many = "super::sessions::Entity")]
     Sessions,
+    #[sea_orm(has_many = "super::user_mfa::Entity")]
+    UserMfa,
     #[sea_orm(has_many = "super::users::Entity")]
     Users,
 }
@@ -65,6 +69,12 @@ impl Related<super::memberships::Entity> for Entity {
     }
 }
 
+impl Related<super::mfa_recovery_codes::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::MfaRecoveryCodes.def()
+    }
+}
+
 impl Related<super::org_settings::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::OrgSettings.def()
@@ -86,6 +96,12 @@ impl Related<super::refresh_tokens::Entity> for Entity {
 impl Related<super::roles::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Roles.def()
+    }
+}
+
+impl Related<super::user_mfa::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::UserMfa.def()
     }
 }
 

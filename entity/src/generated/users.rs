@@ -33,6 +33,8 @@ pub struct Model {
 pub enum Relation {
     #[sea_orm(has_many = "super::api_keys::Entity")]
     ApiKeys,
+    #[sea_orm(has_many = "super::mfa_recovery_codes::Entity")]
+    MfaRecoveryCodes,
     #[sea_orm(has_many = "super::password_resets::Entity")]
     PasswordResets,
     #[sea_orm(has_many = "super::roles::Entity")]
@@ -47,6 +49,8 @@ pub enum Relation {
         on_delete = "Cascade"
     )]
     Tenants,
+    #[sea_orm(has_one = "super::user_mfa::Entity")]
+    UserMfa,
     #[sea_orm(
         belongs_to = "Entity",
         from = "(Column::TenantId, Column::ManagerId)",
@@ -60,6 +64,12 @@ pub enum Relation {
 impl Related<super::api_keys::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::ApiKeys.def()
+    }
+}
+
+impl Related<super::mfa_recovery_codes::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::MfaRecoveryCodes.def()
     }
 }
 
@@ -84,6 +94,12 @@ impl Related<super::sessions::Entity> for Entity {
 impl Related<super::tenants::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Tenants.def()
+    }
+}
+
+impl Related<super::user_mfa::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::UserMfa.def()
     }
 }
 

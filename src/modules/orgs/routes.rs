@@ -44,6 +44,8 @@ pub struct OrgSettingsResponse {
     pub session_idle_minutes: Option<i32>,
     /// Sessions end this long after sign-in; null: the server's default.
     pub session_absolute_hours: Option<i32>,
+    /// Password sign-ins need a second step (TOTP); members without one enrol at their next sign-in.
+    pub mfa_required: bool,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -57,6 +59,7 @@ impl From<OrgSettings> for OrgSettingsResponse {
             allowed_email_domains: s.allowed_email_domains,
             session_idle_minutes: s.session_idle_minutes,
             session_absolute_hours: s.session_absolute_hours,
+            mfa_required: s.mfa_required,
             updated_at: s.updated_at.to_utc(),
         }
     }
@@ -78,6 +81,7 @@ pub struct UpdateOrgSettingsRequest {
     pub session_idle_minutes: Option<i32>,
     /// 1 to 8760 hours; 0 returns to the server's default.
     pub session_absolute_hours: Option<i32>,
+    pub mfa_required: Option<bool>,
 }
 
 impl UpdateOrgSettingsRequest {
@@ -138,6 +142,7 @@ impl UpdateOrgSettingsRequest {
                 )),
             }
         }
+        change.mfa_required = self.mfa_required;
         if let Some(domains) = self.allowed_email_domains {
             match service::parse_domains(domains) {
                 Ok(domains) => change.allowed_email_domains = Some(domains),

@@ -23,6 +23,8 @@ pub struct SettingsChange {
     pub session_idle_minutes: Option<Option<i32>>,
     /// `Some(None)` clears the setting (the server's default lifetime).
     pub session_absolute_hours: Option<Option<i32>>,
+    /// Password sign-ins need a second step.
+    pub mfa_required: Option<bool>,
 }
 
 pub async fn get(tx: &TenantTx) -> Result<OrgSettings, ApiError> {
@@ -62,14 +64,16 @@ pub async fn update(
                             coalesce($5, old.invitation_ttl_hours) AS invitation_ttl_hours, \
                             coalesce($6, old.allowed_email_domains) AS allowed_email_domains, \
                             CASE WHEN $8 THEN $9 ELSE old.session_idle_minutes END AS session_idle_minutes, \
-                            CASE WHEN $10 THEN $11 ELSE old.session_absolute_hours END AS session_absolute_hours \
+                            CASE WHEN $10 THEN $11 ELSE old.session_absolute_hours END AS session_absolute_hours, \
+                            coalesce($12, old.mfa_required) AS mfa_required \
                      FROM old) \
              UPDATE org_settings AS s SET \
                display_name = new.display_name, default_locale = new.default_locale, \
                timezone = new.timezone, invitation_ttl_hours = new.invitation_ttl_hours, \
                allowed_email_domains = new.allowed_email_domains, \
                session_idle_minutes = new.session_idle_minutes, \
-               session_absolute_hours = new.session_absolute_hours, updated_at = $7 \
+               session_absolute_hours = new.session_absolute_hours, \
+               mfa_required = new.mfa_required, updated_at = $7 \
              FROM old, new \
              WHERE s.tenant_id = old.tenant_id \
                AND to_jsonb(new) IS DISTINCT FROM to_jsonb(old) - 'tenant_id' - 'updated_at' \
@@ -86,6 +90,7 @@ pub async fn update(
                 change.session_idle_minutes.flatten().into(),
                 change.session_absolute_hours.is_some().into(),
                 change.session_absolute_hours.flatten().into(),
+                change.mfa_required.into(),
             ],
         ))
         .await?;
