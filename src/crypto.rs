@@ -9,8 +9,10 @@ use aes_gcm::{
     aead::{Aead, Payload},
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use hmac::{Hmac, Mac};
 use rand::RngCore;
 use secrecy::SecretString;
+use sha2::{Digest, Sha256};
 
 use crate::keys::{self, KeyError};
 
@@ -18,6 +20,8 @@ pub const RING: &str = "crypto.keys";
 
 pub struct Crypto {
     keys: Vec<(String, Aes256Gcm)>,
+    /// Per key, a MAC key derived from it (never the AES key itself).
+    mac_keys: Vec<[u8; 32]>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -34,11 +38,54 @@ pub enum CryptoError {
 
 impl Crypto {
     pub fn parse(spec: &SecretString) -> Result<Crypto, KeyError> {
-        let keys = keys::parse(RING, spec)?
+        let entries = keys::parse(RING, spec)?;
+        let mac_keys = entries
+            .iter()
+            .map(|entry| {
+                let mut derive = Sha256::new();
+                derive.update(b"trellis mac key\0");
+                derive.update(entry.secret);
+                derive.finalize().into()
+            })
+            .collect();
+        let keys = entries
             .into_iter()
             .map(|entry| (entry.kid, Aes256Gcm::new(&entry.secret.into())))
             .collect();
-        Ok(Crypto { keys })
+        Ok(Crypto { keys, mac_keys })
+    }
+
+    /// An HMAC-SHA256 tag of `data` for `purpose` under the current key (base64url): tokens the server
+    /// can recompute and a client cannot forge, such as CSRF tokens bound to a session.
+    pub fn mac(&self, purpose: &str, data: &str) -> String {
+        self.mac_keys
+            .first()
+            .map(|key| Self::tag(key, purpose, data))
+            .unwrap_or_default()
+    }
+
+    /// Whether `tag` is [`Crypto::mac`] of `data` under any key of the ring (so rotation does not void
+    /// tokens already handed out). Constant-time per key.
+    pub fn verify_mac(&self, purpose: &str, data: &str, tag: &str) -> bool {
+        self.mac_keys.iter().any(|key| {
+            let expected = Self::tag(key, purpose, data);
+            expected.len() == tag.len()
+                && expected
+                    .bytes()
+                    .zip(tag.bytes())
+                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                    == 0
+        })
+    }
+
+    fn tag(key: &[u8; 32], purpose: &str, data: &str) -> String {
+        let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(key) else {
+            return String::new();
+        };
+        mac.update(purpose.as_bytes());
+        mac.update(b"\0");
+        mac.update(data.as_bytes());
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
     }
 
     /// Encrypts `plaintext` with the current key, bound to `context`.
@@ -120,6 +167,19 @@ mod tests {
         tampered.pop();
         tampered.push(if sealed.ends_with('A') { 'B' } else { 'A' });
         assert!(crypto.open(&tampered, "tenant-a/totp").is_err());
+    }
+
+    #[test]
+    fn macs_verify_under_any_key_of_the_ring_and_only_for_their_data() {
+        let old_spec = keys::generate("k1");
+        let old = Crypto::parse(&old_spec).unwrap();
+        let tag = old.mac("csrf", "session-1");
+        assert!(old.verify_mac("csrf", "session-1", &tag));
+        assert!(!old.verify_mac("csrf", "session-2", &tag));
+        assert!(!old.verify_mac("other", "session-1", &tag));
+        let rotated = Crypto::parse(&keys::rotated(RING, &old_spec, "k2").unwrap()).unwrap();
+        assert!(rotated.verify_mac("csrf", "session-1", &tag));
+        assert_ne!(rotated.mac("csrf", "session-1"), tag);
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod routes;
 pub mod service;
 pub mod session_check;
 pub mod tokens;
+pub mod web_session;
 
 pub use keys::JwtKeys;
 pub use principal::{AccessToken, Authenticated, Principal, Subject};

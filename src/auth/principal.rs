@@ -19,6 +19,7 @@ use super::{
     api_keys::{self, PresentedKey},
     session_check,
     tokens::{self, AccessClaims, TokenError},
+    web_session,
 };
 use crate::{
     audit::{Actor, AuditCtx},
@@ -130,11 +131,33 @@ impl FromRequest for AccessToken {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(read_credential(req))
+        let csrf = req
+            .headers()
+            .get(web_session::CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        ready(AccessToken::read(req, csrf.as_deref()))
     }
 }
 
-fn read_credential(req: &HttpRequest) -> Result<AccessToken, ApiError> {
+impl AccessToken {
+    /// Reads the credential: the `Authorization: Bearer` header, or else the console's session cookie.
+    /// A cookie-authenticated request that changes state must carry the session's CSRF token
+    /// (`csrf`: the `x-csrf-token` header, or the console form's field).
+    pub fn read(req: &HttpRequest, csrf: Option<&str>) -> Result<AccessToken, ApiError> {
+        read_credential(req, csrf)
+    }
+
+    /// The session an access token names (`None` for an API key).
+    pub fn session_id(&self) -> Option<SessionId> {
+        match &self.credential {
+            Credential::Session(claims) => Some(claims.sid),
+            Credential::ApiKey(_) => None,
+        }
+    }
+}
+
+fn read_credential(req: &HttpRequest, csrf: Option<&str>) -> Result<AccessToken, ApiError> {
     let state = req
         .app_data::<Data<AppState>>()
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state missing")))?;
@@ -145,11 +168,19 @@ fn read_credential(req: &HttpRequest) -> Result<AccessToken, ApiError> {
         .ok_or(ApiError::NotFound {
             code: "tenant_not_found",
         })?;
-    let token = bearer_token(req).ok_or(ApiError::Unauthorized {
-        code: "authentication_required",
-    })?;
+    let cookie = req.cookie(web_session::SESSION_COOKIE);
+    let (token, by_cookie) = match (bearer_token(req), &cookie) {
+        (Some(token), _) => (token, false),
+        (None, Some(cookie)) if !cookie.value().is_empty() => (cookie.value(), true),
+        _ => {
+            return Err(ApiError::Unauthorized {
+                code: "authentication_required",
+            });
+        }
+    };
     let now = state.clock.now();
-    let credential = if let Some(key) = api_keys::PresentedKey::parse(token) {
+    let credential = if let Some(key) = api_keys::PresentedKey::parse(token).filter(|_| !by_cookie)
+    {
         Credential::ApiKey(key)
     } else {
         let claims = tokens::verify(&state.jwt_keys, token, &state.settings.auth.issuer, now)
@@ -168,6 +199,16 @@ fn read_credential(req: &HttpRequest) -> Result<AccessToken, ApiError> {
         }
         if let Some(span) = req.extensions().get::<RootSpan>() {
             span.record("user_id", tracing::field::display(claims.sub));
+        }
+        let changes_state = !req.method().is_safe();
+        if by_cookie
+            && changes_state
+            && !csrf.is_some_and(|t| web_session::verify_csrf(&state.crypto, claims.sid, t))
+        {
+            return Err(ApiError::forbidden(
+                "csrf_failed",
+                "a request authenticated by cookie must carry the session's CSRF token",
+            ));
         }
         Credential::Session(claims)
     };

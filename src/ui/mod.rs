@@ -1,19 +1,12 @@
 //! The admin console, server-rendered from the askama templates in `admin-ui/` (compiled into the
-//! binary). For now a placeholder page on each tenant's `/admin`; the console itself is its own issue.
+//! binary), on each tenant's `/admin`. For now: sign-in (with the second step), a signed-in home page and
+//! sign-out, on the cookie session of [`crate::auth::web_session`]; the console itself is its own issue.
 
-use actix_web::{HttpResponse, get, middleware::from_fn, web};
-use askama::Template;
+mod pages;
 
-use crate::{
-    error::ApiError,
-    tenancy::{Tenant, middleware::resolve_tenant},
-};
+use actix_web::{middleware::from_fn, web};
 
-#[derive(Template)]
-#[template(path = "placeholder.html", config = "admin-ui/askama.toml")]
-struct Placeholder<'a> {
-    slug: &'a str,
-}
+use crate::tenancy::middleware::resolve_tenant;
 
 pub fn scope() -> actix_web::Scope<
     impl actix_web::dev::ServiceFactory<
@@ -26,17 +19,9 @@ pub fn scope() -> actix_web::Scope<
 > {
     web::scope("/admin")
         .wrap(from_fn(resolve_tenant))
-        .service(home)
-}
-
-#[get("")]
-async fn home(tenant: Tenant) -> Result<HttpResponse, ApiError> {
-    let page = Placeholder {
-        slug: tenant.slug.as_str(),
-    }
-    .render()
-    .map_err(ApiError::internal)?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(page))
+        .service(pages::home)
+        .service(pages::login_form)
+        .service(pages::login)
+        .service(pages::login_mfa)
+        .service(pages::logout)
 }

@@ -8,6 +8,7 @@ mod api_keys;
 mod auth;
 mod authz;
 mod catalog;
+mod console;
 mod coordination;
 mod docs;
 mod health;

@@ -1,0 +1,400 @@
+//! The console's pages. Forms are posted as `application/x-www-form-urlencoded` and carry a CSRF token;
+//! failures re-render the form with a message (never a JSON problem).
+
+use actix_web::{
+    HttpRequest, HttpResponse, get,
+    http::header,
+    post,
+    web::{Data, Form},
+};
+use askama::Template;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::{
+    audit::AuditCtx,
+    auth::{
+        AccessToken, Subject,
+        mfa::service as mfa,
+        service::{self as auth, LoginOutcome, TokenPair},
+        web_session,
+    },
+    domain::Email,
+    error::ApiError,
+    http::RequestContext,
+    state::AppState,
+    tenancy::{Tenant, TenantTx},
+};
+
+#[derive(Template)]
+#[template(path = "login.html", config = "admin-ui/askama.toml")]
+struct LoginPage<'a> {
+    org: &'a str,
+    csrf: &'a str,
+    email: &'a str,
+    error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "mfa.html", config = "admin-ui/askama.toml")]
+struct MfaPage<'a> {
+    org: &'a str,
+    csrf: &'a str,
+    challenge: &'a str,
+    mode: &'a str,
+    qr_svg: Option<&'a str>,
+    secret: &'a str,
+    error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "home.html", config = "admin-ui/askama.toml")]
+struct HomePage<'a> {
+    org: &'a str,
+    csrf: &'a str,
+    email: &'a str,
+    role: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "recovery_codes.html", config = "admin-ui/askama.toml")]
+struct RecoveryCodesPage<'a> {
+    org: &'a str,
+    codes: &'a [String],
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    csrf_token: String,
+}
+
+#[derive(Deserialize)]
+pub struct MfaForm {
+    challenge: String,
+    mode: String,
+    code: String,
+    csrf_token: String,
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    csrf_token: String,
+}
+
+type PageResult = Result<HttpResponse, ApiError>;
+
+fn html(status: actix_web::http::StatusCode, page: impl Template) -> PageResult {
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(page.render().map_err(ApiError::internal)?))
+}
+
+fn redirect(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish()
+}
+
+/// The organization's name, for page titles (read in a short transaction of its own).
+async fn org_name(state: &AppState, tenant: &Tenant) -> Result<String, ApiError> {
+    let tx = TenantTx::begin(&state.pool, tenant.id, None).await?;
+    let name = auth::org_name(&tx).await?;
+    tx.commit().await?;
+    Ok(name)
+}
+
+/// The signed-in home page; without a valid session, the sign-in page. An expired access cookie is
+/// renewed with the refresh cookie.
+#[get("")]
+pub async fn home(
+    state: Data<AppState>,
+    tenant: Tenant,
+    req: HttpRequest,
+    request: RequestContext,
+) -> PageResult {
+    let token = match AccessToken::read(&req, None) {
+        Ok(token) => token,
+        Err(ApiError::Unauthorized {
+            code: "token_expired",
+        }) => return renew(&state, &tenant, &req, request).await,
+        Err(_) => return Ok(redirect("/admin/login")),
+    };
+    let Some(session) = token.session_id() else {
+        return Ok(redirect("/admin/login"));
+    };
+    let auth = match token.open(&state).await {
+        Ok(auth) => auth,
+        Err(ApiError::Unauthorized { .. }) => return Ok(redirect("/admin/login")),
+        Err(error) => return Err(error),
+    };
+    let Subject::User { email, .. } = &auth.principal.subject else {
+        return Ok(redirect("/admin/login"));
+    };
+    let org = auth::org_name(&auth.tx).await?;
+    let csrf = web_session::csrf_token(&state.crypto, session);
+    let page = HomePage {
+        org: &org,
+        csrf: &csrf,
+        email,
+        role: auth.principal.role.as_deref(),
+    };
+    let response = html(actix_web::http::StatusCode::OK, page);
+    auth.tx.commit().await?;
+    response
+}
+
+async fn renew(
+    state: &AppState,
+    tenant: &Tenant,
+    req: &HttpRequest,
+    request: RequestContext,
+) -> PageResult {
+    let Some(refresh) = req.cookie(web_session::REFRESH_COOKIE) else {
+        return Ok(redirect("/admin/login"));
+    };
+    let ctx = AuditCtx::anonymous(request, state.clock.now());
+    match auth::refresh(state, tenant, &ctx, refresh.value()).await {
+        Ok(pair) => Ok(signed_in(state, &pair, "/admin")),
+        Err(ApiError::Unauthorized { .. }) => {
+            let mut response = redirect("/admin/login");
+            for cookie in web_session::cleared_cookies(state) {
+                let _ = response.add_cookie(&cookie);
+            }
+            Ok(response)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Sets the session cookies and sends the browser on.
+fn signed_in(state: &AppState, pair: &TokenPair, to: &str) -> HttpResponse {
+    let mut response = redirect(to);
+    for cookie in web_session::session_cookies(state, &pair.access_token, &pair.refresh_token) {
+        let _ = response.add_cookie(&cookie);
+    }
+    response
+}
+
+async fn login_page(
+    state: &AppState,
+    tenant: &Tenant,
+    email: &str,
+    error: Option<&str>,
+) -> PageResult {
+    let org = org_name(state, tenant).await?;
+    let (nonce, csrf) = web_session::login_csrf(&state.crypto);
+    let status = if error.is_some() {
+        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        actix_web::http::StatusCode::OK
+    };
+    let mut response = html(
+        status,
+        LoginPage {
+            org: &org,
+            csrf: &csrf,
+            email,
+            error,
+        },
+    )?;
+    let _ = response.add_cookie(&web_session::login_cookie(state, nonce));
+    Ok(response)
+}
+
+#[get("/login")]
+pub async fn login_form(state: Data<AppState>, tenant: Tenant) -> PageResult {
+    login_page(&state, &tenant, "", None).await
+}
+
+#[post("/login")]
+pub async fn login(
+    state: Data<AppState>,
+    tenant: Tenant,
+    req: HttpRequest,
+    request: RequestContext,
+    form: Form<LoginForm>,
+) -> PageResult {
+    let form = form.into_inner();
+    if !web_session::verify_login_csrf(&state.crypto, &req, &form.csrf_token) {
+        return Ok(HttpResponse::Forbidden()
+            .content_type("text/plain; charset=utf-8")
+            .body("This form has expired or did not come from this site. Go back, reload and try again."));
+    }
+    let Ok(email) = Email::parse(&form.email) else {
+        return login_page(
+            &state,
+            &tenant,
+            &form.email,
+            Some("That is not an email address."),
+        )
+        .await;
+    };
+    let ctx = AuditCtx::anonymous(request, state.clock.now());
+    let password = SecretString::from(form.password);
+    match auth::login(&state, &tenant, &ctx, &email, &password).await {
+        Ok(LoginOutcome::Tokens(pair)) => Ok(signed_in(&state, &pair, "/admin")),
+        Ok(LoginOutcome::MfaRequired { challenge }) => {
+            mfa_page(&state, &tenant, &challenge, "verify", None, None).await
+        }
+        Ok(LoginOutcome::MfaEnrollmentRequired { challenge }) => {
+            let enrolment = mfa::enroll_with_challenge(&state, &tenant, &ctx, &challenge).await?;
+            mfa_page(
+                &state,
+                &tenant,
+                &challenge,
+                "enroll",
+                Some(&enrolment),
+                None,
+            )
+            .await
+        }
+        Err(ApiError::Unauthorized { .. }) => {
+            login_page(
+                &state,
+                &tenant,
+                email.as_str(),
+                Some("The email or password is wrong."),
+            )
+            .await
+        }
+        Err(ApiError::TooManyRequests { .. }) => {
+            login_page(
+                &state,
+                &tenant,
+                email.as_str(),
+                Some("Too many attempts. Wait a while, then try again."),
+            )
+            .await
+        }
+        Err(error) => Err(error),
+    }
+}
+
+async fn mfa_page(
+    state: &AppState,
+    tenant: &Tenant,
+    challenge: &str,
+    mode: &str,
+    enrolment: Option<&mfa::Enrolment>,
+    error: Option<&str>,
+) -> PageResult {
+    let org = org_name(state, tenant).await?;
+    let (nonce, csrf) = web_session::login_csrf(&state.crypto);
+    let page = MfaPage {
+        org: &org,
+        csrf: &csrf,
+        challenge,
+        mode,
+        qr_svg: enrolment.map(|e| e.qr_svg.as_str()),
+        secret: enrolment.map(|e| e.secret.as_str()).unwrap_or_default(),
+        error,
+    };
+    let mut response = html(actix_web::http::StatusCode::OK, page)?;
+    let _ = response.add_cookie(&web_session::login_cookie(state, nonce));
+    Ok(response)
+}
+
+#[post("/login/mfa")]
+pub async fn login_mfa(
+    state: Data<AppState>,
+    tenant: Tenant,
+    req: HttpRequest,
+    request: RequestContext,
+    form: Form<MfaForm>,
+) -> PageResult {
+    let form = form.into_inner();
+    if !web_session::verify_login_csrf(&state.crypto, &req, &form.csrf_token) {
+        return Ok(HttpResponse::Forbidden()
+            .content_type("text/plain; charset=utf-8")
+            .body("This form has expired or did not come from this site. Go back to the sign-in page."));
+    }
+    let ctx = AuditCtx::anonymous(request, state.clock.now());
+    let outcome = if form.mode == "enroll" {
+        mfa::confirm_with_challenge(&state, &tenant, &ctx, &form.challenge, &form.code)
+            .await
+            .map(|(codes, pair)| (Some(codes), pair))
+    } else {
+        mfa::verify_sign_in(&state, &tenant, &ctx, &form.challenge, &form.code)
+            .await
+            .map(|pair| (None, pair))
+    };
+    match outcome {
+        Ok((None, pair)) => Ok(signed_in(&state, &pair, "/admin")),
+        Ok((Some(codes), pair)) => {
+            let org = org_name(&state, &tenant).await?;
+            let mut response = html(
+                actix_web::http::StatusCode::OK,
+                RecoveryCodesPage {
+                    org: &org,
+                    codes: &codes,
+                },
+            )?;
+            for cookie in
+                web_session::session_cookies(&state, &pair.access_token, &pair.refresh_token)
+            {
+                let _ = response.add_cookie(&cookie);
+            }
+            Ok(response)
+        }
+        Err(ApiError::Unauthorized {
+            code: "invalid_mfa_challenge",
+        }) => {
+            login_page(
+                &state,
+                &tenant,
+                "",
+                Some("That sign-in has expired. Sign in again."),
+            )
+            .await
+        }
+        Err(ApiError::Unauthorized { .. } | ApiError::Validation(_)) => {
+            let enrolment = None;
+            mfa_page(
+                &state,
+                &tenant,
+                &form.challenge,
+                &form.mode,
+                enrolment,
+                Some("That code is not right. Try the next one."),
+            )
+            .await
+        }
+        Err(ApiError::TooManyRequests { .. }) => {
+            login_page(
+                &state,
+                &tenant,
+                "",
+                Some("Too many codes tried. Wait a while, then sign in again."),
+            )
+            .await
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Signs out: ends the session and removes the cookies (a session that is already over just loses its
+/// cookies). The CSRF token is required either way.
+#[post("/logout")]
+pub async fn logout(state: Data<AppState>, req: HttpRequest, form: Form<CsrfForm>) -> PageResult {
+    match AccessToken::read(&req, Some(&form.csrf_token)) {
+        Ok(token) => {
+            if let Ok(auth) = token.open(&state).await
+                && let Ok((_, session)) = auth.principal.user()
+            {
+                auth::logout(&auth.tx, &auth.ctx, session).await?;
+                auth.tx.commit().await?;
+            }
+        }
+        Err(error @ ApiError::Forbidden { .. }) => return Err(error),
+        Err(_) => {}
+    }
+    let mut response = redirect("/admin/login");
+    for cookie in web_session::cleared_cookies(&state) {
+        let _ = response.add_cookie(&cookie);
+    }
+    Ok(response)
+}
