@@ -123,10 +123,15 @@ impl From<RingArg> for Ring {
     }
 }
 
-pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
-    match cli.command.unwrap_or(Command::Serve) {
+pub async fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<()> {
+    let command = cli.command.unwrap_or(Command::Serve);
+    if !matches!(command, Command::Keys(_)) {
+        // Local development without a running PostgreSQL: a private cluster, if PostgreSQL is installed.
+        db::embedded::use_private_cluster_if_needed(&mut settings).await?;
+    }
+    match command {
         Command::Serve => serve(settings).await,
-        Command::Migrate => migrate(&settings).await,
+        Command::Migrate => migrate(settings).await,
         Command::Tenant(TenantCommand::Create(args)) => create_tenant(&settings, args).await,
         Command::Worker => run_worker(settings).await,
         Command::SeedDemo => seed_demo(&settings).await.map(|_| ()),
@@ -239,11 +244,11 @@ async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+async fn migrate(settings: Settings) -> anyhow::Result<()> {
     if settings.environment.bootstraps() {
-        db::bootstrap(settings).await?;
+        db::bootstrap(&settings).await?;
     } else {
-        db::migrate(settings).await?;
+        db::migrate(&settings).await?;
     }
     println!("database {} is migrated", settings.database.name);
     Ok(())

@@ -2,6 +2,7 @@
 //! and its roles in local and test, and migrations.
 
 pub mod bootstrap;
+pub mod embedded;
 pub mod pool;
 
 pub use bootstrap::{BootstrapOutcome, bootstrap, migrate};

@@ -11,6 +11,7 @@ mod catalog;
 mod console;
 mod coordination;
 mod docs;
+mod embedded;
 mod health;
 pub mod isolation;
 mod keys;
