@@ -3,6 +3,7 @@
 
 use std::{io::Read, path::Path, sync::Arc};
 
+use sea_orm::ConnectionTrait;
 use tokio::sync::watch;
 
 use clap::{Args, Parser, Subcommand};
@@ -45,7 +46,7 @@ pub enum Command {
     Tenant(TenantCommand),
     /// Run the job worker alone (mail, and later imports); `serve` runs one in-process by default.
     Worker,
-    /// Create the demo tenant `acme` if it does not exist and print its owner's credentials.
+    /// Create the demo organization `acme` (a few hundred people) if missing, and print how to sign in.
     SeedDemo,
     /// Manage signing keys.
     #[command(subcommand)]
@@ -134,7 +135,7 @@ pub async fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<()> {
         Command::Migrate => migrate(settings).await,
         Command::Tenant(TenantCommand::Create(args)) => create_tenant(&settings, args).await,
         Command::Worker => run_worker(settings).await,
-        Command::SeedDemo => seed_demo(&settings).await.map(|_| ()),
+        Command::SeedDemo => seed_demo(&settings).await.map(|seed| seed.print()),
         Command::Keys(KeysCommand::Generate { kid }) => {
             println!("{}", keys::generate(&kid).expose_secret());
             Ok(())
@@ -193,7 +194,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     if settings.environment.bootstraps() {
         let outcome = db::bootstrap(&settings).await?;
         if outcome.database_created {
-            seed_demo(&settings).await?;
+            seed_demo(&settings).await?.print();
         }
     } else {
         let owner = db::connect_owner(&settings.database.owner_url()?).await?;
@@ -288,7 +289,39 @@ async fn create_tenant(settings: &Settings, args: CreateTenantArgs) -> anyhow::R
 }
 
 /// Creates `acme` with a random owner password, printed once; does nothing if it exists.
-pub async fn seed_demo(settings: &Settings) -> anyhow::Result<Option<provision::CreatedTenant>> {
+/// What seeding the demo organization did.
+#[derive(Debug, Clone)]
+pub struct DemoSeed {
+    pub url: String,
+    /// The password of the accounts this run created (the owner when `created`, the others when `added`).
+    pub password: String,
+    pub created: bool,
+    pub added: usize,
+}
+
+impl DemoSeed {
+    pub fn print(&self) {
+        println!("demo organization acme is at {}", self.url);
+        if self.created {
+            println!("  owner: owner@acme.localhost  password: {}", self.password);
+        }
+        if self.added > 0 {
+            println!(
+                "  {} people added; these sign in with the password {}:",
+                self.added, self.password
+            );
+            for (account, role) in crate::demo::SIGN_IN_ACCOUNTS.iter().skip(1) {
+                println!("    {account} ({role})");
+            }
+        } else if !self.created {
+            println!("  it already has its people; nothing changed");
+        }
+    }
+}
+
+/// Creates the demo organization `acme` if it does not exist and fills it with its demo people if it
+/// has none.
+pub async fn seed_demo(settings: &Settings) -> anyhow::Result<DemoSeed> {
     let email = "owner@acme.localhost";
     let password = crate::auth::service::random_token();
     let new = NewTenant {
@@ -296,22 +329,64 @@ pub async fn seed_demo(settings: &Settings) -> anyhow::Result<Option<provision::
         name: DisplayName::parse("Acme Corporation").map_err(anyhow::Error::msg)?,
         admin_email: Email::parse(email).map_err(anyhow::Error::msg)?,
         admin_password: NewPassword::parse(&password, email).map_err(anyhow::Error::msg)?,
-        seat_limit: 100,
+        seat_limit: 500,
     };
-    match provision_tenant(settings, new).await {
-        Ok(created) => {
-            let url = format!(
-                "http://acme.{}:{}",
-                settings.server.base_domain, settings.server.port
-            );
-            println!("demo tenant acme is at {url}");
-            println!("  owner: {email}");
-            println!("  password: {password}");
-            Ok(Some(created))
+    let url = format!(
+        "http://acme.{}:{}",
+        settings.server.base_domain, settings.server.port
+    );
+    let (tenant_id, owner_id, created) = match provision_tenant(settings, new).await {
+        Ok(created) => (created.tenant_id, created.owner_id, true),
+        Err(e) if matches!(e.downcast_ref(), Some(ProvisionError::SlugTaken(_))) => {
+            let (tenant, owner) = existing_demo(settings, email).await?;
+            (tenant, owner, false)
         }
-        Err(e) if matches!(e.downcast_ref(), Some(ProvisionError::SlugTaken(_))) => Ok(None),
-        Err(e) => Err(e),
-    }
+        Err(e) => return Err(e),
+    };
+    let owner = db::connect_owner(&settings.database.owner_url()?).await?;
+    let hash = PasswordHasher::new(&settings.auth)?
+        .hash(&secrecy::SecretString::from(password.clone()))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let added = crate::demo::populate(
+        &owner,
+        tenant_id,
+        owner_id.as_uuid(),
+        &hash,
+        SystemClock.now(),
+    )
+    .await?;
+    let _ = owner.close().await;
+    Ok(DemoSeed {
+        url,
+        password,
+        created,
+        added,
+    })
+}
+
+/// The demo organization's id and its owner's, when it exists already.
+async fn existing_demo(
+    settings: &Settings,
+    email: &str,
+) -> anyhow::Result<(crate::domain::TenantId, crate::domain::UserId)> {
+    let owner = db::connect_owner(&settings.database.owner_url()?).await?;
+    let row = owner
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "SELECT t.id AS tenant_id, u.id AS user_id FROM tenants t \
+             JOIN users u ON u.tenant_id = t.id AND u.email = $1 WHERE t.slug = 'acme'",
+            [email.into()],
+        ))
+        .await?
+        .ok_or_else(|| {
+            anyhow::anyhow!("the tenant acme exists but has no {email}: not the demo organization")
+        })?;
+    let _ = owner.close().await;
+    Ok((
+        crate::domain::TenantId::from_uuid(row.try_get("", "tenant_id")?),
+        crate::domain::UserId::from_uuid(row.try_get("", "user_id")?),
+    ))
 }
 
 async fn provision_tenant(

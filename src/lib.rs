@@ -14,6 +14,7 @@ pub mod config;
 pub mod coordination;
 pub mod crypto;
 pub mod db;
+pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod health;

@@ -17,6 +17,7 @@ mod m20261122_000007_roles;
 mod m20261122_000008_session_policy;
 mod m20261122_000009_api_keys;
 mod m20261122_000010_mfa;
+mod m20261122_000011_member_profile;
 
 /// Owns every object; runs migrations and maintenance. Never used on a request path.
 pub const OWNER_ROLE: &str = "trellis_owner";
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000008_session_policy::Migration),
             Box::new(m20261122_000009_api_keys::Migration),
             Box::new(m20261122_000010_mfa::Migration),
+            Box::new(m20261122_000011_member_profile::Migration),
         ]
     }
 }

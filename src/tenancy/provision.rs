@@ -96,6 +96,7 @@ pub async fn create_tenant(
         deactivated_at: Set(None),
         created_at: Set(now.into()),
         updated_at: Set(now.into()),
+        ..Default::default()
     })
     .exec_without_returning(&tx)
     .await?;

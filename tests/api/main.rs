@@ -10,6 +10,7 @@ mod authz;
 mod catalog;
 mod console;
 mod coordination;
+mod demo;
 mod docs;
 mod embedded;
 mod health;

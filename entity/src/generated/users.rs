@@ -8,7 +8,7 @@ pub struct Model {
     #[sea_orm(
         primary_key,
         auto_increment = false,
-        unique_key = "users_tenant_id_email_key"
+        unique_key = "users_tenant_id_employee_id_key"
     )]
     pub tenant_id: Uuid,
     #[sea_orm(primary_key, auto_increment = false)]
@@ -27,6 +27,18 @@ pub struct Model {
     pub deactivated_at: Option<DateTimeWithTimeZone>,
     pub created_at: DateTimeWithTimeZone,
     pub updated_at: DateTimeWithTimeZone,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub title: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub department: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub location: Option<String>,
+    #[sea_orm(
+        column_type = "Text",
+        nullable,
+        unique_key = "users_tenant_id_employee_id_key"
+    )]
+    pub employee_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -32,7 +32,13 @@ pub struct MemberResponse {
     /// `active`, `invited` or `deactivated`.
     pub status: String,
     pub role: Option<String>,
+    /// Who the member reports to.
     pub manager_id: Option<Uuid>,
+    pub title: Option<String>,
+    pub department: Option<String>,
+    pub location: Option<String>,
+    /// The HR system's id.
+    pub employee_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub last_login_at: Option<DateTime<Utc>>,
     pub deactivated_at: Option<DateTime<Utc>>,
@@ -47,6 +53,10 @@ impl From<MemberRow> for MemberResponse {
             status: row.status,
             role: row.role,
             manager_id: row.manager_id,
+            title: row.title,
+            department: row.department,
+            location: row.location,
+            employee_id: row.employee_id,
             created_at: row.created_at.to_utc(),
             last_login_at: row.last_login_at.map(|t| t.to_utc()),
             deactivated_at: row.deactivated_at.map(|t| t.to_utc()),
@@ -95,6 +105,7 @@ pub struct ListMembersQuery {
     pub role: Option<String>,
     /// `active`, `invited` or `deactivated`.
     pub status: Option<String>,
+    pub department: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -177,6 +188,7 @@ pub async fn list_members(
         search: query.q,
         role: query.role,
         status: one_of("status", query.status, STATUSES)?,
+        department: query.department,
     };
     let rows = service::list(&auth.tx, &filter, &page).await?;
     auth.tx.commit().await?;

@@ -34,6 +34,10 @@ pub struct MemberRow {
     pub display_name: String,
     pub status: String,
     pub manager_id: Option<Uuid>,
+    pub title: Option<String>,
+    pub department: Option<String>,
+    pub location: Option<String>,
+    pub employee_id: Option<String>,
     pub role: Option<String>,
     pub created_at: DateTime<FixedOffset>,
     pub last_login_at: Option<DateTime<FixedOffset>>,
@@ -60,6 +64,7 @@ pub struct MemberFilter {
     pub search: Option<String>,
     pub role: Option<String>,
     pub status: Option<String>,
+    pub department: Option<String>,
 }
 
 pub struct Invite {
@@ -76,7 +81,8 @@ pub struct Invited {
     pub accept_url: String,
 }
 
-const MEMBER_COLUMNS: &str = "u.id, u.email, u.display_name, u.status, u.manager_id, m.role, \
+const MEMBER_COLUMNS: &str = "u.id, u.email, u.display_name, u.status, u.manager_id, u.title, \
+     u.department, u.location, u.employee_id, m.role, \
      u.created_at, u.last_login_at, u.deactivated_at \
      FROM users u LEFT JOIN memberships m ON m.tenant_id = u.tenant_id AND m.user_id = u.id";
 
@@ -108,6 +114,10 @@ pub async fn list(
     if let Some(status) = &filter.status {
         let n = query.bind(status.clone());
         query.push(&format!(" AND u.status = ${n}"));
+    }
+    if let Some(department) = &filter.department {
+        let n = query.bind(department.clone());
+        query.push(&format!(" AND u.department = ${n}"));
     }
     if let Some(after) = &page.after {
         let n = query.bind(after.clone());
@@ -185,6 +195,7 @@ pub async fn invite(
         deactivated_at: Set(None),
         created_at: Set(ctx.now.into()),
         updated_at: Set(ctx.now.into()),
+        ..Default::default()
     })
     .exec_without_returning(tx)
     .await?;
