@@ -215,25 +215,26 @@ pub async fn populate(
         return Ok(0);
     }
     let people = people(owner_user, password_hash);
-    for chunk in people.chunks(200) {
-        entity::users::Entity::insert_many(chunk.iter().map(|p| entity::users::ActiveModel {
-            tenant_id: Set(tenant.as_uuid()),
-            id: Set(p.id),
-            email: Set(p.email.clone()),
-            display_name: Set(p.name.clone()),
-            status: Set("active".into()),
-            manager_id: Set(None),
-            password_hash: Set(p.password_hash.clone()),
-            password_changed_at: Set(p.password_hash.as_ref().map(|_| now.into())),
-            title: Set(Some(p.title.clone())),
-            department: Set(p.department.clone()),
-            location: Set(Some(
-                LOCATIONS[(p.id.as_u128() % LOCATIONS.len() as u128) as usize].to_owned(),
-            )),
-            employee_id: Set(Some(format!("E{:05}", (p.id.as_u128() % 100_000) as u32))),
-            created_at: Set(now.into()),
-            updated_at: Set(now.into()),
-            ..Default::default()
+    for (chunk_index, chunk) in people.chunks(200).enumerate() {
+        entity::users::Entity::insert_many(chunk.iter().enumerate().map(|(i, p)| {
+            let number = chunk_index * 200 + i;
+            entity::users::ActiveModel {
+                tenant_id: Set(tenant.as_uuid()),
+                id: Set(p.id),
+                email: Set(p.email.clone()),
+                display_name: Set(p.name.clone()),
+                status: Set("active".into()),
+                manager_id: Set(None),
+                password_hash: Set(p.password_hash.clone()),
+                password_changed_at: Set(p.password_hash.as_ref().map(|_| now.into())),
+                title: Set(Some(p.title.clone())),
+                department: Set(p.department.clone()),
+                location: Set(Some(LOCATIONS[number % LOCATIONS.len()].to_owned())),
+                employee_id: Set(Some(format!("E{:05}", 1001 + number))),
+                created_at: Set(now.into()),
+                updated_at: Set(now.into()),
+                ..Default::default()
+            }
         }))
         .exec_without_returning(&tx)
         .await?;
@@ -294,29 +295,19 @@ pub async fn populate(
 }
 
 fn people(ceo: Uuid, password_hash: &str) -> Vec<Person> {
-    let mut rng = StdRng::seed_from_u64(0x7e11_15);
+    let mut rng = StdRng::seed_from_u64(0x007e_1115);
     let mut used = std::collections::HashSet::new();
     let mut person =
         |rng: &mut StdRng, title: &str, department: &str, manager: Uuid, role: &'static str| {
-            let (first, last, email) = loop {
-                let first = *FIRST.choose(rng).unwrap_or(&"Alex");
-                let last = *LAST.choose(rng).unwrap_or(&"Doe");
-                let mut email = format!(
-                    "{}.{}@acme.localhost",
-                    first.to_lowercase(),
-                    last.to_lowercase()
-                );
-                let mut n = 2;
-                while used.contains(&email) {
-                    email = format!(
-                        "{}.{}{n}@acme.localhost",
-                        first.to_lowercase(),
-                        last.to_lowercase()
-                    );
-                    n += 1;
-                }
-                break (first, last, email);
-            };
+            let first = *FIRST.choose(rng).unwrap_or(&"Alex");
+            let last = *LAST.choose(rng).unwrap_or(&"Doe");
+            let base = format!("{}.{}", first.to_lowercase(), last.to_lowercase());
+            let mut email = format!("{base}@acme.localhost");
+            let mut n = 2;
+            while used.contains(&email) {
+                email = format!("{base}{n}@acme.localhost");
+                n += 1;
+            }
             used.insert(email.clone());
             Person {
                 id: Uuid::now_v7(),
