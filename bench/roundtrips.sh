@@ -12,6 +12,8 @@ PORT=18080
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/trellis/target}"
 export APP_ENVIRONMENT=local APP_DATABASE__NAME=trellis_bench_roundtrips APP_SERVER__PORT=$PORT
 export APP_REDIS__KEY_PREFIX=trellis_bench_rt APP_SERVER__VAR_DIR="$(mktemp -d)" RUST_LOG=warn
+# No in-process job worker: its polling would be counted with the requests.
+export APP_JOBS__IN_PROCESS=false
 ADMIN="${APP_DATABASE__ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 command -v tshark >/dev/null || { echo "install tshark: apt-get install tshark" >&2; exit 1; }
 
@@ -22,7 +24,7 @@ psql "$ADMIN" -qc "DROP DATABASE IF EXISTS trellis_bench_roundtrips WITH (FORCE)
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; psql "$ADMIN" -qc "DROP DATABASE IF EXISTS trellis_bench_roundtrips WITH (FORCE)" >/dev/null 2>&1' EXIT
 for _ in $(seq 1 100); do curl -fs "localhost:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
-PASSWORD=$(grep 'password:' /tmp/trellis-roundtrips.log | awk '{print $2}')
+PASSWORD=$(sed -n 's/.*owner@acme.localhost  password: //p' /tmp/trellis-roundtrips.log)
 H="Host: acme.localhost:$PORT"
 TOKEN=$(curl -fs -H "$H" "localhost:$PORT/api/v1/auth/login" -H 'content-type: application/json' \
   -d "{\"email\":\"owner@acme.localhost\",\"password\":\"$PASSWORD\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
