@@ -58,6 +58,10 @@ pub struct ServerSettings {
     pub port: u16,
     /// Tenants live one label under this domain: `acme.<base_domain>`.
     pub base_domain: String,
+    /// The port clients reach, for links in mails and API answers (behind a proxy on a non-standard
+    /// port). Unset: the scheme's default in production, the bound port elsewhere.
+    #[serde(default)]
+    pub public_port: Option<u16>,
     /// Peers whose `X-Forwarded-For` is believed. Comma-separated in the environment form.
     #[serde(deserialize_with = "list_of_networks")]
     pub trusted_proxies: Vec<IpNet>,
@@ -165,7 +169,7 @@ pub struct JobsSettings {
     /// How long a claimed job is the worker's; a heartbeat extends it while the job runs.
     pub lease_secs: u64,
     pub poll_interval_ms: u64,
-    /// Jobs claimed at once.
+    /// Jobs run (one claimed at a time) before the worker checks for shutdown and pruning again.
     pub batch: i64,
     /// Retry n waits `backoff_base_secs * 2^(n-1)`, at most `backoff_max_secs`.
     pub backoff_base_secs: u64,
@@ -234,6 +238,8 @@ impl Settings {
                 ),
                 ("APP_AUTH__JWT_KEYS", self.auth.jwt_keys.is_some()),
                 ("APP_CRYPTO__KEYS", self.crypto.keys.is_some()),
+                // Without it mail would only be logged: invitations and resets never arrive.
+                ("APP_MAIL__SMTP_URL", self.mail.smtp_url.is_some()),
             ] {
                 if !value {
                     return Err(ConfigError::Invalid(format!(
@@ -353,6 +359,22 @@ mod tests {
             err.to_string().contains("must be set in production"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn production_requires_an_smtp_server() {
+        let mut settings = Settings::load_for(&dir(), "local", false).unwrap();
+        settings.environment = Environment::Production;
+        let secret = || Some(SecretString::from("set"));
+        settings.database.url = secret();
+        settings.database.owner_url = secret();
+        settings.database.worker_url = secret();
+        settings.auth.jwt_keys = secret();
+        settings.crypto.keys = secret();
+        let err = settings.validate().unwrap_err().to_string();
+        assert!(err.contains("APP_MAIL__SMTP_URL"), "{err}");
+        settings.mail.smtp_url = Some(SecretString::from("smtp://127.0.0.1:25"));
+        settings.validate().unwrap();
     }
 
     #[test]

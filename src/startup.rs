@@ -95,7 +95,12 @@ impl Application {
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
         let port = listener.local_addr()?.port();
         let workers = settings.server.workers;
+        let link_port = settings
+            .server
+            .public_port
+            .or((settings.environment != crate::config::Environment::Production).then_some(port));
         let state = Data::new(AppState {
+            link_port,
             passwords: PasswordHasher::new(&settings.auth)?,
             limiter: RateLimiter::new(redis.clone()),
             settings,

@@ -12,6 +12,7 @@ use crate::{
     config::Settings,
     coordination::{InvalidationBus, RedisStore},
     crypto::Crypto,
+    domain::TenantSlug,
     tenancy::TenantDirectory,
 };
 
@@ -30,4 +31,20 @@ pub struct AppState {
     pub bus: Arc<InvalidationBus>,
     /// The OpenAPI document, serialised once.
     pub openapi_json: String,
+    /// The port in links the server hands out (`server.public_port`; outside production, the bound port
+    /// when unset); `None` means the scheme's default.
+    pub link_port: Option<u16>,
+}
+
+impl AppState {
+    /// `path` on `tenant`'s host, for links the server hands out or mails. Built from the tenant's slug
+    /// and the configured domain, never from the request's Host header: a link in a mail leads to the
+    /// organization's real address whatever the requester sent.
+    pub fn tenant_url(&self, scheme: &str, tenant: &TenantSlug, path: &str) -> String {
+        let domain = self.settings.server.base_domain.trim_end_matches('.');
+        match self.link_port {
+            Some(port) => format!("{scheme}://{tenant}.{domain}:{port}{path}"),
+            None => format!("{scheme}://{tenant}.{domain}{path}"),
+        }
+    }
 }

@@ -99,8 +99,11 @@ pub async fn begin(
         "SELECT id, name, role, permissions, ({live}) AS usable \
          FROM api_keys WHERE tenant_id = '{tenant}' AND prefix = '{prefix}'; \
          UPDATE api_keys SET last_used_at = {now} \
-         WHERE tenant_id = '{tenant}' AND prefix = '{prefix}' AND {live} \
-           AND (last_used_at IS NULL OR last_used_at < {now} - interval '1 minute')"
+         WHERE tenant_id = '{tenant}' AND id IN ( \
+           SELECT id FROM api_keys \
+           WHERE tenant_id = '{tenant}' AND prefix = '{prefix}' AND {live} \
+             AND (last_used_at IS NULL OR last_used_at < {now} - interval '1 minute') \
+           FOR UPDATE SKIP LOCKED)"
     );
     let (tx, rows) = TenantTx::begin_with(pool, tenant, None, check).await?;
     let state = match rows.first() {

@@ -65,7 +65,8 @@ impl Principal {
         }
     }
 
-    /// The user and session, for routes about the caller themselves; 403 for an API key.
+    /// The user and session, for routes about the caller themselves or that only a person may use
+    /// (creating API keys); 403 `user_only` for an API key.
     pub fn user(&self) -> Result<(UserId, SessionId), ApiError> {
         match &self.subject {
             Subject::User {
@@ -75,7 +76,7 @@ impl Principal {
             } => Ok((*user_id, *session_id)),
             Subject::ApiKey { .. } => Err(ApiError::forbidden(
                 "user_only",
-                "this is about a signed-in person; an API key has none",
+                "only a signed-in person can do this, not an API key",
             )),
         }
     }

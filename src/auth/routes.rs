@@ -61,6 +61,22 @@ pub enum LoginResponse {
     Challenge(MfaChallengeResponse),
 }
 
+impl From<service::LoginOutcome> for LoginResponse {
+    fn from(outcome: service::LoginOutcome) -> Self {
+        let challenge = |mfa: &str, challenge: String| {
+            LoginResponse::Challenge(MfaChallengeResponse {
+                mfa: mfa.into(),
+                mfa_challenge: challenge,
+            })
+        };
+        match outcome {
+            service::LoginOutcome::Tokens(pair) => LoginResponse::Tokens(pair.into()),
+            service::LoginOutcome::MfaRequired { challenge: c } => challenge("verify", c),
+            service::LoginOutcome::MfaEnrollmentRequired { challenge: c } => challenge("enroll", c),
+        }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MfaChallengeResponse {
     /// `verify`: send a code to `/auth/mfa/verify`. `enroll`: the organization requires two-step
@@ -117,32 +133,20 @@ pub async fn login(
     let email = Email::parse(&body.email).map_err(|m| ApiError::validation("email", m))?;
     let password = SecretString::from(body.password);
     let ctx = AuditCtx::anonymous(request, state.clock.now());
-    let response = match service::login(&state, &tenant, &ctx, &email, &password).await? {
-        service::LoginOutcome::Tokens(pair) => LoginResponse::Tokens(pair.into()),
-        service::LoginOutcome::MfaRequired { challenge } => {
-            LoginResponse::Challenge(MfaChallengeResponse {
-                mfa: "verify".into(),
-                mfa_challenge: challenge,
-            })
-        }
-        service::LoginOutcome::MfaEnrollmentRequired { challenge } => {
-            LoginResponse::Challenge(MfaChallengeResponse {
-                mfa: "enroll".into(),
-                mfa_challenge: challenge,
-            })
-        }
-    };
+    let outcome = service::login(&state, &tenant, &ctx, &email, &password).await?;
+    let response = LoginResponse::from(outcome);
     Ok(actix_web::web::Json(response))
 }
 
 /// Exchanges a refresh token for a new access and refresh token. Each refresh token works once;
-/// presenting a used one ends its session.
+/// presenting a used one ends its session — except within 30 seconds of its use (two tabs renewing at
+/// once), which is refused with `refresh_token_used` and ends nothing.
 #[utoipa::path(
     tag = "auth",
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "A new token pair", body = TokenResponse),
-        (status = 401, description = "Unknown, expired, revoked or reused refresh token", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_refresh_token`: unknown, expired, revoked or reused (the session is ended); `refresh_token_used`: used moments ago by another request of this client", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/auth/refresh")]

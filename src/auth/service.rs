@@ -5,7 +5,7 @@
 //! whole session is revoked, and with it every access token that names it.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, FixedOffset, Utc};
 use rand::RngCore;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement,
@@ -244,6 +244,10 @@ pub async fn start_session(
     Ok((session_id, refresh_token))
 }
 
+/// A refresh token presented again within this many seconds of its use is refused with
+/// `refresh_token_used` without ending the session (two tabs renewing at once); later, it is reuse.
+pub const REUSE_GRACE_SECS: i64 = 30;
+
 /// Exchanges a refresh token for a new pair. Reusing a consumed token revokes its whole session.
 pub async fn refresh(
     state: &AppState,
@@ -273,12 +277,20 @@ pub async fn refresh(
         let previous = tx
             .query_one_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,
-                "SELECT family_id FROM refresh_tokens \
+                "SELECT family_id, used_at FROM refresh_tokens \
                  WHERE tenant_id = $1 AND token_hash = $2 AND used_at IS NOT NULL",
                 [tenant.id.as_uuid().into(), hash.into()],
             ))
             .await?;
         if let Some(previous) = previous {
+            let used_at: DateTime<FixedOffset> = previous.try_get("", "used_at")?;
+            if ctx.now - used_at.with_timezone(&Utc) < chrono::Duration::seconds(REUSE_GRACE_SECS) {
+                // Two tabs of one browser renewing at once: the other one won a moment ago and holds
+                // the next token. Refused, but not treated as theft.
+                return Err(ApiError::Unauthorized {
+                    code: "refresh_token_used",
+                });
+            }
             let family = SessionId::from_uuid(previous.try_get("", "family_id")?);
             revoke_reused_family(&tx, ctx, family).await?;
             tx.commit().await?;
@@ -310,6 +322,51 @@ pub async fn logout(tx: &TenantTx, ctx: &AuditCtx, session_id: SessionId) -> Res
         AuditEvent::new("auth.logged_out").target("session", session_id, None),
     )
     .await?;
+    Ok(())
+}
+
+/// Ends the session an access token names when the token itself may have expired (the console's
+/// sign-out; see `tokens::verify_signature`). Nothing is recorded for a session that is already over.
+pub async fn logout_named_session(
+    state: &AppState,
+    tenant: &Tenant,
+    ctx: &AuditCtx,
+    claims: &AccessClaims,
+) -> Result<(), ApiError> {
+    let tx = TenantTx::begin(&state.pool, tenant.id, Some(claims.sub)).await?;
+    let user = entity::users::Entity::find_by_id((tenant.id.as_uuid(), claims.sub.as_uuid()))
+        .one(&tx)
+        .await?;
+    let Some(user) = user else {
+        return Ok(());
+    };
+    let ctx = ctx.with_actor(Actor::user(claims.sub, &user.email));
+    let revoked = entity::sessions::Entity::update_many()
+        .col_expr(
+            entity::sessions::Column::RevokedAt,
+            sea_orm::sea_query::Expr::value(ctx.now),
+        )
+        .col_expr(
+            entity::sessions::Column::RevokedReason,
+            sea_orm::sea_query::Expr::value("logout"),
+        )
+        .filter(entity::sessions::Column::TenantId.eq(tenant.id.as_uuid()))
+        .filter(entity::sessions::Column::Id.eq(claims.sid.as_uuid()))
+        .filter(entity::sessions::Column::UserId.eq(claims.sub.as_uuid()))
+        .filter(entity::sessions::Column::RevokedAt.is_null())
+        .exec(&tx)
+        .await?
+        .rows_affected;
+    if revoked == 0 {
+        return Ok(());
+    }
+    audit::record(
+        &tx,
+        &ctx,
+        AuditEvent::new("auth.logged_out").target("session", claims.sid, None),
+    )
+    .await?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -670,7 +727,11 @@ pub async fn request_password_reset(
         &user.email,
         MailTemplate::PasswordReset {
             org_name: org_name(&tx).await?,
-            reset_url: format!("{}/admin/reset-password#token={token}", ctx.request.origin),
+            reset_url: state.tenant_url(
+                ctx.request.scheme,
+                &tenant.slug,
+                &format!("/admin/reset-password#token={token}"),
+            ),
             valid_minutes: ttl,
         },
     )

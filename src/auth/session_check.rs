@@ -1,8 +1,9 @@
 //! The session check every authenticated request makes in its transaction's opening message: the
 //! session exists and is live (not revoked, not past its lifetime, the organization's absolute limit or
 //! its idle timeout), the user is active, and the member's role is what `memberships` says now. The
-//! same message refreshes `last_seen_at` at most once a minute. One predicate decides "live" here and
-//! for refresh tokens.
+//! same message refreshes `last_seen_at` at most once a minute, skipping the row when another request
+//! holds it (so concurrent requests of one session, a refresh or a revocation never wait on each other
+//! for that bookkeeping). One predicate decides "live" here and for refresh tokens.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::{DbErr, RuntimeErr};
@@ -58,8 +59,11 @@ pub async fn begin(
          LEFT JOIN org_settings o ON o.tenant_id = s.tenant_id \
          WHERE s.tenant_id = '{tenant}' AND s.id = '{session}' AND s.user_id = '{user}'; \
          UPDATE sessions SET last_seen_at = {now} \
-         WHERE tenant_id = '{tenant}' AND id = '{session}' AND revoked_at IS NULL \
-           AND last_seen_at < {now} - interval '1 minute'"
+         WHERE tenant_id = '{tenant}' AND id IN ( \
+           SELECT id FROM sessions \
+           WHERE tenant_id = '{tenant}' AND id = '{session}' AND revoked_at IS NULL \
+             AND last_seen_at < {now} - interval '1 minute' \
+           FOR UPDATE SKIP LOCKED)"
     );
     let (tx, rows) = TenantTx::begin_with(pool, tenant, Some(user), check).await?;
     let state = match rows.first() {

@@ -38,7 +38,23 @@ pub fn issue(keys: &JwtKeys, claims: &AccessClaims) -> Result<String, jsonwebtok
     encode(&header, claims, keys.signing_key())
 }
 
+/// The claims of a token we signed that has not expired.
 pub fn verify(
+    keys: &JwtKeys,
+    token: &str,
+    issuer: &str,
+    now: DateTime<Utc>,
+) -> Result<AccessClaims, TokenError> {
+    let claims = verify_signature(keys, token, issuer, now)?;
+    if claims.exp <= now.timestamp() {
+        return Err(TokenError::Expired);
+    }
+    Ok(claims)
+}
+
+/// The claims of a token we signed, expired or not: only for ending the session it names (signing out
+/// of the console after the access cookie lapsed), never for acting as its subject.
+pub fn verify_signature(
     keys: &JwtKeys,
     token: &str,
     issuer: &str,
@@ -63,12 +79,8 @@ pub fn verify(
     let claims = decode::<AccessClaims>(token, key, &validation)
         .map_err(|_| TokenError::Invalid)?
         .claims;
-    let now = now.timestamp();
-    if claims.iat > now + IAT_LEEWAY_SECS {
+    if claims.iat > now.timestamp() + IAT_LEEWAY_SECS {
         return Err(TokenError::Invalid);
-    }
-    if claims.exp <= now {
-        return Err(TokenError::Expired);
     }
     Ok(claims)
 }
@@ -110,6 +122,23 @@ mod tests {
         assert_eq!(
             verify(&keys, &token, "trellis", at(1_800_000_900)),
             Err(TokenError::Expired)
+        );
+    }
+
+    #[test]
+    fn an_expired_token_still_names_its_session_for_sign_out() {
+        let k1 = keys("k1");
+        let claims = claims(1_800_000_000);
+        let token = issue(&k1, &claims).unwrap();
+        let later = at(1_800_100_000);
+        assert_eq!(
+            verify(&k1, &token, "trellis", later),
+            Err(TokenError::Expired)
+        );
+        assert_eq!(verify_signature(&k1, &token, "trellis", later), Ok(claims));
+        assert_eq!(
+            verify_signature(&keys("k2"), &token, "trellis", later),
+            Err(TokenError::Invalid)
         );
     }
 

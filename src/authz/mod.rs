@@ -13,7 +13,7 @@ mod permissions;
 use std::{collections::BTreeSet, path::Path, sync::Arc, time::Duration};
 
 use casbin::{CoreApi, DefaultModel, Enforcer, MemoryAdapter, MgmtApi};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement};
 
 pub use permissions::{Act, BASELINE_ROLES, Obj, Permission};
 
@@ -140,8 +140,22 @@ impl Authz {
         Ok(held)
     }
 
-    /// Whether `role` exists in the tenant (it holds at least one permission).
+    /// Whether `role` exists in the tenant (it holds at least one permission), for granting it. A custom
+    /// role's row is share-locked until the transaction ends: a concurrent deletion waits for this grant
+    /// and then sees it (and refuses), or commits first and this grant finds no role.
     pub async fn role_exists(&self, tx: &TenantTx, role: &str) -> Result<bool, ApiError> {
+        if !BASELINE_ROLES.contains(&role) {
+            let row = tx
+                .query_one_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT 1 AS present FROM roles WHERE tenant_id = $1 AND name = $2 FOR KEY SHARE",
+                    [tx.tenant_id().as_uuid().into(), role.into()],
+                ))
+                .await?;
+            if row.is_none() {
+                return Ok(false);
+            }
+        }
         Ok(!self.permissions_of(tx, role).await?.is_empty())
     }
 

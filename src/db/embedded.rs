@@ -64,6 +64,9 @@ pub async fn start(dir: &Path, port: u16) -> Result<SecretString, EmbeddedError>
     let data = dir.join("data");
     let socket = dir.join("run");
     std::fs::create_dir_all(&socket)?;
+    // The cluster trusts whoever reaches its socket, so only its owner (and root) may: the directory
+    // and the socket are private.
+    std::fs::set_permissions(&socket, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
     let owner = unprivileged_owner();
     if let Some((uid, gid)) = owner {
         std::os::unix::fs::chown(&dir, Some(uid), Some(gid))?;
@@ -93,7 +96,10 @@ pub async fn start(dir: &Path, port: u16) -> Result<SecretString, EmbeddedError>
     )
     .is_ok();
     if !running {
-        let options = format!("-c listen_addresses='' -k {} -p {port}", socket.display());
+        let options = format!(
+            "-c listen_addresses='' -c unix_socket_permissions=0700 -k {} -p {port}",
+            socket.display()
+        );
         run(
             "pg_ctl start",
             owner,

@@ -34,9 +34,6 @@ pub struct RequestContext {
     /// `https` when a trusted proxy says the client used it, else `http` (the server itself speaks only
     /// plain HTTP).
     pub scheme: &'static str,
-    /// `scheme://host` as the client reached us (the raw Host header): the base of links the API hands
-    /// out or mails, so they lead back to the same organization.
-    pub origin: String,
 }
 
 impl FromRequest for RequestContext {
@@ -100,15 +97,10 @@ pub async fn request_context(
         .map(|id| id.to_string())
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let scheme = client_scheme(req.request(), &state);
-    let origin = format!(
-        "{scheme}://{}",
-        crate::tenancy::middleware::raw_host(req.request()).unwrap_or_default()
-    );
     let context = RequestContext {
         request_id: request_id.clone(),
         ip: client_ip(req.request(), &state),
         scheme,
-        origin,
         user_agent: req
             .headers()
             .get(header::USER_AGENT)

@@ -74,46 +74,50 @@ impl Worker {
         chrono::Duration::seconds(self.settings.lease_secs.max(1) as i64)
     }
 
-    /// Claims the jobs that are due (queued and ripe, or running with an expired lease) and runs them.
-    /// Returns how many it ran. Tests call it to drain the queue deterministically.
+    /// Runs due jobs (queued and ripe, or running with an expired lease) one after another, up to the
+    /// batch size, and returns how many it ran. Each is claimed only when the previous one is done, so
+    /// no job holds a lease (without a heartbeat) while it waits its turn here, and another worker can
+    /// take it. Tests call this to drain the queue deterministically.
     pub async fn run_once(&self) -> Result<usize, sqlx::Error> {
-        let jobs = self.claim(self.settings.batch).await?;
-        for job in &jobs {
-            self.process(job).await;
+        let mut ran = 0;
+        while (ran as i64) < self.settings.batch.max(1) {
+            let Some(job) = self.claim().await? else {
+                break;
+            };
+            self.process(&job).await;
+            ran += 1;
         }
-        Ok(jobs.len())
+        Ok(ran)
     }
 
-    /// Takes the lease of up to `limit` due jobs, oldest first, skipping those another worker holds.
-    pub async fn claim(&self, limit: i64) -> Result<Vec<ClaimedJob>, sqlx::Error> {
+    /// Takes the lease of the oldest due job, skipping those another worker holds.
+    pub async fn claim(&self) -> Result<Option<ClaimedJob>, sqlx::Error> {
         let now = self.clock.now();
-        let rows = sqlx::query(
+        let row = sqlx::query(
             "UPDATE jobs AS j SET status = 'running', attempts = j.attempts + 1, locked_by = $1, \
                     locked_until = $2, updated_at = $3 \
              FROM (SELECT tenant_id, id FROM jobs \
                    WHERE (status = 'queued' AND run_at <= $3) OR (status = 'running' AND locked_until < $3) \
-                   ORDER BY run_at LIMIT $4 FOR UPDATE SKIP LOCKED) AS due \
+                   ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED) AS due \
              WHERE j.tenant_id = due.tenant_id AND j.id = due.id \
              RETURNING j.tenant_id, j.id, j.kind, j.payload, j.attempts, j.max_attempts",
         )
         .bind(&self.id)
         .bind(now + self.lease())
         .bind(now)
-        .bind(limit.max(1))
-        .fetch_all(&self.pool)
+        .fetch_optional(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(ClaimedJob {
-                    tenant_id: row.try_get("tenant_id")?,
-                    id: row.try_get("id")?,
-                    kind: row.try_get("kind")?,
-                    payload: row.try_get("payload")?,
-                    attempts: row.try_get("attempts")?,
-                    max_attempts: row.try_get("max_attempts")?,
-                })
+        row.map(|row| {
+            Ok(ClaimedJob {
+                tenant_id: row.try_get("tenant_id")?,
+                id: row.try_get("id")?,
+                kind: row.try_get("kind")?,
+                payload: row.try_get("payload")?,
+                attempts: row.try_get("attempts")?,
+                max_attempts: row.try_get("max_attempts")?,
             })
-            .collect()
+        })
+        .transpose()
     }
 
     async fn process(&self, job: &ClaimedJob) {

@@ -17,7 +17,7 @@ use crate::{
         AccessToken, Subject,
         mfa::service as mfa,
         service::{self as auth, LoginOutcome, TokenPair},
-        web_session,
+        tokens, web_session,
     },
     domain::Email,
     error::ApiError,
@@ -159,6 +159,10 @@ async fn renew(
     let ctx = AuditCtx::anonymous(request, state.clock.now());
     match auth::refresh(state, tenant, &ctx, refresh.value()).await {
         Ok(pair) => Ok(signed_in(state, &pair, "/admin")),
+        // Another tab renewed a moment ago and the browser now holds its cookies: just come back.
+        Err(ApiError::Unauthorized {
+            code: "refresh_token_used",
+        }) => Ok(redirect("/admin")),
         Err(ApiError::Unauthorized { .. }) => {
             let mut response = redirect("/admin/login");
             for cookie in web_session::cleared_cookies(state) {
@@ -376,21 +380,40 @@ pub async fn login_mfa(
     }
 }
 
-/// Signs out: ends the session and removes the cookies (a session that is already over just loses its
-/// cookies). The CSRF token is required either way.
+/// Signs out: ends the session and removes the cookies. The access cookie may have expired while the
+/// session lives on (its refresh token would still work), so the session is found from the cookie's
+/// signature, not its validity; a session that is already over just loses its cookies. The CSRF token is
+/// required either way.
 #[post("/logout")]
-pub async fn logout(state: Data<AppState>, req: HttpRequest, form: Form<CsrfForm>) -> PageResult {
-    match AccessToken::read(&req, Some(&form.csrf_token)) {
-        Ok(token) => {
-            if let Ok(auth) = token.open(&state).await
-                && let Ok((_, session)) = auth.principal.user()
-            {
-                auth::logout(&auth.tx, &auth.ctx, session).await?;
-                auth.tx.commit().await?;
-            }
+pub async fn logout(
+    state: Data<AppState>,
+    req: HttpRequest,
+    tenant: Tenant,
+    request: RequestContext,
+    form: Form<CsrfForm>,
+) -> PageResult {
+    let now = state.clock.now();
+    let claims = req
+        .cookie(web_session::SESSION_COOKIE)
+        .and_then(|cookie| {
+            tokens::verify_signature(
+                &state.jwt_keys,
+                cookie.value(),
+                &state.settings.auth.issuer,
+                now,
+            )
+            .ok()
+        })
+        .filter(|claims| claims.tid == tenant.id);
+    if let Some(claims) = claims {
+        if !web_session::verify_csrf(&state.crypto, claims.sid, &form.csrf_token) {
+            return Err(ApiError::forbidden(
+                "csrf_failed",
+                "a request authenticated by cookie must carry the session's CSRF token",
+            ));
         }
-        Err(error @ ApiError::Forbidden { .. }) => return Err(error),
-        Err(_) => {}
+        let ctx = AuditCtx::anonymous(request, now);
+        auth::logout_named_session(&state, &tenant, &ctx, &claims).await?;
     }
     let mut response = redirect("/admin/login");
     for cookie in web_session::cleared_cookies(&state) {

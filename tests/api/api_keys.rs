@@ -248,3 +248,75 @@ async fn keys_are_validated_and_never_exceed_their_maker() {
         "role_escalation"
     );
 }
+
+#[tokio::test]
+async fn a_key_cannot_mint_keys_and_a_role_a_key_holds_cannot_be_deleted() {
+    let app = spawn_app().await;
+    let acme = app.create_tenant("acme").await;
+    let owner = app.login_owner(&acme).await;
+    let role: Value = app
+        .post(
+            "acme",
+            "/api/v1/roles",
+            &owner.access,
+            &json!({ "name": "key_admin", "permissions": ["api_keys:manage", "members:read"] }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let role_path = format!("/api/v1/roles/{}", role["id"].as_str().unwrap());
+    let created: Value = create_key(
+        &app,
+        &owner.access,
+        json!({ "name": "automation", "role": "key_admin" }),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let key = created["key"].as_str().unwrap().to_owned();
+
+    // The key holds api_keys:manage, yet cannot create a key: every key traces back to a person.
+    let minted = create_key(&app, &key, json!({ "name": "child", "role": "key_admin" })).await;
+    assert_eq!(
+        expect_problem(minted, StatusCode::FORBIDDEN).await,
+        "user_only"
+    );
+    let list: Value = app
+        .get("acme", "/api/v1/api-keys", &owner.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        list["items"].as_array().unwrap().len(),
+        1,
+        "nothing was created"
+    );
+
+    // No member holds the role, but a usable key does: the role stays.
+    let in_use = app.delete("acme", &role_path, &owner.access).await;
+    let problem = crate::helpers::problem(in_use).await;
+    assert_eq!(problem["code"], "role_in_use", "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("1 API keys"),
+        "{problem}"
+    );
+    assert_eq!(
+        app.get("acme", "/api/v1/members", &key).await.status(),
+        StatusCode::OK,
+        "the key still works"
+    );
+    let key_path = format!(
+        "/api/v1/api-keys/{}",
+        created["api_key"]["id"].as_str().unwrap()
+    );
+    let revoked = app.delete("acme", &key_path, &owner.access).await;
+    assert_eq!(revoked.status(), StatusCode::OK);
+    assert_eq!(
+        app.delete("acme", &role_path, &owner.access).await.status(),
+        StatusCode::NO_CONTENT,
+        "a revoked key no longer holds the role"
+    );
+}

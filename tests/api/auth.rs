@@ -207,7 +207,22 @@ async fn refresh_tokens_rotate_and_a_reused_one_revokes_the_session() {
         StatusCode::OK
     );
 
-    // The first refresh token again: theft. The whole session ends.
+    // The first refresh token again at once: another tab of the same browser lost the race. Refused,
+    // and the session lives on.
+    let raced = refresh(first.refresh.clone()).await;
+    assert_eq!(
+        expect_problem(raced, StatusCode::UNAUTHORIZED).await,
+        "refresh_token_used"
+    );
+    assert_eq!(
+        app.get("acme", "/api/v1/me", &second_access).await.status(),
+        StatusCode::OK
+    );
+
+    // The first refresh token again later: theft. The whole session ends.
+    app.clock.advance(chrono::Duration::seconds(
+        trellis::auth::service::REUSE_GRACE_SECS + 1,
+    ));
     let reused = refresh(first.refresh.clone()).await;
     assert_eq!(
         expect_problem(reused, StatusCode::UNAUTHORIZED).await,

@@ -220,6 +220,50 @@ async fn a_browser_signs_in_uses_the_api_with_csrf_renews_and_signs_out() {
 }
 
 #[tokio::test]
+async fn signing_out_after_the_access_cookie_expired_still_ends_the_session() {
+    let app = spawn_app().await;
+    let acme = app.create_tenant("acme").await;
+    let client = browser();
+    let signed_in = sign_in(&app, &client, &acme.owner.email, PASSWORD).await;
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    let home = request(&app, &client, Method::GET, "/admin")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = field(&home, r#"<meta name="csrf-token" content=""#);
+
+    // The tab stays open past the access cookie's lifetime; the refresh token would still renew it.
+    app.clock.advance(Duration::minutes(16));
+    let forged = request(&app, &client, Method::POST, "/admin/logout")
+        .form(&[("csrf_token", "forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let logout = request(&app, &client, Method::POST, "/admin/logout")
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (logout.status(), location(&logout)),
+        (StatusCode::SEE_OTHER, "/admin/login")
+    );
+    let pool = app.owner_pool().await;
+    let reasons: Vec<Option<String>> =
+        sqlx::query_scalar("SELECT revoked_reason FROM sessions WHERE tenant_id = $1")
+            .bind(acme.id.as_uuid())
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(reasons, vec![Some("logout".to_owned())]);
+    app.assert_audited(acme.id, &["auth.logged_out"]).await;
+}
+
+#[tokio::test]
 async fn the_second_step_works_in_the_browser() {
     let app = spawn_app().await;
     let acme = app.create_tenant("acme").await;

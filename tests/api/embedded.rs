@@ -45,6 +45,21 @@ async fn local_mode_without_postgres_runs_a_private_cluster_and_migrates_it() {
         admin_url.contains("host=/"),
         "a Unix socket, not TCP: {admin_url}"
     );
+    // The cluster trusts its socket, so nobody but its owner may reach it.
+    use std::os::unix::fs::PermissionsExt;
+    let socket_dir = var.join("pg").join("run");
+    let mode = std::fs::metadata(&socket_dir).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700, "socket directory mode {mode:o}");
+    let socket = std::fs::read_dir(&socket_dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .find(|e| {
+            e.file_name().to_string_lossy().starts_with(".s.PGSQL.")
+                && !e.file_name().to_string_lossy().ends_with(".lock")
+        })
+        .expect("the cluster's socket");
+    let mode = socket.metadata().unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700, "socket mode {mode:o}");
     let outcome = trellis::db::bootstrap(&settings).await.unwrap();
     assert!(outcome.database_created);
 

@@ -7,7 +7,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use trellis::auth::mfa::totp;
 
-use crate::helpers::{PASSWORD, Session, TestApp, expect_problem, spawn_app, spawn_app_with};
+use crate::helpers::{
+    PASSWORD, Session, TestApp, expect_problem, invitation_token, spawn_app, spawn_app_with,
+};
 
 fn base32_decode(text: &str) -> Vec<u8> {
     const ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -241,6 +243,76 @@ async fn an_organization_can_require_mfa_and_members_enrol_at_sign_in() {
     );
     // Next sign-in: the second step as usual.
     assert_eq!(password_step(&app, &ada.email).await["mfa"], "verify");
+}
+
+#[tokio::test]
+async fn accepting_an_invitation_where_mfa_is_required_leads_to_enrolment_not_tokens() {
+    let app = spawn_app().await;
+    let acme = app.create_tenant("acme").await;
+    let owner = app.login_owner(&acme).await;
+    let required = app
+        .send_json(
+            Method::PATCH,
+            "acme",
+            "/api/v1/org/settings",
+            &owner.access,
+            &json!({ "mfa_required": true }),
+        )
+        .await;
+    assert_eq!(required.status(), StatusCode::OK);
+    let invited = app
+        .invite("acme", &owner, "grace@acme.example", "member")
+        .await;
+    let token = invitation_token(&invited);
+
+    let accepted = app.accept("acme", &token, PASSWORD).await;
+    assert_eq!(accepted.status(), StatusCode::OK);
+    let step: Value = accepted.json().await.unwrap();
+    assert_eq!(step["mfa"], "enroll", "{step}");
+    assert!(
+        step.get("access_token").is_none(),
+        "no tokens before the second step: {step}"
+    );
+    // The acceptance itself holds: the link is spent and the password set.
+    assert_eq!(
+        expect_problem(
+            app.accept("acme", &token, PASSWORD).await,
+            StatusCode::UNAUTHORIZED
+        )
+        .await,
+        "invitation_invalid"
+    );
+    assert_eq!(
+        password_step(&app, "grace@acme.example").await["mfa"],
+        "enroll"
+    );
+
+    let challenge = step["mfa_challenge"].as_str().unwrap();
+    let started: Value = app
+        .request(Method::POST, "acme", "/api/v1/auth/mfa/enroll")
+        .json(&json!({ "challenge": challenge }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let seed = base32_decode(started["secret"].as_str().unwrap());
+    let done = app
+        .request(Method::POST, "acme", "/api/v1/auth/mfa/enroll/confirm")
+        .json(&json!({ "challenge": challenge, "code": code_now(&app, &seed) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), StatusCode::OK);
+    let done: Value = done.json().await.unwrap();
+    let access = done["access_token"].as_str().unwrap();
+    assert_eq!(
+        app.get("acme", "/api/v1/me", access).await.status(),
+        StatusCode::OK
+    );
+    app.assert_audited(acme.id, &["invitation.accepted", "mfa.enabled"])
+        .await;
 }
 
 #[tokio::test]

@@ -127,11 +127,15 @@ pub async fn get_api_key(
 }
 
 /// Creates an API key with a role or permissions you hold yourself. The key is in this answer only.
+/// Only a signed-in person can create keys (an API key cannot mint more).
 #[utoipa::path(
     tag = "api_keys",
     security(("bearer" = [])),
     request_body = CreateApiKeyRequest,
-    responses((status = 201, description = "Created; copy the key now", body = CreatedApiKeyResponse))
+    responses(
+        (status = 201, description = "Created; copy the key now", body = CreatedApiKeyResponse),
+        (status = 403, description = "`forbidden` without api_keys:manage; `user_only` for an API key; `role_escalation` for a role or permissions you lack", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
 )]
 #[post("/api-keys")]
 pub async fn create_api_key(

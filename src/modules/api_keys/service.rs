@@ -37,6 +37,8 @@ pub async fn create(
     principal: &Principal,
     new: NewApiKey,
 ) -> Result<(ApiKeyRow, String), ApiError> {
+    // A key cannot mint keys: every key traces back to the person who created it.
+    principal.user()?;
     let mut errors = Vec::new();
     let name = new.name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 100 {

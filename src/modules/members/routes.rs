@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::service::{self, InvitationRow, Invite, MemberFilter, MemberRow};
 use crate::{
     audit::AuditCtx,
-    auth::{AccessToken, routes::TokenResponse},
+    auth::{AccessToken, routes::LoginResponse},
     authz::{Act, Obj},
     domain::{DisplayName, Email, InvitationId, UserId},
     error::{ApiError, ApiResult, FieldError},
@@ -492,7 +492,7 @@ pub async fn revoke_invitation(
     tag = "invitations",
     request_body = AcceptInvitationRequest,
     responses(
-        (status = 200, description = "Accepted and signed in", body = TokenResponse),
+        (status = 200, description = "Accepted and signed in, or (when the organization requires two-step verification) the enrolment challenge that completes the sign-in", body = LoginResponse),
         (status = 401, description = "Unknown, used, revoked or expired invitation", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -502,7 +502,7 @@ pub async fn accept_invitation(
     tenant: Tenant,
     request: RequestContext,
     body: ValidJson<AcceptInvitationRequest>,
-) -> ApiResult<Json<TokenResponse>> {
+) -> ApiResult<Json<LoginResponse>> {
     let body = body.into_inner();
     let display_name = match body
         .display_name
@@ -516,7 +516,7 @@ pub async fn accept_invitation(
         None => None,
     };
     let ctx = AuditCtx::anonymous(request, state.clock.now());
-    let pair = service::accept_invitation(
+    let outcome = service::accept_invitation(
         &state,
         &tenant,
         &ctx,
@@ -525,5 +525,5 @@ pub async fn accept_invitation(
         display_name,
     )
     .await?;
-    Ok(Json(pair.into()))
+    Ok(Json(outcome.into()))
 }

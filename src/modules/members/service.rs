@@ -13,9 +13,9 @@ use super::MembersError;
 use crate::{
     audit::{self, Actor, AuditCtx, AuditEvent},
     auth::{
-        Principal,
+        Principal, mfa,
         password::NewPassword,
-        service::{self as auth_service, TokenPair, random_token, token_hash},
+        service::{self as auth_service, LoginOutcome, random_token, token_hash},
     },
     authz::Authz,
     domain::{DisplayName, Email, InvitationId, UserId},
@@ -217,9 +217,10 @@ pub async fn invite(
     })
     .exec_without_returning(tx)
     .await?;
-    let accept_url = format!(
-        "{}/admin/accept-invitation#token={token}",
-        ctx.request.origin
+    let accept_url = state.tenant_url(
+        ctx.request.scheme,
+        &tenant.slug,
+        &format!("/admin/accept-invitation#token={token}"),
     );
     mail::enqueue(
         tx,
@@ -249,7 +250,9 @@ pub async fn invite(
     })
 }
 
-/// Accepts an invitation: the invited user sets a password, becomes active and is signed in.
+/// Accepts an invitation: the invited user sets a password, becomes active and is signed in — or, when
+/// the organization requires two-step verification, gets the enrolment challenge that completes the
+/// sign-in (the acceptance itself is committed either way).
 pub async fn accept_invitation(
     state: &AppState,
     tenant: &Tenant,
@@ -257,7 +260,7 @@ pub async fn accept_invitation(
     token: &str,
     password: &str,
     display_name: Option<DisplayName>,
-) -> Result<TokenPair> {
+) -> Result<LoginOutcome> {
     let tx = TenantTx::begin(&state.pool, tenant.id, None).await?;
     // Consumed in one statement: of two concurrent acceptances, or an acceptance and a revocation,
     // exactly one wins (the other waits for the row, then finds it no longer pending).
@@ -313,26 +316,19 @@ pub async fn accept_invitation(
         ),
     )
     .await?;
-    let (session_id, refresh_token) =
-        auth_service::start_session(state, &tx, &ctx, user_id, "invitation").await?;
-    audit::record(
-        &tx,
-        &ctx,
-        AuditEvent::new("auth.login_succeeded")
-            .target("session", session_id, None)
-            .metadata(json!({ "method": "invitation" })),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(auth_service::token_pair_for(
-        state,
-        tenant,
-        user_id,
-        session_id,
-        user.role,
-        refresh_token,
-        &ctx,
-    )?)
+    // The invited user is now an ordinary member: the same second-step rules as any sign-in.
+    let user = entity::users::Entity::find()
+        .filter(entity::users::Column::TenantId.eq(tenant.id.as_uuid()))
+        .filter(entity::users::Column::Id.eq(user_id.as_uuid()))
+        .one(&tx)
+        .await?
+        .ok_or(MembersError::InvitationInvalid)?;
+    if let Some(challenge) = mfa::service::gate(state, &tx, tenant, &user).await? {
+        tx.commit().await?;
+        return Ok(challenge);
+    }
+    let pair = auth_service::finish_sign_in(state, tx, &ctx, tenant, &user, "invitation").await?;
+    Ok(LoginOutcome::Tokens(pair))
 }
 
 /// Gives a member another role.

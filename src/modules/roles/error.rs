@@ -12,8 +12,10 @@ pub enum RolesError {
     NameTaken(String),
     #[error("the role grants permissions you do not hold")]
     Escalation,
-    #[error("{members} members hold this role; give them another role first")]
-    InUse { members: i64 },
+    #[error(
+        "{members} members and {api_keys} API keys hold this role; give the members another role and revoke the keys first"
+    )]
+    InUse { members: i64, api_keys: i64 },
     #[error(transparent)]
     Db(#[from] DbErr),
     #[error(transparent)]

@@ -182,14 +182,14 @@ pub async fn update_role(
     Ok(Json(role.into()))
 }
 
-/// Deletes a custom role nobody holds.
+/// Deletes a custom role nobody holds: no member, and no API key that is still usable.
 #[utoipa::path(
     tag = "roles",
     security(("bearer" = [])),
     params(("role_id" = Uuid, Path, description = "The custom role's id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 409, description = "Members still hold the role", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`role_in_use`: members or usable API keys still hold the role", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[delete("/roles/{role_id}")]

@@ -3,7 +3,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
+    QuerySelect, Statement,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -194,16 +195,34 @@ pub async fn delete(
     principal: &Principal,
     id: Uuid,
 ) -> Result<()> {
-    let role = find(tx, id).await?;
+    // Locked first: grants of this role in flight (which share-lock it, see `Authz::role_exists`)
+    // commit before the holders are counted, and later ones wait and then find no role.
+    let role = entity::roles::Entity::find_by_id((tx.tenant_id().as_uuid(), id))
+        .lock_exclusive()
+        .one(tx)
+        .await?
+        .ok_or(RolesError::NotFound)?;
     let permissions = parse_permissions(&role.permissions).unwrap_or_default();
     require_held(tx, authz, principal, &permissions).await?;
-    let members = member_counts(tx)
-        .await?
-        .get(&role.name)
-        .copied()
-        .unwrap_or(0);
-    if members > 0 {
-        return Err(RolesError::InUse { members });
+    let holders = tx
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT (SELECT count(*) FROM memberships WHERE tenant_id = $1 AND role = $2) AS members, \
+                    (SELECT count(*) FROM api_keys WHERE tenant_id = $1 AND role = $2 \
+                       AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $3)) AS api_keys",
+            [
+                tx.tenant_id().as_uuid().into(),
+                role.name.clone().into(),
+                ctx.now.into(),
+            ],
+        ))
+        .await?;
+    let (members, api_keys): (i64, i64) = match holders {
+        Some(row) => (row.try_get("", "members")?, row.try_get("", "api_keys")?),
+        None => (0, 0),
+    };
+    if members > 0 || api_keys > 0 {
+        return Err(RolesError::InUse { members, api_keys });
     }
     entity::roles::Entity::delete_many()
         .filter(entity::roles::Column::TenantId.eq(tx.tenant_id().as_uuid()))
