@@ -315,7 +315,11 @@ pub async fn refresh(
 
 /// Ends the caller's session.
 pub async fn logout(tx: &TenantTx, ctx: &AuditCtx, session_id: SessionId) -> Result<(), ApiError> {
-    revoke_sessions(tx, SessionScope::One(session_id), ctx, "logout").await?;
+    let revoked = revoke_sessions(tx, SessionScope::One(session_id), ctx, "logout").await?;
+    if revoked == 0 {
+        // Already over (revoked meanwhile): nothing changes, nothing to record.
+        return Ok(());
+    }
     audit::record(
         tx,
         ctx,
@@ -341,31 +345,8 @@ pub async fn logout_named_session(
         return Ok(());
     };
     let ctx = ctx.with_actor(Actor::user(claims.sub, &user.email));
-    let revoked = entity::sessions::Entity::update_many()
-        .col_expr(
-            entity::sessions::Column::RevokedAt,
-            sea_orm::sea_query::Expr::value(ctx.now),
-        )
-        .col_expr(
-            entity::sessions::Column::RevokedReason,
-            sea_orm::sea_query::Expr::value("logout"),
-        )
-        .filter(entity::sessions::Column::TenantId.eq(tenant.id.as_uuid()))
-        .filter(entity::sessions::Column::Id.eq(claims.sid.as_uuid()))
-        .filter(entity::sessions::Column::UserId.eq(claims.sub.as_uuid()))
-        .filter(entity::sessions::Column::RevokedAt.is_null())
-        .exec(&tx)
-        .await?
-        .rows_affected;
-    if revoked == 0 {
-        return Ok(());
-    }
-    audit::record(
-        &tx,
-        &ctx,
-        AuditEvent::new("auth.logged_out").target("session", claims.sid, None),
-    )
-    .await?;
+    // The token is ours (its signature verified), so its session is this user's.
+    logout(&tx, &ctx, claims.sid).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -62,6 +62,25 @@ async fn sign_in(
         .unwrap()
 }
 
+/// Signs out: a forged CSRF token is refused, the page's own one works and leads to the sign-in page.
+async fn sign_out(app: &TestApp, client: &reqwest::Client, csrf: &str) {
+    let forged = request(app, client, Method::POST, "/admin/logout")
+        .form(&[("csrf_token", "forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let logout = request(app, client, Method::POST, "/admin/logout")
+        .form(&[("csrf_token", csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (logout.status(), location(&logout)),
+        (StatusCode::SEE_OTHER, "/admin/login")
+    );
+}
+
 fn location(response: &reqwest::Response) -> &str {
     response
         .headers()
@@ -188,21 +207,7 @@ async fn a_browser_signs_in_uses_the_api_with_csrf_renews_and_signs_out() {
     );
 
     // Sign-out needs the token too.
-    let forged_logout = request(&app, &client, Method::POST, "/admin/logout")
-        .form(&[("csrf_token", "forged")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(forged_logout.status(), StatusCode::FORBIDDEN);
-    let logout = request(&app, &client, Method::POST, "/admin/logout")
-        .form(&[("csrf_token", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        (logout.status(), location(&logout)),
-        (StatusCode::SEE_OTHER, "/admin/login")
-    );
+    sign_out(&app, &client, &csrf).await;
     let after = request(&app, &client, Method::GET, "/api/v1/me")
         .send()
         .await
@@ -237,21 +242,7 @@ async fn signing_out_after_the_access_cookie_expired_still_ends_the_session() {
 
     // The tab stays open past the access cookie's lifetime; the refresh token would still renew it.
     app.clock.advance(Duration::minutes(16));
-    let forged = request(&app, &client, Method::POST, "/admin/logout")
-        .form(&[("csrf_token", "forged")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
-    let logout = request(&app, &client, Method::POST, "/admin/logout")
-        .form(&[("csrf_token", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        (logout.status(), location(&logout)),
-        (StatusCode::SEE_OTHER, "/admin/login")
-    );
+    sign_out(&app, &client, &csrf).await;
     let pool = app.owner_pool().await;
     let reasons: Vec<Option<String>> =
         sqlx::query_scalar("SELECT revoked_reason FROM sessions WHERE tenant_id = $1")

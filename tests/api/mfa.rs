@@ -67,6 +67,28 @@ async fn enrol(app: &TestApp, session: &Session) -> (Vec<u8>, Vec<String>) {
     (seed, codes)
 }
 
+/// Enrols at sign-in with an `enroll` challenge; returns the seed and the completed sign-in.
+async fn enrol_at_sign_in(app: &TestApp, challenge: &str) -> (Vec<u8>, Value) {
+    let started: Value = app
+        .request(Method::POST, "acme", "/api/v1/auth/mfa/enroll")
+        .json(&json!({ "challenge": challenge }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let seed = base32_decode(started["secret"].as_str().unwrap());
+    let done = app
+        .request(Method::POST, "acme", "/api/v1/auth/mfa/enroll/confirm")
+        .json(&json!({ "challenge": challenge, "code": code_now(app, &seed) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), StatusCode::OK);
+    (seed, done.json().await.unwrap())
+}
+
 async fn password_step(app: &TestApp, email: &str) -> Value {
     let response = app.try_login("acme", email, PASSWORD).await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -202,24 +224,7 @@ async fn an_organization_can_require_mfa_and_members_enrol_at_sign_in() {
     let step = password_step(&app, &ada.email).await;
     assert_eq!(step["mfa"], "enroll");
     let challenge = step["mfa_challenge"].as_str().unwrap().to_owned();
-    let started: Value = app
-        .request(Method::POST, "acme", "/api/v1/auth/mfa/enroll")
-        .json(&json!({ "challenge": challenge }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let seed = base32_decode(started["secret"].as_str().unwrap());
-    let done = app
-        .request(Method::POST, "acme", "/api/v1/auth/mfa/enroll/confirm")
-        .json(&json!({ "challenge": challenge, "code": code_now(&app, &seed) }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(done.status(), StatusCode::OK);
-    let done: Value = done.json().await.unwrap();
+    let (seed, done) = enrol_at_sign_in(&app, &challenge).await;
     assert_eq!(done["recovery_codes"].as_array().unwrap().len(), 10);
     let ada_token = done["access_token"].as_str().unwrap().to_owned();
     assert_eq!(
@@ -288,24 +293,7 @@ async fn accepting_an_invitation_where_mfa_is_required_leads_to_enrolment_not_to
     );
 
     let challenge = step["mfa_challenge"].as_str().unwrap();
-    let started: Value = app
-        .request(Method::POST, "acme", "/api/v1/auth/mfa/enroll")
-        .json(&json!({ "challenge": challenge }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let seed = base32_decode(started["secret"].as_str().unwrap());
-    let done = app
-        .request(Method::POST, "acme", "/api/v1/auth/mfa/enroll/confirm")
-        .json(&json!({ "challenge": challenge, "code": code_now(&app, &seed) }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(done.status(), StatusCode::OK);
-    let done: Value = done.json().await.unwrap();
+    let (_, done) = enrol_at_sign_in(&app, challenge).await;
     let access = done["access_token"].as_str().unwrap();
     assert_eq!(
         app.get("acme", "/api/v1/me", access).await.status(),
