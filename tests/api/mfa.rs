@@ -251,6 +251,32 @@ async fn an_organization_can_require_mfa_and_members_enrol_at_sign_in() {
 }
 
 #[tokio::test]
+async fn turning_mfa_on_mails_a_security_notice() {
+    let smtp = crate::smtp::TestSmtp::start().await;
+    let url = smtp.url();
+    let app = spawn_app_with(|s| s.mail.smtp_url = Some(secrecy::SecretString::from(url))).await;
+    let acme = app.create_tenant("acme").await;
+    let owner = app.login_owner(&acme).await;
+    enrol(&app, &owner).await;
+    assert!(
+        smtp.messages().is_empty(),
+        "nothing is sent inside the request"
+    );
+    assert_eq!(app.worker.run_once().await.unwrap(), 1);
+    let mails = smtp.messages_to(&acme.owner.email);
+    assert_eq!(mails.len(), 1);
+    assert_eq!(
+        mails[0].subject,
+        "acme Inc: two-step verification turned on"
+    );
+    assert!(
+        mails[0].text.contains("authenticator app"),
+        "{}",
+        mails[0].text
+    );
+}
+
+#[tokio::test]
 async fn accepting_an_invitation_where_mfa_is_required_leads_to_enrolment_not_tokens() {
     let app = spawn_app().await;
     let acme = app.create_tenant("acme").await;
