@@ -90,6 +90,21 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlCache<K, V> {
         }
     }
 
+    /// Removes and returns the value for `key` if it was stored less than `ttl` ago: of two callers,
+    /// one gets it.
+    pub fn take<Q>(&self, key: &Q, ttl: Duration) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let mut entries = self.entries.write().ok()?;
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        entries
+            .remove(key)
+            .filter(|(stored, _)| stored.elapsed() < ttl)
+            .map(|(_, value)| value)
+    }
+
     pub fn clear(&self) {
         if let Ok(mut entries) = self.entries.write() {
             self.generation.fetch_add(1, Ordering::AcqRel);

@@ -48,6 +48,7 @@ pub struct Settings {
     pub authz: AuthzSettings,
     pub tenancy: TenancySettings,
     pub jobs: JobsSettings,
+    pub sso: SsoSettings,
     pub telemetry: TelemetrySettings,
 }
 
@@ -159,6 +160,22 @@ pub struct TenancySettings {
     /// How long while pub/sub is down: cached entries live at most this long.
     pub degraded_ttl_ms: u64,
     pub cache_capacity: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SsoSettings {
+    /// Issuers on plain http, or on loopback and private addresses: development and tests only. In
+    /// production the provider client speaks https to public addresses alone.
+    pub allow_insecure_issuers: bool,
+    /// How long a request to an identity provider may take.
+    pub http_timeout_secs: u64,
+    /// How long a provider's discovery document and keys are reused.
+    pub metadata_ttl_secs: u64,
+    /// How long a sign-in may take between the redirect to the provider and the callback.
+    pub state_ttl_secs: u64,
+    /// Leeway for the provider's clock on ID token times.
+    pub clock_skew_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -16,11 +16,11 @@ use tracing_actix_web::TracingLogger;
 use utoipa_actix_web::{AppExt, OpenApiFactory, scope};
 
 use crate::{
-    auth::{self, JwtKeys, password::PasswordHasher, rate_limit::RateLimiter},
+    auth::{self, JwtKeys, oidc::OidcClient, password::PasswordHasher, rate_limit::RateLimiter},
     authz::Authz,
     clock::SharedClock,
     config::{Environment, Settings},
-    coordination::{BusHealth, InvalidationBus, InvalidationListener, RedisStore},
+    coordination::{BusHealth, InvalidationBus, InvalidationListener, OneTimeStore, RedisStore},
     crypto::Crypto,
     db,
     error::ApiError,
@@ -29,7 +29,7 @@ use crate::{
     jobs::worker::Worker,
     keys,
     mail::Mailer,
-    modules::{api_keys, members, orgs, roles, sessions},
+    modules::{api_keys, members, orgs, roles, sessions, sso},
     state::AppState,
     tenancy::{TenantDirectory, middleware::resolve_tenant},
     ui,
@@ -99,8 +99,18 @@ impl Application {
             .server
             .public_port
             .or((settings.environment != crate::config::Environment::Production).then_some(port));
+        // One process-wide TLS provider for the clients that speak https (identity providers).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let oidc = Arc::new(OidcClient::new(&settings.sso, clock.clone())?);
+        let one_time = Arc::new(OneTimeStore::new(
+            redis.clone(),
+            std::time::Duration::from_secs(settings.sso.state_ttl_secs.max(1)),
+            10_000,
+        ));
         let state = Data::new(AppState {
             link_port,
+            oidc,
+            one_time,
             passwords: PasswordHasher::new(&settings.auth)?,
             limiter: RateLimiter::new(redis.clone()),
             settings,
@@ -123,6 +133,7 @@ impl Application {
                 .configure(health::routes)
                 .service(api_scope())
                 .service(ui::scope())
+                .service(ui::sso_scope())
                 .default_service(web::to(not_found))
                 .wrap(from_fn(http::context::request_context))
                 .wrap(TracingLogger::<TrellisRootSpan>::new())
@@ -257,6 +268,12 @@ fn api_scope() -> impl HttpServiceFactory + OpenApiFactory + 'static {
         .service(api_keys::routes::get_api_key)
         .service(api_keys::routes::create_api_key)
         .service(api_keys::routes::revoke_api_key)
+        .service(sso::routes::get_oidc_connection)
+        .service(sso::routes::put_oidc_connection)
+        .service(sso::routes::delete_oidc_connection)
+        .service(sso::routes::test_oidc_connection)
+        .service(sso::routes::get_role_mappings)
+        .service(sso::routes::put_role_mappings)
         .default_service(web::to(not_found))
 }
 

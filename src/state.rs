@@ -6,11 +6,11 @@ use std::sync::Arc;
 use sqlx::PgPool;
 
 use crate::{
-    auth::{JwtKeys, password::PasswordHasher, rate_limit::RateLimiter},
+    auth::{JwtKeys, oidc::OidcClient, password::PasswordHasher, rate_limit::RateLimiter},
     authz::Authz,
     clock::SharedClock,
     config::Settings,
-    coordination::{InvalidationBus, RedisStore},
+    coordination::{InvalidationBus, OneTimeStore, RedisStore},
     crypto::Crypto,
     domain::TenantSlug,
     tenancy::TenantDirectory,
@@ -29,6 +29,10 @@ pub struct AppState {
     pub limiter: RateLimiter,
     pub redis: RedisStore,
     pub bus: Arc<InvalidationBus>,
+    /// The relying party for the organizations' identity providers.
+    pub oidc: Arc<OidcClient>,
+    /// Single-use values shared by the instances (SSO sign-ins in flight).
+    pub one_time: Arc<OneTimeStore>,
     /// The OpenAPI document, serialised once.
     pub openapi_json: String,
     /// The port in links the server hands out (`server.public_port`; outside production, the bound port

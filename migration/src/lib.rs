@@ -18,6 +18,7 @@ mod m20261122_000008_session_policy;
 mod m20261122_000009_api_keys;
 mod m20261122_000010_mfa;
 mod m20261122_000011_member_profile;
+mod m20261122_000012_directory;
 
 /// Owns every object; runs migrations and maintenance. Never used on a request path.
 pub const OWNER_ROLE: &str = "trellis_owner";
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000009_api_keys::Migration),
             Box::new(m20261122_000010_mfa::Migration),
             Box::new(m20261122_000011_member_profile::Migration),
+            Box::new(m20261122_000012_directory::Migration),
         ]
     }
 }

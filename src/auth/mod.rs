@@ -10,6 +10,7 @@
 pub mod api_keys;
 pub mod keys;
 pub mod mfa;
+pub mod oidc;
 pub mod password;
 pub mod principal;
 pub mod rate_limit;

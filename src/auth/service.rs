@@ -11,7 +11,7 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement,
 };
 use secrecy::SecretString;
-use serde_json::json;
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::{
@@ -103,6 +103,21 @@ pub async fn login(
 
     attempts.succeeded(ctx.now).await;
     let user_id = UserId::from_uuid(user.id);
+    let role = role_of(&tx, user_id).await?;
+    if crate::modules::sso::connection::refuses_password(&tx, role.as_deref()).await? {
+        audit::record(
+            &tx,
+            &ctx.with_actor(Actor::user(user_id, &user.email)),
+            AuditEvent::new("auth.login_failed")
+                .metadata(json!({ "reason": "sso_required", "method": "password" })),
+        )
+        .await?;
+        tx.commit().await?;
+        return Err(ApiError::forbidden(
+            "sso_required",
+            "this organization signs in with single sign-on: use /auth/sso/start",
+        ));
+    }
     match super::mfa::service::gate(state, &tx, tenant, &user).await? {
         Some(challenge) => {
             // No session yet: the second step completes the sign-in. Nothing was written.
@@ -111,8 +126,29 @@ pub async fn login(
         }
         None => {
             let ctx = ctx.with_actor(Actor::user(user_id, &user.email));
-            let pair = finish_sign_in(state, tx, &ctx, tenant, &user, "password").await?;
+            let pair =
+                finish_sign_in(state, tx, &ctx, tenant, &user, SignIn::new("password")).await?;
             Ok(LoginOutcome::Tokens(pair))
+        }
+    }
+}
+
+/// How a sign-in happened, for its session and its audit event.
+pub struct SignIn {
+    /// `password`, `password+totp`, `invitation`, `sso`.
+    pub method: &'static str,
+    pub action: &'static str,
+    /// More for the event's metadata (the SSO issuer...).
+    pub details: serde_json::Map<String, Value>,
+}
+
+impl SignIn {
+    /// A sign-in recorded as `auth.login_succeeded`.
+    pub fn new(method: &'static str) -> Self {
+        SignIn {
+            method,
+            action: "auth.login_succeeded",
+            details: serde_json::Map::new(),
         }
     }
 }
@@ -140,9 +176,13 @@ pub async fn finish_sign_in(
     ctx: &AuditCtx,
     tenant: &Tenant,
     user: &entity::users::Model,
-    method: &str,
+    sign_in: SignIn,
 ) -> Result<TokenPair, ApiError> {
     let user_id = UserId::from_uuid(user.id);
+    let unchanged_password = match &user.password_hash {
+        Some(hash) => entity::users::Column::PasswordHash.eq(hash.clone()),
+        None => entity::users::Column::PasswordHash.is_null(),
+    };
     let still_valid = entity::users::Entity::update_many()
         .col_expr(
             entity::users::Column::LastLoginAt,
@@ -151,7 +191,7 @@ pub async fn finish_sign_in(
         .filter(entity::users::Column::TenantId.eq(tenant.id.as_uuid()))
         .filter(entity::users::Column::Id.eq(user.id))
         .filter(entity::users::Column::Status.eq("active"))
-        .filter(entity::users::Column::PasswordHash.eq(user.password_hash.clone()))
+        .filter(unchanged_password)
         .exec(&tx)
         .await?;
     if still_valid.rows_affected != 1 {
@@ -160,13 +200,16 @@ pub async fn finish_sign_in(
         });
     }
     let role = role_of(&tx, user_id).await?;
-    let (session_id, refresh_token) = start_session(state, &tx, ctx, user_id, method).await?;
+    let (session_id, refresh_token) =
+        start_session(state, &tx, ctx, user_id, sign_in.method).await?;
+    let mut metadata = sign_in.details;
+    metadata.insert("method".into(), sign_in.method.into());
     audit::record(
         &tx,
         ctx,
-        AuditEvent::new("auth.login_succeeded")
+        AuditEvent::new(sign_in.action)
             .target("session", session_id, None)
-            .metadata(json!({ "method": method })),
+            .metadata(Value::Object(metadata)),
     )
     .await?;
     tx.commit().await?;

@@ -16,6 +16,8 @@ use crate::{config::Environment, crypto::Crypto, domain::SessionId, state::AppSt
 pub const SESSION_COOKIE: &str = "trellis_session";
 pub const REFRESH_COOKIE: &str = "trellis_refresh";
 pub const LOGIN_COOKIE: &str = "trellis_login";
+/// Binds an SSO sign-in to the browser that started it: the state the provider must send back.
+pub const SSO_COOKIE: &str = "trellis_sso";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 pub const CSRF_FIELD: &str = "csrf_token";
 
@@ -86,6 +88,24 @@ pub fn login_cookie(state: &AppState, nonce: String) -> Cookie<'static> {
         nonce,
         "/admin",
         CookieDuration::minutes(10),
+    )
+}
+
+/// The SSO sign-in's cookie (as long as a sign-in may take), sent back on the provider's redirect to
+/// the callback (a top-level navigation, which `SameSite=Lax` allows).
+pub fn sso_cookie(state: &AppState, value: String) -> Cookie<'static> {
+    let lifetime = CookieDuration::seconds(state.settings.sso.state_ttl_secs as i64);
+    cookie(state, SSO_COOKIE, value, "/auth/sso", lifetime)
+}
+
+/// Removes the SSO sign-in's cookie.
+pub fn cleared_sso_cookie(state: &AppState) -> Cookie<'static> {
+    cookie(
+        state,
+        SSO_COOKIE,
+        String::new(),
+        "/auth/sso",
+        CookieDuration::ZERO,
     )
 }
 

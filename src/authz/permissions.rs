@@ -37,6 +37,7 @@ names!(
         Sessions => "sessions",
         ApiKeys => "api_keys",
         Mfa => "mfa",
+        Sso => "sso",
         Billing => "billing",
     }
 );
@@ -82,6 +83,7 @@ const ALL: &[(Obj, Act)] = &[
     (Obj::Sessions, Act::Revoke),
     (Obj::ApiKeys, Act::Manage),
     (Obj::Mfa, Act::Reset),
+    (Obj::Sso, Act::Manage),
     (Obj::Billing, Act::Manage),
 ];
 

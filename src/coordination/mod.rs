@@ -4,7 +4,9 @@
 //! `/readyz` says so.
 
 pub mod bus;
+pub mod one_time;
 pub mod store;
 
 pub use bus::{BusHealth, Invalidation, InvalidationBus, InvalidationListener};
+pub use one_time::OneTimeStore;
 pub use store::RedisStore;

@@ -6,3 +6,4 @@ pub mod members;
 pub mod orgs;
 pub mod roles;
 pub mod sessions;
+pub mod sso;

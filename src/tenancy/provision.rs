@@ -79,6 +79,7 @@ pub async fn create_tenant(
         session_idle_minutes: Set(None),
         session_absolute_hours: Set(None),
         mfa_required: Set(false),
+        directory_default_role: Set("member".into()),
         updated_at: Set(now.into()),
     })
     .exec_without_returning(&tx)

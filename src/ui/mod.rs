@@ -1,8 +1,10 @@
 //! The admin console, server-rendered from the askama templates in `admin-ui/` (compiled into the
-//! binary), on each tenant's `/admin`. For now: sign-in (with the second step), a signed-in home page and
-//! sign-out, on the cookie session of [`crate::auth::web_session`]; the console itself is its own issue.
+//! binary), on each tenant's `/admin`. For now: sign-in (with the second step, or through the
+//! organization's identity provider at `/auth/sso`), a signed-in home page and sign-out, on the cookie
+//! session of [`crate::auth::web_session`]; the console itself is its own issue.
 
 mod pages;
+mod sso;
 
 use actix_web::{middleware::from_fn, web};
 
@@ -24,4 +26,20 @@ pub fn scope() -> actix_web::Scope<
         .service(pages::login)
         .service(pages::login_mfa)
         .service(pages::logout)
+}
+
+/// Single sign-on's browser routes, `/auth/sso/start` and `/auth/sso/callback`, on a tenant's host.
+pub fn sso_scope() -> actix_web::Scope<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<actix_web::body::BoxBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    web::scope("/auth/sso")
+        .wrap(from_fn(resolve_tenant))
+        .service(sso::start)
+        .service(sso::callback)
 }

@@ -33,6 +33,8 @@ struct LoginPage<'a> {
     csrf: &'a str,
     email: &'a str,
     error: Option<&'a str>,
+    /// The organization signs in with single sign-on too.
+    sso: bool,
 }
 
 #[derive(Template)]
@@ -83,16 +85,16 @@ pub struct CsrfForm {
     csrf_token: String,
 }
 
-type PageResult = Result<HttpResponse, ApiError>;
+pub(super) type PageResult = Result<HttpResponse, ApiError>;
 
-fn html(status: actix_web::http::StatusCode, page: impl Template) -> PageResult {
+pub(super) fn html(status: actix_web::http::StatusCode, page: impl Template) -> PageResult {
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(page.render().map_err(ApiError::internal)?))
 }
 
-fn redirect(to: &str) -> HttpResponse {
+pub(super) fn redirect(to: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, to))
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -100,7 +102,7 @@ fn redirect(to: &str) -> HttpResponse {
 }
 
 /// The organization's name, for page titles (read in a short transaction of its own).
-async fn org_name(state: &AppState, tenant: &Tenant) -> Result<String, ApiError> {
+pub(super) async fn org_name(state: &AppState, tenant: &Tenant) -> Result<String, ApiError> {
     let tx = TenantTx::begin(&state.pool, tenant.id, None).await?;
     let name = auth::org_name(&tx).await?;
     tx.commit().await?;
@@ -175,7 +177,7 @@ async fn renew(
 }
 
 /// Sets the session cookies and sends the browser on.
-fn signed_in(state: &AppState, pair: &TokenPair, to: &str) -> HttpResponse {
+pub(super) fn signed_in(state: &AppState, pair: &TokenPair, to: &str) -> HttpResponse {
     let mut response = redirect(to);
     for cookie in web_session::session_cookies(state, &pair.access_token, &pair.refresh_token) {
         let _ = response.add_cookie(&cookie);
@@ -189,7 +191,12 @@ async fn login_page(
     email: &str,
     error: Option<&str>,
 ) -> PageResult {
-    let org = org_name(state, tenant).await?;
+    let tx = TenantTx::begin(&state.pool, tenant.id, None).await?;
+    let org = auth::org_name(&tx).await?;
+    let sso = crate::modules::sso::connection::find(&tx)
+        .await?
+        .is_some_and(|c| c.enabled);
+    tx.commit().await?;
     let (nonce, csrf) = web_session::login_csrf(&state.crypto);
     let status = if error.is_some() {
         actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
@@ -203,6 +210,7 @@ async fn login_page(
             csrf: &csrf,
             email,
             error,
+            sso,
         },
     )?;
     let _ = response.add_cookie(&web_session::login_cookie(state, nonce));
@@ -262,6 +270,18 @@ pub async fn login(
                 &tenant,
                 email.as_str(),
                 Some("The email or password is wrong."),
+            )
+            .await
+        }
+        Err(ApiError::Forbidden {
+            code: "sso_required",
+            ..
+        }) => {
+            login_page(
+                &state,
+                &tenant,
+                email.as_str(),
+                Some("This organization signs in with single sign-on: use the button above."),
             )
             .await
         }

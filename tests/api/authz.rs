@@ -118,6 +118,7 @@ async fn probe(
             app.delete(slug, &format!("/api/v1/members/{missing}/mfa"), token)
                 .await
         }
+        "sso:manage" => app.get(slug, "/api/v1/sso/role-mappings", token).await,
         "audit_log:read" | "audit_log:export" | "billing:manage" => return None,
         other => panic!("no probe for the permission {other}: add one to tests/api/authz.rs"),
     };

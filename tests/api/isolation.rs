@@ -50,6 +50,32 @@ async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
         .await
         .unwrap();
     let api_key_id = key["api_key"]["id"].as_str().unwrap().to_owned();
+    let connected = app
+        .send_json(
+            Method::PUT,
+            "acme",
+            "/api/v1/sso/oidc",
+            &owner.access,
+            &json!({
+                "issuer_url": "https://idp.acme-secret.example",
+                "client_id": "acme-secret-client",
+                "client_secret": "acme-secret-client-secret",
+                "allowed_email_domains": ["acme.example"],
+                "jit_provisioning": true,
+            }),
+        )
+        .await;
+    assert_eq!(connected.status(), StatusCode::CREATED);
+    let mapped = app
+        .send_json(
+            Method::PUT,
+            "acme",
+            "/api/v1/sso/role-mappings",
+            &owner.access,
+            &json!({ "default_role": "member", "mappings": [{ "group": "acme-secret-group", "role": "hr" }] }),
+        )
+        .await;
+    assert_eq!(mapped.status(), StatusCode::OK);
     let hr_session = app.login("acme", &hr).await;
     let session_id = session_id_of(&hr_session.access);
     let invited_member = invited["member"]["id"].as_str().unwrap().to_owned();
@@ -75,6 +101,9 @@ async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
             "acme secret key".into(),
             "acme_secret_role".into(),
             "pending-hire@acme.example".into(),
+            "idp.acme-secret.example".into(),
+            "acme-secret-client".into(),
+            "acme-secret-group".into(),
         ],
     }
 }
@@ -97,6 +126,8 @@ async fn snapshot(app: &TestApp, acme: &TestTenant) -> Vec<String> {
         "/api/v1/org",
         "/api/v1/roles",
         "/api/v1/api-keys",
+        "/api/v1/sso/oidc",
+        "/api/v1/sso/role-mappings",
     ] {
         let response = app.get("acme", path, &owner.access).await;
         assert_eq!(response.status(), StatusCode::OK, "{path}");

@@ -140,6 +140,19 @@ async fn a_custom_role_grants_exactly_its_permissions() {
         &json!({ "role": "member" }),
     )
     .await;
+    // Given by the directory (a group mapping): still in use.
+    let mappings = "/api/v1/sso/role-mappings";
+    let mapped = json!({ "default_role": "member", "mappings": [{ "group": "leads", "role": "team_lead" }] });
+    app.send_json(Method::PUT, "acme", mappings, &owner.access, &mapped)
+        .await;
+    let in_directory = app.delete("acme", &path, &owner.access).await;
+    assert_eq!(
+        expect_problem(in_directory, StatusCode::CONFLICT).await,
+        "role_in_use"
+    );
+    let unmapped = json!({ "default_role": "member", "mappings": [] });
+    app.send_json(Method::PUT, "acme", mappings, &owner.access, &unmapped)
+        .await;
     assert_eq!(
         app.delete("acme", &path, &owner.access).await.status(),
         StatusCode::NO_CONTENT
@@ -148,8 +161,16 @@ async fn a_custom_role_grants_exactly_its_permissions() {
         app.get("acme", &path, &owner.access).await.status(),
         StatusCode::NOT_FOUND
     );
-    app.assert_audited(acme.id, &["role.created", "role.updated", "role.deleted"])
-        .await;
+    app.assert_audited(
+        acme.id,
+        &[
+            "role.created",
+            "role.updated",
+            "sso.role_mappings_updated",
+            "role.deleted",
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]

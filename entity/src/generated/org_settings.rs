@@ -19,6 +19,8 @@ pub struct Model {
     pub session_idle_minutes: Option<i32>,
     pub session_absolute_hours: Option<i32>,
     pub mfa_required: bool,
+    #[sea_orm(column_type = "Text")]
+    pub directory_default_role: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

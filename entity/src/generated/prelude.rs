@@ -2,6 +2,7 @@
 
 pub use super::api_keys::Entity as ApiKeys;
 pub use super::audit_events::Entity as AuditEvents;
+pub use super::directory_role_mappings::Entity as DirectoryRoleMappings;
 pub use super::invitations::Entity as Invitations;
 pub use super::jobs::Entity as Jobs;
 pub use super::memberships::Entity as Memberships;
@@ -10,7 +11,12 @@ pub use super::org_settings::Entity as OrgSettings;
 pub use super::password_resets::Entity as PasswordResets;
 pub use super::refresh_tokens::Entity as RefreshTokens;
 pub use super::roles::Entity as Roles;
+pub use super::scim_group_members::Entity as ScimGroupMembers;
+pub use super::scim_groups::Entity as ScimGroups;
+pub use super::scim_tokens::Entity as ScimTokens;
 pub use super::sessions::Entity as Sessions;
+pub use super::sso_connections::Entity as SsoConnections;
 pub use super::tenants::Entity as Tenants;
+pub use super::user_identities::Entity as UserIdentities;
 pub use super::user_mfa::Entity as UserMfa;
 pub use super::users::Entity as Users;

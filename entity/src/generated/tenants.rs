@@ -21,6 +21,8 @@ pub struct Model {
 pub enum Relation {
     #[sea_orm(has_many = "super::api_keys::Entity")]
     ApiKeys,
+    #[sea_orm(has_many = "super::directory_role_mappings::Entity")]
+    DirectoryRoleMappings,
     #[sea_orm(has_many = "super::invitations::Entity")]
     Invitations,
     #[sea_orm(has_many = "super::jobs::Entity")]
@@ -37,8 +39,18 @@ pub enum Relation {
     RefreshTokens,
     #[sea_orm(has_many = "super::roles::Entity")]
     Roles,
+    #[sea_orm(has_many = "super::scim_group_members::Entity")]
+    ScimGroupMembers,
+    #[sea_orm(has_many = "super::scim_groups::Entity")]
+    ScimGroups,
+    #[sea_orm(has_many = "super::scim_tokens::Entity")]
+    ScimTokens,
     #[sea_orm(has_many = "super::sessions::Entity")]
     Sessions,
+    #[sea_orm(has_one = "super::sso_connections::Entity")]
+    SsoConnections,
+    #[sea_orm(has_many = "super::user_identities::Entity")]
+    UserIdentities,
     #[sea_orm(has_many = "super::user_mfa::Entity")]
     UserMfa,
     #[sea_orm(has_many = "super::users::Entity")]
@@ -48,6 +60,12 @@ pub enum Relation {
 impl Related<super::api_keys::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::ApiKeys.def()
+    }
+}
+
+impl Related<super::directory_role_mappings::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::DirectoryRoleMappings.def()
     }
 }
 
@@ -99,6 +117,30 @@ impl Related<super::roles::Entity> for Entity {
     }
 }
 
+impl Related<super::scim_groups::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::ScimGroups.def()
+    }
+}
+
+impl Related<super::scim_tokens::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::ScimTokens.def()
+    }
+}
+
+impl Related<super::sso_connections::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::SsoConnections.def()
+    }
+}
+
+impl Related<super::user_identities::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::UserIdentities.def()
+    }
+}
+
 impl Related<super::user_mfa::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::UserMfa.def()
@@ -108,6 +150,15 @@ impl Related<super::user_mfa::Entity> for Entity {
 impl Related<super::users::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Users.def()
+    }
+}
+
+impl Related<super::scim_group_members::Entity> for Entity {
+    fn to() -> RelationDef {
+        super::scim_groups::Relation::ScimGroupMembers.def()
+    }
+    fn via() -> Option<RelationDef> {
+        Some(super::scim_groups::Relation::Tenants.def().rev())
     }
 }
 

@@ -39,6 +39,17 @@ pub struct Model {
         unique_key = "users_tenant_id_employee_id_key"
     )]
     pub employee_id: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub scim_user_name: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub external_id: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub given_name: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub family_name: Option<String>,
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub scim_emails: Option<Json>,
+    pub scim_deleted_at: Option<DateTimeWithTimeZone>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -51,6 +62,10 @@ pub enum Relation {
     PasswordResets,
     #[sea_orm(has_many = "super::roles::Entity")]
     Roles,
+    #[sea_orm(has_many = "super::scim_group_members::Entity")]
+    ScimGroupMembers,
+    #[sea_orm(has_many = "super::scim_tokens::Entity")]
+    ScimTokens,
     #[sea_orm(has_many = "super::sessions::Entity")]
     Sessions,
     #[sea_orm(
@@ -61,6 +76,8 @@ pub enum Relation {
         on_delete = "Cascade"
     )]
     Tenants,
+    #[sea_orm(has_many = "super::user_identities::Entity")]
+    UserIdentities,
     #[sea_orm(has_one = "super::user_mfa::Entity")]
     UserMfa,
     #[sea_orm(
@@ -97,6 +114,18 @@ impl Related<super::roles::Entity> for Entity {
     }
 }
 
+impl Related<super::scim_group_members::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::ScimGroupMembers.def()
+    }
+}
+
+impl Related<super::scim_tokens::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::ScimTokens.def()
+    }
+}
+
 impl Related<super::sessions::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Sessions.def()
@@ -106,6 +135,12 @@ impl Related<super::sessions::Entity> for Entity {
 impl Related<super::tenants::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Tenants.def()
+    }
+}
+
+impl Related<super::user_identities::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::UserIdentities.def()
     }
 }
 

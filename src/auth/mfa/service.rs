@@ -522,7 +522,15 @@ pub async fn verify_sign_in(
             code: "invalid_mfa_code",
         });
     }
-    crate::auth::service::finish_sign_in(state, tx, &ctx, tenant, &user, "password+totp").await
+    crate::auth::service::finish_sign_in(
+        state,
+        tx,
+        &ctx,
+        tenant,
+        &user,
+        crate::auth::service::SignIn::new("password+totp"),
+    )
+    .await
 }
 
 /// Enrolment for a user whose organization requires two-step verification, before their first
@@ -555,9 +563,15 @@ pub async fn confirm_with_challenge(
     let user_id = UserId::from_uuid(user.id);
     let ctx = ctx.with_actor(crate::audit::Actor::user(user_id, &user.email));
     let codes = confirm_enrolment(state, &tx, &ctx, user_id, &user.email, code).await?;
-    let pair =
-        crate::auth::service::finish_sign_in(state, tx, &ctx, tenant, &user, "password+totp")
-            .await?;
+    let pair = crate::auth::service::finish_sign_in(
+        state,
+        tx,
+        &ctx,
+        tenant,
+        &user,
+        crate::auth::service::SignIn::new("password+totp"),
+    )
+    .await?;
     Ok((codes, pair))
 }
 

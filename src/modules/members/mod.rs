@@ -3,6 +3,7 @@
 //! advisory lock; nobody grants (or acts on a member holding) a role with permissions they lack; the
 //! last active owner can be neither removed, demoted nor deactivated.
 
+pub mod directory;
 pub mod error;
 pub mod routes;
 pub mod service;

@@ -327,7 +327,15 @@ pub async fn accept_invitation(
         tx.commit().await?;
         return Ok(challenge);
     }
-    let pair = auth_service::finish_sign_in(state, tx, &ctx, tenant, &user, "invitation").await?;
+    let pair = auth_service::finish_sign_in(
+        state,
+        tx,
+        &ctx,
+        tenant,
+        &user,
+        auth_service::SignIn::new("invitation"),
+    )
+    .await?;
     Ok(LoginOutcome::Tokens(pair))
 }
 
@@ -636,7 +644,7 @@ pub async fn require_manageable(
 }
 
 /// Is there an active owner besides `member_id`? Call with the owners lock held.
-async fn ensure_other_owner(tx: &TenantTx, member_id: UserId) -> Result<()> {
+pub(super) async fn ensure_other_owner(tx: &TenantTx, member_id: UserId) -> Result<()> {
     let others = count(
         tx,
         "SELECT count(*) AS n FROM memberships m JOIN users u ON u.tenant_id = m.tenant_id AND u.id = m.user_id \
@@ -651,7 +659,7 @@ async fn ensure_other_owner(tx: &TenantTx, member_id: UserId) -> Result<()> {
 }
 
 /// Seats: active and invited members. Call with the seats lock held.
-async fn ensure_free_seat(tx: &TenantTx, tenant: &Tenant) -> Result<()> {
+pub(super) async fn ensure_free_seat(tx: &TenantTx, tenant: &Tenant) -> Result<()> {
     let used = seats_used(tx).await?;
     if used >= i64::from(tenant.seat_limit) {
         return Err(MembersError::SeatLimitReached {
@@ -670,7 +678,7 @@ pub async fn seats_used(tx: &TenantTx) -> Result<i64> {
     .await
 }
 
-async fn email_taken(tx: &TenantTx, email: &Email) -> Result<bool> {
+pub(super) async fn email_taken(tx: &TenantTx, email: &Email) -> Result<bool> {
     Ok(entity::users::Entity::find()
         .filter(entity::users::Column::TenantId.eq(tx.tenant_id().as_uuid()))
         .filter(entity::users::Column::Email.eq(email.as_str()))
@@ -693,7 +701,7 @@ async fn count(tx: &TenantTx, sql: &str, values: Vec<Value>) -> Result<i64> {
     })
 }
 
-async fn set_status(
+pub(super) async fn set_status(
     tx: &TenantTx,
     ctx: &AuditCtx,
     member_id: UserId,
@@ -717,7 +725,7 @@ async fn set_status(
     Ok(())
 }
 
-async fn insert_membership(
+pub(super) async fn insert_membership(
     tx: &TenantTx,
     ctx: &AuditCtx,
     user_id: UserId,

@@ -16,6 +16,10 @@ pub enum RolesError {
         "{members} members and {api_keys} API keys hold this role; give the members another role and revoke the keys first"
     )]
     InUse { members: i64, api_keys: i64 },
+    #[error(
+        "the directory gives this role (a group mapping or the default role in /api/v1/sso/role-mappings); map those groups to another role first"
+    )]
+    UsedByDirectory,
     #[error(transparent)]
     Db(#[from] DbErr),
     #[error(transparent)]
@@ -30,7 +34,9 @@ impl From<RolesError> for ApiError {
             RolesError::Invalid(errors) => ApiError::Validation(errors),
             RolesError::NameTaken(_) => ApiError::conflict("role_exists", detail),
             RolesError::Escalation => ApiError::forbidden("role_escalation", detail),
-            RolesError::InUse { .. } => ApiError::conflict("role_in_use", detail),
+            RolesError::InUse { .. } | RolesError::UsedByDirectory => {
+                ApiError::conflict("role_in_use", detail)
+            }
             RolesError::Db(db) => db.into(),
             RolesError::Api(api) => api,
         }

@@ -209,7 +209,10 @@ pub async fn delete(
             DbBackend::Postgres,
             "SELECT (SELECT count(*) FROM memberships WHERE tenant_id = $1 AND role = $2) AS members, \
                     (SELECT count(*) FROM api_keys WHERE tenant_id = $1 AND role = $2 \
-                       AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $3)) AS api_keys",
+                       AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $3)) AS api_keys, \
+                    (SELECT count(*) FROM directory_role_mappings WHERE tenant_id = $1 AND role = $2) \
+                      + (SELECT count(*) FROM org_settings WHERE tenant_id = $1 AND directory_default_role = $2) \
+                      AS directory",
             [
                 tx.tenant_id().as_uuid().into(),
                 role.name.clone().into(),
@@ -217,12 +220,19 @@ pub async fn delete(
             ],
         ))
         .await?;
-    let (members, api_keys): (i64, i64) = match holders {
-        Some(row) => (row.try_get("", "members")?, row.try_get("", "api_keys")?),
-        None => (0, 0),
+    let (members, api_keys, directory): (i64, i64, i64) = match holders {
+        Some(row) => (
+            row.try_get("", "members")?,
+            row.try_get("", "api_keys")?,
+            row.try_get("", "directory")?,
+        ),
+        None => (0, 0, 0),
     };
     if members > 0 || api_keys > 0 {
         return Err(RolesError::InUse { members, api_keys });
+    }
+    if directory > 0 {
+        return Err(RolesError::UsedByDirectory);
     }
     entity::roles::Entity::delete_many()
         .filter(entity::roles::Column::TenantId.eq(tx.tenant_id().as_uuid()))

@@ -1,0 +1,347 @@
+//! The single sign-on flow on the organization's host: `start` sends the browser to the provider,
+//! `callback` checks what comes back and signs the member in. No tenant transaction is open while the
+//! provider is being talked to: the connection is read in a short transaction of its own, and the
+//! member's work happens in another once the provider has answered.
+
+use actix_web::http::StatusCode;
+use serde_json::json;
+
+use super::{
+    client::{Identity, OidcError, Pending, RpConfig},
+    provision,
+};
+use crate::{
+    audit::{self, Actor, AuditCtx, AuditEvent},
+    auth::{rate_limit::Limit, service::TokenPair},
+    error::ApiError,
+    http::RequestContext,
+    modules::sso::connection::{self, Connection},
+    state::AppState,
+    tenancy::{Tenant, TenantTx},
+};
+
+/// The path the provider sends the browser back to.
+pub const CALLBACK_PATH: &str = "/auth/sso/callback";
+/// The one-time store's purpose for pending sign-ins.
+const PENDING: &str = "sso";
+
+/// Why a sign-in did not happen: what the audit log records (`reason`, `detail`) and what the person
+/// is told (`message`, with `status`).
+#[derive(Debug)]
+pub struct SsoFailure {
+    pub status: StatusCode,
+    pub reason: &'static str,
+    pub message: &'static str,
+    pub detail: Option<String>,
+    /// Who the provider said it was, when it got that far.
+    pub claimed: Option<String>,
+}
+
+impl SsoFailure {
+    pub fn new(status: StatusCode, reason: &'static str, message: &'static str) -> Self {
+        SsoFailure {
+            status,
+            reason,
+            message,
+            detail: None,
+            claimed: None,
+        }
+    }
+
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    fn claimed(mut self, identity: &Identity) -> Self {
+        self.claimed = identity.email.clone().or(Some(identity.subject.clone()));
+        self
+    }
+}
+
+impl From<ApiError> for SsoFailure {
+    fn from(error: ApiError) -> Self {
+        match error {
+            ApiError::TooManyRequests { .. } => SsoFailure::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "Too many sign-in attempts from this address. Wait a few minutes and try again.",
+            ),
+            ApiError::Unauthorized { code } => SsoFailure::new(
+                StatusCode::FORBIDDEN,
+                "sign_in_refused",
+                "Your account cannot sign in right now. Ask an administrator of your organization.",
+            )
+            .detail(code),
+            other => {
+                tracing::error!(error = %other, "single sign-on failed");
+                SsoFailure::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    "Something went wrong on our side. Try again in a moment.",
+                )
+            }
+        }
+    }
+}
+
+impl From<OidcError> for SsoFailure {
+    fn from(error: OidcError) -> Self {
+        let (status, message) = match &error {
+            OidcError::Discovery(_) | OidcError::Keys(_) | OidcError::NoTokenEndpoint => (
+                StatusCode::BAD_GATEWAY,
+                "Your organization's identity provider did not answer as expected. Try again later, or ask an administrator to check the single sign-on connection.",
+            ),
+            OidcError::Config(_) | OidcError::Exchange(_) => (
+                StatusCode::BAD_GATEWAY,
+                "Your organization's identity provider refused this sign-in. Ask an administrator to check the single sign-on connection.",
+            ),
+            OidcError::NoIdToken | OidcError::IdToken(_) | OidcError::Nonce => (
+                StatusCode::UNAUTHORIZED,
+                "The identity provider's answer could not be verified, so you were not signed in. Start again.",
+            ),
+        };
+        SsoFailure::new(status, error.reason(), message).detail(error.to_string())
+    }
+}
+
+/// The organization's connection, read in a short transaction of its own.
+async fn enabled_connection(state: &AppState, tenant: &Tenant) -> Result<Connection, SsoFailure> {
+    let tx = TenantTx::begin(&state.pool, tenant.id, None)
+        .await
+        .map_err(ApiError::from)?;
+    let found = connection::find(&tx).await?;
+    tx.commit().await.map_err(ApiError::from)?;
+    found.filter(|c| c.enabled).ok_or_else(|| {
+        SsoFailure::new(
+            StatusCode::NOT_FOUND,
+            "sso_not_configured",
+            "Single sign-on is not set up for this organization. Sign in with your email and password.",
+        )
+    })
+}
+
+fn rp_config(
+    state: &AppState,
+    tenant: &Tenant,
+    scheme: &str,
+    c: &Connection,
+) -> Result<RpConfig, SsoFailure> {
+    Ok(RpConfig {
+        issuer: c.issuer_url.clone(),
+        client_id: c.client_id.clone(),
+        client_secret: connection::client_secret(&state.crypto, c)?,
+        scopes: c.scopes.clone(),
+        groups_claim: c.groups_claim.clone(),
+        redirect_url: state.tenant_url(scheme, &tenant.slug, CALLBACK_PATH),
+    })
+}
+
+/// Where to go after signing in: a path on this host, never another site.
+pub fn safe_return_to(requested: Option<&str>) -> String {
+    match requested {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.contains('\\')
+                && !path.chars().any(char::is_control)
+                && path.len() <= 500 =>
+        {
+            path.to_owned()
+        }
+        _ => "/admin".to_owned(),
+    }
+}
+
+/// Where to send the browser, and the state value to bind to it (a cookie).
+pub async fn start(
+    state: &AppState,
+    tenant: &Tenant,
+    request: &RequestContext,
+    return_to: Option<&str>,
+) -> Result<(url::Url, String), SsoFailure> {
+    limit(state, request).await?;
+    let connection = enabled_connection(state, tenant).await?;
+    let config = rp_config(state, tenant, request.scheme, &connection)?;
+    let (url, csrf, pending) = state
+        .oidc
+        .authorize(&config, safe_return_to(return_to))
+        .await?;
+    let stored = serde_json::to_string(&pending).map_err(ApiError::internal)?;
+    state.one_time.put(tenant.id, PENDING, &csrf, stored).await;
+    Ok((url, csrf))
+}
+
+/// What the provider sent back to the callback.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct CallbackQuery {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    /// RFC 9207: the issuer that answered.
+    pub iss: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+}
+
+/// Checks the provider's answer and signs the member in; returns their tokens and where to go next.
+/// A failure is recorded as `sso.login_failed` and nothing else changes.
+pub async fn callback(
+    state: &AppState,
+    tenant: &Tenant,
+    request: &RequestContext,
+    query: CallbackQuery,
+    bound_state: Option<&str>,
+) -> Result<(TokenPair, String), SsoFailure> {
+    let ctx = AuditCtx::anonymous(request.clone(), state.clock.now());
+    match complete(state, tenant, request, &ctx, query, bound_state).await {
+        Ok(done) => Ok(done),
+        Err(failure) => {
+            if failure.status != StatusCode::INTERNAL_SERVER_ERROR {
+                record_failure(state, tenant, &ctx, &failure).await;
+            }
+            Err(failure)
+        }
+    }
+}
+
+async fn complete(
+    state: &AppState,
+    tenant: &Tenant,
+    request: &RequestContext,
+    ctx: &AuditCtx,
+    query: CallbackQuery,
+    bound_state: Option<&str>,
+) -> Result<(TokenPair, String), SsoFailure> {
+    limit(state, request).await?;
+    let invalid_state = || {
+        SsoFailure::new(
+            StatusCode::BAD_REQUEST,
+            "state_invalid",
+            "This sign-in link is not valid any more (it was used already, or started in another browser). Start again.",
+        )
+    };
+    let returned = query.state.as_deref().ok_or_else(invalid_state)?;
+    // Single use: taken before anything else is checked, so a replay finds nothing.
+    let pending = state
+        .one_time
+        .take(tenant.id, PENDING, returned)
+        .await
+        .ok_or_else(invalid_state)?;
+    if !bound_state.is_some_and(|bound| constant_time_eq(bound.as_bytes(), returned.as_bytes())) {
+        return Err(invalid_state().detail("the state does not match this browser's"));
+    }
+    let pending: Pending = serde_json::from_str(&pending).map_err(ApiError::internal)?;
+    let ttl = chrono::Duration::seconds(state.settings.sso.state_ttl_secs as i64);
+    if ctx.now - pending.created_at > ttl {
+        return Err(SsoFailure::new(
+            StatusCode::BAD_REQUEST,
+            "state_expired",
+            "This sign-in took too long. Start again.",
+        ));
+    }
+    if let Some(error) = &query.error {
+        let description = query.error_description.as_deref().unwrap_or_default();
+        return Err(SsoFailure::new(
+            StatusCode::UNAUTHORIZED,
+            "provider_error",
+            "Your organization's identity provider did not sign you in.",
+        )
+        .detail(format!("{error}: {description}")));
+    }
+    if let Some(iss) = &query.iss
+        && iss != &pending.issuer
+    {
+        return Err(SsoFailure::new(
+            StatusCode::BAD_REQUEST,
+            "issuer_mismatch",
+            "The answer came from another identity provider than the one this sign-in started with.",
+        )
+        .detail(format!("iss {iss}")));
+    }
+    let code = query.code.ok_or_else(|| {
+        SsoFailure::new(
+            StatusCode::BAD_REQUEST,
+            "code_missing",
+            "The identity provider's answer was incomplete. Start again.",
+        )
+    })?;
+    let connection = enabled_connection(state, tenant).await?;
+    if connection.issuer_url != pending.issuer || connection.client_id != pending.client_id {
+        return Err(SsoFailure::new(
+            StatusCode::CONFLICT,
+            "connection_changed",
+            "The single sign-on connection changed during this sign-in. Start again.",
+        ));
+    }
+    let config = rp_config(state, tenant, request.scheme, &connection)?;
+    let return_to = pending.return_to.clone();
+    let identity = state.oidc.complete(&config, code, pending).await?;
+    let pair = provision::sign_in(state, tenant, ctx, &connection, &identity)
+        .await
+        .map_err(|failure| failure.claimed(&identity))?;
+    Ok((pair, return_to))
+}
+
+async fn limit(state: &AppState, request: &RequestContext) -> Result<(), SsoFailure> {
+    let ip = request.ip.map(|ip| ip.to_string()).unwrap_or_default();
+    let key = state.redis.global_key(&format!("rl:sso_ip:{ip}"));
+    state
+        .limiter
+        .hit(
+            &key,
+            Limit::login_per_ip(&state.settings.auth),
+            state.clock.now(),
+        )
+        .await
+        .or_too_many()?;
+    Ok(())
+}
+
+/// `sso.login_failed`, in a transaction of its own (the sign-in's changes, if any, were rolled back).
+async fn record_failure(state: &AppState, tenant: &Tenant, ctx: &AuditCtx, failure: &SsoFailure) {
+    let recorded = async {
+        let tx = TenantTx::begin(&state.pool, tenant.id, None).await?;
+        let actor = match &failure.claimed {
+            Some(who) => Actor::claimed(who),
+            None => Actor::system("anonymous"),
+        };
+        audit::record(
+            &tx,
+            &ctx.with_actor(actor),
+            AuditEvent::new("sso.login_failed").metadata(json!({
+                "reason": failure.reason,
+                "detail": failure.detail,
+            })),
+        )
+        .await?;
+        tx.commit().await
+    }
+    .await;
+    if let Err(error) = recorded {
+        tracing::error!(%error, "could not record a failed single sign-on");
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_paths_on_this_host_are_returned_to() {
+        assert_eq!(safe_return_to(Some("/admin/members")), "/admin/members");
+        for bad in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "admin",
+            "/a\nb",
+        ] {
+            assert_eq!(safe_return_to(Some(bad)), "/admin", "{bad}");
+        }
+        assert_eq!(safe_return_to(None), "/admin");
+    }
+}
