@@ -29,7 +29,7 @@ use crate::{
     jobs::worker::Worker,
     keys,
     mail::Mailer,
-    modules::{api_keys, members, orgs, roles, sessions, sso},
+    modules::{api_keys, members, orgs, roles, scim, sessions, sso},
     state::AppState,
     tenancy::{TenantDirectory, middleware::resolve_tenant},
     ui,
@@ -134,6 +134,7 @@ impl Application {
                 .service(api_scope())
                 .service(ui::scope())
                 .service(ui::sso_scope())
+                .service(scim::scope())
                 .default_service(web::to(not_found))
                 .wrap(from_fn(http::context::request_context))
                 .wrap(TracingLogger::<TrellisRootSpan>::new())
@@ -274,6 +275,9 @@ fn api_scope() -> impl HttpServiceFactory + OpenApiFactory + 'static {
         .service(sso::routes::test_oidc_connection)
         .service(sso::routes::get_role_mappings)
         .service(sso::routes::put_role_mappings)
+        .service(scim::admin::get_scim)
+        .service(scim::admin::create_scim_token)
+        .service(scim::admin::revoke_scim_token)
         .default_service(web::to(not_found))
 }
 

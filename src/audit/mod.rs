@@ -25,6 +25,8 @@ pub struct Actor {
 pub enum ActorKind {
     User,
     ApiKey,
+    /// An organization's SCIM token: its directory (Okta, Entra ID...) provisioning members.
+    ScimToken,
     System,
 }
 
@@ -33,6 +35,7 @@ impl ActorKind {
         match self {
             ActorKind::User => "user",
             ActorKind::ApiKey => "api_key",
+            ActorKind::ScimToken => "scim_token",
             ActorKind::System => "system",
         }
     }
@@ -52,6 +55,15 @@ impl Actor {
             kind: ActorKind::ApiKey,
             id: Some(id),
             display: Some(name.to_owned()),
+        }
+    }
+
+    /// The organization's SCIM token (its directory provisioning members).
+    pub fn scim_token(id: uuid::Uuid, display: &str) -> Actor {
+        Actor {
+            kind: ActorKind::ScimToken,
+            id: Some(id),
+            display: Some(display.to_owned()),
         }
     }
 

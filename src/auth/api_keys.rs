@@ -27,7 +27,28 @@ pub struct PresentedKey {
 impl PresentedKey {
     /// `Some` for a token of the API-key shape; its prefix is then safe to put in SQL.
     pub fn parse(token: &str) -> Option<PresentedKey> {
-        let rest = token.strip_prefix(TOKEN_PREFIX)?;
+        PresentedKey::parse_kind(token, TOKEN_PREFIX)
+    }
+
+    /// The public part that finds the stored key (safe to show and to put in SQL).
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The SHA-256 of the whole token, as a SQL `bytea` literal.
+    pub fn hash_literal(&self) -> String {
+        format!(
+            "'\\x{}'::bytea",
+            self.hash
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        )
+    }
+
+    /// `Some` for a token of the shape `<kind><prefix>_<secret>` (API keys, SCIM tokens).
+    pub fn parse_kind(token: &str, kind: &str) -> Option<PresentedKey> {
+        let rest = token.strip_prefix(kind)?;
         let (prefix, secret) = rest.split_once('_')?;
         let well_formed = prefix.len() == PREFIX_LEN
             && prefix.bytes().all(|b| PREFIX_ALPHABET.contains(&b))
@@ -48,13 +69,18 @@ pub struct NewKey {
 }
 
 pub fn generate() -> NewKey {
+    generate_kind(TOKEN_PREFIX)
+}
+
+/// A new secret token `<kind><prefix>_<secret>` (API keys, SCIM tokens).
+pub fn generate_kind(kind: &str) -> NewKey {
     let mut rng = rand::rngs::OsRng;
     let prefix: String = (0..PREFIX_LEN)
         .map(|_| PREFIX_ALPHABET[rng.gen_range(0..PREFIX_ALPHABET.len())] as char)
         .collect();
     let mut secret = [0u8; 32];
     rng.fill_bytes(&mut secret);
-    let token = format!("{TOKEN_PREFIX}{prefix}_{}", URL_SAFE_NO_PAD.encode(secret));
+    let token = format!("{kind}{prefix}_{}", URL_SAFE_NO_PAD.encode(secret));
     let hash = Sha256::digest(token.as_bytes()).to_vec();
     NewKey {
         prefix,
@@ -84,13 +110,7 @@ pub async fn begin(
         "'{}'::timestamptz",
         now.to_rfc3339_opts(SecondsFormat::Micros, true)
     );
-    let hash = format!(
-        "'\\x{}'::bytea",
-        key.hash
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    );
+    let hash = key.hash_literal();
     let prefix = &key.prefix;
     let live = format!(
         "secret_hash = {hash} AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > {now})"

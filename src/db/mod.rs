@@ -4,6 +4,7 @@
 pub mod bootstrap;
 pub mod embedded;
 pub mod pool;
+pub mod sql;
 
 pub use bootstrap::{BootstrapOutcome, bootstrap, migrate};
 pub use pool::{connect_app_pool, connect_owner};

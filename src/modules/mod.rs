@@ -5,5 +5,6 @@ pub mod api_keys;
 pub mod members;
 pub mod orgs;
 pub mod roles;
+pub mod scim;
 pub mod sessions;
 pub mod sso;

@@ -76,6 +76,10 @@ async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
         )
         .await;
     assert_eq!(mapped.status(), StatusCode::OK);
+    let scim = app
+        .post("acme", "/api/v1/sso/scim/token", &owner.access, &json!({}))
+        .await;
+    assert_eq!(scim.status(), StatusCode::CREATED);
     let hr_session = app.login("acme", &hr).await;
     let session_id = session_id_of(&hr_session.access);
     let invited_member = invited["member"]["id"].as_str().unwrap().to_owned();
@@ -128,6 +132,7 @@ async fn snapshot(app: &TestApp, acme: &TestTenant) -> Vec<String> {
         "/api/v1/api-keys",
         "/api/v1/sso/oidc",
         "/api/v1/sso/role-mappings",
+        "/api/v1/sso/scim",
     ] {
         let response = app.get("acme", path, &owner.access).await;
         assert_eq!(response.status(), StatusCode::OK, "{path}");

@@ -23,6 +23,7 @@ mod op;
 mod races;
 mod requests;
 mod roles;
+mod scim;
 mod sessions;
 mod smtp;
 mod snapshots;

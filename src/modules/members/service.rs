@@ -18,6 +18,7 @@ use crate::{
         service::{self as auth_service, LoginOutcome, random_token, token_hash},
     },
     authz::Authz,
+    db::sql::{SqlBuilder, escape_like},
     domain::{DisplayName, Email, InvitationId, UserId},
     http::pagination::PageRequest,
     mail::{self, MailTemplate},
@@ -744,49 +745,4 @@ pub(super) async fn insert_membership(
     .exec_without_returning(tx)
     .await?;
     Ok(())
-}
-
-/// `%`, `_` and `\` match themselves in a LIKE pattern built from user text.
-fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
-}
-
-/// A parameterised statement with optional filters: `$1` is the tenant, each bind returns its number.
-struct SqlBuilder {
-    sql: String,
-    values: Vec<Value>,
-}
-
-impl SqlBuilder {
-    fn new(sql: String, tenant: Uuid) -> Self {
-        SqlBuilder {
-            sql,
-            values: vec![tenant.into()],
-        }
-    }
-
-    fn bind(&mut self, value: impl Into<Value>) -> usize {
-        self.values.push(value.into());
-        self.values.len()
-    }
-
-    fn push(&mut self, sql: &str) {
-        self.sql.push_str(sql);
-    }
-
-    fn build(self) -> Statement {
-        Statement::from_sql_and_values(DbBackend::Postgres, self.sql, self.values)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn like_wildcards_in_search_text_are_escaped() {
-        assert_eq!(escape_like(r"50%_a\b"), r"50\%\_a\\b");
-    }
 }
