@@ -46,9 +46,10 @@ CREATE TABLE user_identities (
     last_login_at  timestamptz,
     PRIMARY KEY (tenant_id, id),
     UNIQUE (tenant_id, issuer, subject),
+    -- One account per provider for a member: an address reused for someone new never reaches them.
+    UNIQUE (tenant_id, user_id, issuer),
     FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE
 );
-CREATE INDEX user_identities_tenant_user_idx ON user_identities (tenant_id, user_id);
 {user_identities}
 
 -- Directory group -> role, in order: the first mapping that matches one of a member's groups decides

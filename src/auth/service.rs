@@ -70,6 +70,31 @@ pub async fn login(
         .filter(entity::users::Column::Email.eq(email.as_str()))
         .one(&tx)
         .await?;
+    // Single sign-on required: everyone but an owner is refused whatever the password (checked all the
+    // same, so the answer takes as long), and the refusal says nothing about the password.
+    let claimed_role = match &user {
+        Some(u) => role_of(&tx, UserId::from_uuid(u.id)).await?,
+        None => None,
+    };
+    if crate::modules::sso::connection::refuses_password(&tx, claimed_role.as_deref()).await? {
+        state.passwords.verify(password, None).await?;
+        let actor = match &user {
+            Some(u) => Actor::user(UserId::from_uuid(u.id), &u.email),
+            None => Actor::claimed(email.as_str()),
+        };
+        audit::record(
+            &tx,
+            &ctx.with_actor(actor),
+            AuditEvent::new("auth.login_failed")
+                .metadata(json!({ "reason": "sso_required", "method": "password" })),
+        )
+        .await?;
+        tx.commit().await?;
+        return Err(ApiError::forbidden(
+            "sso_required",
+            "this organization signs in with single sign-on: use /auth/sso/start",
+        ));
+    }
     let active = user.as_ref().filter(|u| u.status == "active");
     let stored_hash = active.and_then(|u| u.password_hash.clone());
     let verified = state.passwords.verify(password, stored_hash).await?;
@@ -103,21 +128,6 @@ pub async fn login(
 
     attempts.succeeded(ctx.now).await;
     let user_id = UserId::from_uuid(user.id);
-    let role = role_of(&tx, user_id).await?;
-    if crate::modules::sso::connection::refuses_password(&tx, role.as_deref()).await? {
-        audit::record(
-            &tx,
-            &ctx.with_actor(Actor::user(user_id, &user.email)),
-            AuditEvent::new("auth.login_failed")
-                .metadata(json!({ "reason": "sso_required", "method": "password" })),
-        )
-        .await?;
-        tx.commit().await?;
-        return Err(ApiError::forbidden(
-            "sso_required",
-            "this organization signs in with single sign-on: use /auth/sso/start",
-        ));
-    }
     match super::mfa::service::gate(state, &tx, tenant, &user).await? {
         Some(challenge) => {
             // No session yet: the second step completes the sign-in. Nothing was written.

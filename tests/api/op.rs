@@ -35,9 +35,11 @@ impl Drop for TestOp {
 pub struct OpUser {
     pub sub: String,
     pub email: String,
-    pub email_verified: bool,
+    /// `None`: the claim is not sent (as Entra ID does not).
+    pub email_verified: Option<bool>,
     pub name: String,
-    pub groups: Vec<String>,
+    /// `None`: no groups claim at all.
+    pub groups: Option<Vec<String>>,
 }
 
 impl OpUser {
@@ -45,19 +47,31 @@ impl OpUser {
         OpUser {
             sub: sub.into(),
             email: email.into(),
-            email_verified: true,
+            email_verified: Some(true),
             name: "Grace Hopper".into(),
-            groups: Vec::new(),
+            groups: Some(Vec::new()),
         }
     }
 
     pub fn groups(mut self, groups: &[&str]) -> Self {
-        self.groups = groups.iter().map(|g| (*g).to_owned()).collect();
+        self.groups = Some(groups.iter().map(|g| (*g).to_owned()).collect());
         self
     }
 
     pub fn unverified(mut self) -> Self {
-        self.email_verified = false;
+        self.email_verified = Some(false);
+        self
+    }
+
+    /// Sends no `email_verified` claim, as Entra ID.
+    pub fn without_email_verified(mut self) -> Self {
+        self.email_verified = None;
+        self
+    }
+
+    /// Sends no groups claim.
+    pub fn without_groups(mut self) -> Self {
+        self.groups = None;
         self
     }
 }
@@ -149,14 +163,16 @@ impl TestOp {
 /// A browser: a cookie jar, no automatic redirects, and `<slug>.localhost` resolving to the app.
 pub struct Browser {
     pub client: reqwest::Client,
+    jar: std::sync::Arc<reqwest::cookie::Jar>,
     app_base: String,
 }
 
 impl Browser {
     pub fn new(app: &TestApp, slug: &str) -> Browser {
         let host = format!("{slug}.{}", app.settings.server.base_domain);
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
         let client = reqwest::Client::builder()
-            .cookie_store(true)
+            .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .resolve(&host, SocketAddr::from(([127, 0, 0, 1], app.port)))
@@ -164,8 +180,19 @@ impl Browser {
             .unwrap();
         Browser {
             client,
+            jar,
             app_base: format!("http://{}", app.host(slug)),
         }
+    }
+
+    /// The `Cookie` header this browser sends to its organization.
+    pub fn cookies(&self) -> String {
+        use reqwest::cookie::CookieStore;
+        let url = self.url("/auth/sso/callback").parse().unwrap();
+        self.jar
+            .cookies(&url)
+            .map(|c| c.to_str().unwrap().to_owned())
+            .unwrap_or_default()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -194,16 +221,20 @@ impl Browser {
         let login = self
             .client
             .post(format!("{interaction}/login"))
-            .form(&[
-                ("sub", user.sub.as_str()),
-                ("email", user.email.as_str()),
-                (
-                    "email_verified",
-                    if user.email_verified { "true" } else { "false" },
-                ),
-                ("name", user.name.as_str()),
-                ("groups", user.groups.join(",").as_str()),
-            ])
+            .form(&{
+                let mut form = vec![
+                    ("sub", user.sub.clone()),
+                    ("email", user.email.clone()),
+                    ("name", user.name.clone()),
+                ];
+                if let Some(verified) = user.email_verified {
+                    form.push(("email_verified", verified.to_string()));
+                }
+                if let Some(groups) = &user.groups {
+                    form.push(("groups", groups.join(",")));
+                }
+                form
+            })
             .send()
             .await
             .unwrap();

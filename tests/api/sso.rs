@@ -40,7 +40,11 @@ async fn connect(
             &body,
         )
         .await;
-    assert_eq!(response.status(), StatusCode::CREATED);
+    assert!(
+        [StatusCode::CREATED, StatusCode::OK].contains(&response.status()),
+        "{}",
+        response.status()
+    );
     response.json().await.unwrap()
 }
 
@@ -60,6 +64,15 @@ async fn member_role(app: &TestApp, slug: &str, session: &Session, email: &str) 
         .into_iter()
         .find(|m| m["email"] == email)
         .and_then(|m| m["role"].as_str().map(String::from))
+}
+
+async fn member_id(app: &TestApp, slug: &str, session: &Session, email: &str) -> String {
+    members(app, slug, session)
+        .await
+        .into_iter()
+        .find(|m| m["email"] == email)
+        .and_then(|m| m["id"].as_str().map(String::from))
+        .unwrap()
 }
 
 /// The failed sign-in's page says why; returns its reference (the audit reason).
@@ -299,7 +312,19 @@ async fn a_state_works_once_in_the_browser_that_started_it_and_not_for_long() {
     let callback = browser.sign_in_at_provider(&op, &grace).await;
     let on_globex = callback.replace(&app.host("acme"), &app.host("globex"));
     let globex_browser = Browser::new(&app, "globex");
-    let wrong_host = globex_browser.get(&on_globex).await;
+    // Even with acme's state cookie copied along.
+    let wrong_host = globex_browser
+        .client
+        .get(&on_globex)
+        .header("cookie", browser.cookies())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        browser.cookies().contains("trellis_sso="),
+        "{}",
+        browser.cookies()
+    );
     assert_eq!(wrong_host.status(), StatusCode::BAD_REQUEST);
     assert!(
         failed_reasons(&app, &globex)
@@ -481,11 +506,38 @@ async fn roles_follow_the_directory_groups_at_each_sign_in_but_never_an_owners()
         "in no mapped group: the default role"
     );
 
-    // The owner signs in through the provider too, in no group: still the owner.
+    // The owner's address at the provider is not enough to become the owner: owners sign in with
+    // their password (an admin who controls the connection must not take their account).
     let owner_signs_in = Browser::new(&app, "acme")
         .sso(&op, &OpUser::new("owner-1", &acme.owner.email))
         .await;
-    assert_eq!(owner_signs_in.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        failure_reason(owner_signs_in, StatusCode::FORBIDDEN).await,
+        "owner_not_linked"
+    );
+    // A token without the groups claim leaves the role as it is.
+    let admin_made = app
+        .send_json(
+            Method::PUT,
+            "acme",
+            &format!(
+                "/api/v1/members/{}/role",
+                member_id(&app, "acme", &owner, "grace@acme.example").await
+            ),
+            &owner.access,
+            &json!({ "role": "manager" }),
+        )
+        .await;
+    assert_eq!(admin_made.status(), StatusCode::OK);
+    Browser::new(&app, "acme")
+        .sso(&op, &grace.clone().without_groups())
+        .await;
+    assert_eq!(
+        member_role(&app, "acme", &owner, "grace@acme.example")
+            .await
+            .as_deref(),
+        Some("manager")
+    );
     assert_eq!(
         member_role(&app, "acme", &owner, &acme.owner.email)
             .await
@@ -494,7 +546,8 @@ async fn roles_follow_the_directory_groups_at_each_sign_in_but_never_an_owners()
     );
     let pool = app.owner_pool().await;
     let sources: Vec<String> = sqlx::query_scalar(
-        "SELECT metadata->>'source' FROM audit_events WHERE action = 'member.role_changed' ORDER BY occurred_at, id",
+        "SELECT metadata->>'source' FROM audit_events WHERE action = 'member.role_changed' \
+         AND metadata ? 'source' ORDER BY occurred_at, id",
     )
     .fetch_all(&pool)
     .await
@@ -527,11 +580,35 @@ async fn when_sso_is_required_only_owners_sign_in_with_a_password() {
         expect_problem(refused, StatusCode::FORBIDDEN).await,
         "sso_required"
     );
-    let wrong = app.try_login("acme", &ada.email, "not the password").await;
+    // A wrong password, or an address with no account, gets the same answer: nothing is learnt.
+    for (email, password) in [
+        (ada.email.as_str(), "not the password"),
+        ("nobody@acme.example", PASSWORD),
+    ] {
+        let refused = app.try_login("acme", email, password).await;
+        assert_eq!(
+            expect_problem(refused, StatusCode::FORBIDDEN).await,
+            "sso_required",
+            "{email}"
+        );
+    }
+    // An invitation cannot be accepted with a password either (and is not used up).
+    let invited = app
+        .invite("acme", &owner, "newcomer@acme.example", "member")
+        .await;
+    let token = crate::helpers::invitation_token(&invited);
+    let with_password = app.accept("acme", &token, PASSWORD).await;
     assert_eq!(
-        wrong.status(),
-        StatusCode::UNAUTHORIZED,
-        "a wrong password learns nothing more"
+        expect_problem(with_password, StatusCode::FORBIDDEN).await,
+        "sso_required"
+    );
+    let newcomer = Browser::new(&app, "acme")
+        .sso(&op, &OpUser::new("newcomer-1", "newcomer@acme.example"))
+        .await;
+    assert_eq!(
+        newcomer.status(),
+        StatusCode::SEE_OTHER,
+        "joins through the provider"
     );
     assert_eq!(
         app.try_login("acme", &acme.owner.email, PASSWORD)
@@ -601,33 +678,65 @@ async fn connections_are_validated_and_a_new_one_needs_a_secret() {
         "sso_not_configured"
     );
 
-    // Replacing without a secret keeps the stored one.
-    let created = put(
-        json!({ "issuer_url": "https://idp.example.com", "client_id": "c", "client_secret": "s1" }),
-    )
+    // Replacing without a secret keeps the stored one, for the same client at the same provider only.
+    let created = put(json!({
+        "issuer_url": "https://idp.example.com",
+        "client_id": "c",
+        "client_secret": "plaintext-secret-s1",
+    }))
     .await;
     assert_eq!(created.status(), StatusCode::CREATED);
-    let replaced =
-        put(json!({ "issuer_url": "https://idp.example.com/", "client_id": "c2" })).await;
+    let elsewhere =
+        put(json!({ "issuer_url": "https://idp.example.com/", "client_id": "c" })).await;
+    assert_eq!(
+        field_errors(elsewhere).await,
+        ["client_secret"],
+        "the stored secret is never sent to another issuer"
+    );
+    let other_client =
+        put(json!({ "issuer_url": "https://idp.example.com", "client_id": "c2" })).await;
+    assert_eq!(field_errors(other_client).await, ["client_secret"]);
+    let replaced = put(json!({
+        "issuer_url": "https://idp.example.com",
+        "client_id": "c",
+        "jit_provisioning": true,
+    }))
+    .await;
     assert_eq!(replaced.status(), StatusCode::OK);
     let replaced: Value = replaced.json().await.unwrap();
+    assert_eq!(replaced["issuer_url"], "https://idp.example.com");
+    assert_eq!(replaced["jit_provisioning"], true);
+    assert_eq!(replaced["client_secret_set"], true);
+    let exact = put(json!({
+        "issuer_url": "https://idp.example.com/",
+        "client_id": "c",
+        "client_secret": "plaintext-secret-s2",
+    }))
+    .await;
+    let exact: Value = exact.json().await.unwrap();
     assert_eq!(
-        replaced["issuer_url"], "https://idp.example.com/",
+        exact["issuer_url"], "https://idp.example.com/",
         "kept exactly as given"
     );
-    assert_eq!(replaced["client_secret_set"], true);
+    assert!(!exact.to_string().contains("plaintext-secret"), "{exact}");
     let pool = app.owner_pool().await;
     let changed: Vec<Value> = sqlx::query_scalar(
-        "SELECT metadata FROM audit_events WHERE action = 'sso.connection_updated'",
+        "SELECT metadata FROM audit_events WHERE action = 'sso.connection_updated' ORDER BY occurred_at, id",
     )
     .fetch_all(&pool)
     .await
     .unwrap();
-    assert_eq!(changed.len(), 1);
+    assert_eq!(changed.len(), 2, "the refused changes left no trace");
     assert_eq!(changed[0]["client_secret_changed"], false);
+    assert_eq!(changed[1]["client_secret_changed"], true);
+    let stored: Vec<String> =
+        sqlx::query_scalar("SELECT client_secret_sealed FROM sso_connections")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
     assert!(
-        !changed[0].to_string().contains("s1"),
-        "no secret in the audit log"
+        !format!("{changed:?}{stored:?}").contains("plaintext-secret"),
+        "no secret in the audit log or in clear in the database"
     );
 
     // No SSO configured: the sign-in route says so, as a page.
@@ -637,5 +746,95 @@ async fn connections_are_validated_and_a_new_one_needs_a_secret() {
     assert_eq!(
         failure_reason(start, StatusCode::NOT_FOUND).await,
         "sso_not_configured"
+    );
+}
+
+/// The fields a 422 names.
+async fn field_errors(response: reqwest::Response) -> Vec<String> {
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem = crate::helpers::problem(response).await;
+    problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_address_is_trusted_only_as_far_as_the_provider_and_the_organization_vouch_for_it() {
+    let app = spawn_app().await;
+    let op = TestOp::start().await;
+    let acme = app.create_tenant("acme").await;
+    let owner = app.login_owner(&acme).await;
+    let ada = app.add_member(&acme, &owner, "ada", "member").await;
+    connect(
+        &app,
+        &acme,
+        &owner,
+        &op,
+        json!({ "jit_provisioning": true }),
+    )
+    .await;
+
+    // Entra ID sends no email_verified: with no domain listed, the address proves nothing.
+    let entra_ada = OpUser::new("entra-ada", &ada.email).without_email_verified();
+    let refused = Browser::new(&app, "acme").sso(&op, &entra_ada).await;
+    assert_eq!(
+        failure_reason(refused, StatusCode::FORBIDDEN).await,
+        "email_not_verified"
+    );
+    // With the organization's domain listed, it does.
+    connect(
+        &app,
+        &acme,
+        &owner,
+        &op,
+        json!({ "jit_provisioning": true, "allowed_email_domains": ["acme.example"] }),
+    )
+    .await;
+    let linked = Browser::new(&app, "acme").sso(&op, &entra_ada).await;
+    assert_eq!(linked.status(), StatusCode::SEE_OTHER);
+
+    // Someone else at the same provider with ada's address (a reused address): not into ada's account.
+    let impostor = Browser::new(&app, "acme")
+        .sso(&op, &OpUser::new("someone-new", &ada.email))
+        .await;
+    assert_eq!(
+        failure_reason(impostor, StatusCode::FORBIDDEN).await,
+        "identity_conflict"
+    );
+
+    // An invitation that expired is not accepted by signing in through the provider.
+    let invited = app
+        .invite("acme", &owner, "late@acme.example", "member")
+        .await;
+    let pool = app.owner_pool().await;
+    sqlx::query("UPDATE invitations SET expires_at = created_at WHERE id = $1::uuid")
+        .bind(invited["invitation"]["id"].as_str().unwrap())
+        .execute(&pool)
+        .await
+        .unwrap();
+    let late = Browser::new(&app, "acme")
+        .sso(&op, &OpUser::new("late-1", "late@acme.example"))
+        .await;
+    assert_eq!(
+        failure_reason(late, StatusCode::FORBIDDEN).await,
+        "invitation_expired"
+    );
+    let owner = app.login_owner(&acme).await;
+    assert_eq!(
+        members(&app, "acme", &owner)
+            .await
+            .into_iter()
+            .find(|m| m["email"] == "late@acme.example")
+            .unwrap()["status"],
+        "invited",
+        "nothing changed"
+    );
+    assert!(
+        failed_reasons(&app, &acme)
+            .await
+            .contains(&"identity_conflict".to_owned())
     );
 }

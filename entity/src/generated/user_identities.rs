@@ -8,15 +8,16 @@ pub struct Model {
     #[sea_orm(
         primary_key,
         auto_increment = false,
-        unique_key = "user_identities_tenant_id_issuer_subject_key"
+        unique_key = "user_identities_tenant_id_user_id_issuer_key"
     )]
     pub tenant_id: Uuid,
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
+    #[sea_orm(unique_key = "user_identities_tenant_id_user_id_issuer_key")]
     pub user_id: Uuid,
     #[sea_orm(
         column_type = "Text",
-        unique_key = "user_identities_tenant_id_issuer_subject_key"
+        unique_key = "user_identities_tenant_id_user_id_issuer_key"
     )]
     pub issuer: String,
     #[sea_orm(

@@ -148,11 +148,14 @@ pub struct Identity {
     pub issuer: String,
     pub subject: String,
     pub email: Option<String>,
-    pub email_verified: bool,
+    /// The `email_verified` claim: `None` when the provider does not send it (Entra ID).
+    pub email_verified: Option<bool>,
     pub name: Option<String>,
     pub given_name: Option<String>,
     pub family_name: Option<String>,
-    pub groups: BTreeSet<String>,
+    /// The groups claim; `None` when the token has none (scope not granted, Entra's group overage):
+    /// then roles are left as they are rather than dropped to the default.
+    pub groups: Option<BTreeSet<String>>,
 }
 
 /// Why a sign-in with the provider failed. `reason()` is what the audit log and the error page say.
@@ -430,22 +433,24 @@ fn identity(claims: &Claims, groups_claim: &str) -> Identity {
         n.and_then(|c| c.get(None)).map(|v| v.as_str().to_owned())
     };
     let groups = match claims.additional_claims().other.get(groups_claim) {
-        Some(Value::Array(values)) => values
-            .iter()
-            .filter_map(|v| match v {
-                Value::String(s) => Some(s.clone()),
-                Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            })
-            .collect(),
-        Some(Value::String(single)) => BTreeSet::from([single.clone()]),
-        _ => BTreeSet::new(),
+        Some(Value::Array(values)) => Some(
+            values
+                .iter()
+                .filter_map(|v| match v {
+                    Value::String(s) => Some(s.clone()),
+                    Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                })
+                .collect(),
+        ),
+        Some(Value::String(single)) => Some(BTreeSet::from([single.clone()])),
+        _ => None,
     };
     Identity {
         issuer: claims.issuer().as_str().to_owned(),
         subject: claims.subject().as_str().to_owned(),
         email: claims.email().map(|e| e.as_str().to_owned()),
-        email_verified: claims.email_verified().unwrap_or(false),
+        email_verified: claims.email_verified(),
         name: name(claims.name()),
         given_name: claims
             .given_name()

@@ -73,6 +73,19 @@ impl From<ApiError> for SsoFailure {
                 "Your account cannot sign in right now. Ask an administrator of your organization.",
             )
             .detail(code),
+            // A concurrent sign-in of the same person (a double click, two tabs) got there first.
+            ApiError::Conflict { detail, .. } => SsoFailure::new(
+                StatusCode::CONFLICT,
+                "sign_in_conflict",
+                "Another sign-in for your account was in progress. Try again.",
+            )
+            .detail(detail),
+            ApiError::Unavailable { code } => SsoFailure::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Sign-in is unavailable for a moment. Try again shortly.",
+            )
+            .detail(code),
             other => {
                 tracing::error!(error = %other, "single sign-on failed");
                 SsoFailure::new(
@@ -196,9 +209,7 @@ pub async fn callback(
     match complete(state, tenant, request, &ctx, query, bound_state).await {
         Ok(done) => Ok(done),
         Err(failure) => {
-            if failure.status != StatusCode::INTERNAL_SERVER_ERROR {
-                record_failure(state, tenant, &ctx, &failure).await;
-            }
+            record_failure(state, tenant, &ctx, &failure).await;
             Err(failure)
         }
     }

@@ -122,19 +122,23 @@ pub fn is_public(ip: IpAddr) -> bool {
                 || a == 0
                 || (a == 100 && (64..128).contains(&b))
                 || (a == 198 && (b == 18 || b == 19))
+                || (a == 192 && b == 0 && v4.octets()[2] == 0)
+                || (a == 192 && b == 88 && v4.octets()[2] == 99)
                 || a >= 240)
         }
         IpAddr::V6(v6) => {
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_public(IpAddr::V4(v4));
             }
-            let first = v6.segments()[0];
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80
-                || first == 0x2001 && v6.segments()[1] == 0x0db8)
+            // Only global unicast (2000::/3), less the ranges that carry or stand for other
+            // addresses: IETF protocol assignments incl. Teredo (2001::/23), documentation
+            // (2001:db8::/32) and 6to4 (2002::/16). NAT64 (64:ff9b::/96), IPv4-compatible (::/96),
+            // unique-local and link-local addresses are outside 2000::/3.
+            let [first, second, ..] = v6.segments();
+            (first & 0xe000) == 0x2000
+                && !(first == 0x2001 && second < 0x0200)
+                && !(first == 0x2001 && second == 0x0db8)
+                && first != 0x2002
         }
     }
 }
@@ -158,10 +162,23 @@ mod tests {
             "fe80::1",
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
+            "64:ff9b::a00:5",
+            "64:ff9b:1::a00:5",
+            "2002:a00:5::1",
+            "::10.0.0.5",
+            "2001:0:4136:e378::1",
+            "2001:db8::1",
+            "fec0::1",
+            "192.0.0.8",
         ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip}");
         }
-        for ip in ["8.8.8.8", "1.1.1.1", "2606:4700:4700::1111"] {
+        for ip in [
+            "8.8.8.8",
+            "1.1.1.1",
+            "2606:4700:4700::1111",
+            "2001:4860:4860::8888",
+        ] {
             assert!(is_public(ip.parse().unwrap()), "{ip}");
         }
     }

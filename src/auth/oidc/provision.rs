@@ -6,9 +6,7 @@
 use std::collections::BTreeSet;
 
 use actix_web::http::StatusCode;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement};
 
 use super::{client::Identity, flow::SsoFailure};
 use crate::{
@@ -52,6 +50,13 @@ pub async fn sign_in(
     connection: &Connection,
     identity: &Identity,
 ) -> Result<TokenPair, SsoFailure> {
+    if identity.subject.chars().count() > 255 {
+        return Err(SsoFailure::new(
+            StatusCode::BAD_REQUEST,
+            "subject_too_long",
+            "The identity provider identifies you with more than 255 characters, which Trellis does not accept.",
+        ));
+    }
     let tx = TenantTx::begin(&state.pool, tenant.id, None)
         .await
         .map_err(ApiError::from)?;
@@ -81,12 +86,16 @@ pub async fn sign_in(
     let (user_id, found) = match &linked {
         Some(link) => (UserId::from_uuid(link.user_id), Found::Linked),
         None => {
-            let email = verified_email(identity, email.as_ref())?;
+            let email = verified_email(identity, email.as_ref(), connection)?;
             match find_by_email(&tx, email).await? {
-                Some(user) => (UserId::from_uuid(user.id), Found::ByEmail),
+                Some(user) => {
+                    ensure_linkable(&tx, &user, identity).await?;
+                    (UserId::from_uuid(user.id), Found::ByEmail)
+                }
                 None if connection.jit_provisioning => {
+                    let no_groups = BTreeSet::new();
                     let role = mappings
-                        .role_for(&identity.groups)
+                        .role_for(identity.groups.as_ref().unwrap_or(&no_groups))
                         .unwrap_or(&mappings.default_role)
                         .to_owned();
                     let ctx = ctx.with_actor(Actor::claimed(email.as_str()));
@@ -127,10 +136,14 @@ pub async fn sign_in(
             ));
         }
     };
-    let mut groups: BTreeSet<String> = identity.groups.clone();
-    groups.extend(mappings::scim_groups_of(&tx, user_id).await?);
-    if let Some(role) = mappings.role_for(&groups) {
-        mappings::apply_role(&tx, &ctx, user_id, &user.email, role, "sso").await?;
+    // Roles follow the token's groups (with the member's SCIM groups); a token without the claim
+    // leaves the role as it is.
+    if let Some(claimed) = &identity.groups {
+        let mut groups: BTreeSet<String> = claimed.clone();
+        groups.extend(mappings::scim_groups_of(&tx, user_id).await?);
+        if let Some(role) = mappings.role_for(&groups) {
+            mappings::apply_role(&tx, &ctx, user_id, &user.email, role, "sso").await?;
+        }
     }
     entity::user_identities::Entity::update_many()
         .col_expr(
@@ -159,10 +172,13 @@ pub async fn sign_in(
     Ok(auth_service::finish_sign_in(state, tx, &ctx, tenant, &user, sign_in).await?)
 }
 
-/// An email is only trusted to find or create an account when the provider says it verified it.
+/// An email is only trusted to find or create an account when the provider says it verified it, or,
+/// for a provider that does not say (Entra ID sends no `email_verified`), when it is in a domain the
+/// organization listed as its own.
 fn verified_email<'a>(
     identity: &Identity,
     email: Option<&'a Email>,
+    connection: &Connection,
 ) -> Result<&'a Email, SsoFailure> {
     let Some(email) = email else {
         return Err(SsoFailure::new(
@@ -171,7 +187,15 @@ fn verified_email<'a>(
             "The identity provider did not share your email address, so your account could not be found. Ask an administrator to add the email scope.",
         ));
     };
-    if !identity.email_verified {
+    let vouched = connection
+        .allowed_email_domains
+        .iter()
+        .any(|d| d == email.domain());
+    let verified = match identity.email_verified {
+        Some(verified) => verified,
+        None => vouched,
+    };
+    if !verified {
         return Err(SsoFailure::new(
             StatusCode::FORBIDDEN,
             "email_not_verified",
@@ -246,26 +270,86 @@ async fn lock_user(tx: &TenantTx, user_id: UserId) -> Result<entity::users::Mode
         })
 }
 
+/// Whether a provider account may be linked to `user` by its email: never to an owner (an admin who
+/// controls the connection must not become an owner by pointing it at a provider of their own; owners
+/// keep their password), and never to a member already linked to another account at this provider (an
+/// address reused for someone new).
+async fn ensure_linkable(
+    tx: &TenantTx,
+    user: &entity::users::Model,
+    identity: &Identity,
+) -> Result<(), SsoFailure> {
+    let row = tx
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT (SELECT role FROM memberships WHERE tenant_id = $1 AND user_id = $2) AS role, \
+               EXISTS (SELECT 1 FROM user_identities WHERE tenant_id = $1 AND user_id = $2 AND issuer = $3) AS linked",
+            [
+                tx.tenant_id().as_uuid().into(),
+                user.id.into(),
+                identity.issuer.clone().into(),
+            ],
+        ))
+        .await
+        .map_err(ApiError::from)?;
+    let (role, linked): (Option<String>, bool) = match row {
+        Some(row) => (
+            row.try_get("", "role").map_err(ApiError::from)?,
+            row.try_get("", "linked").map_err(ApiError::from)?,
+        ),
+        None => (None, false),
+    };
+    if role.as_deref() == Some("owner") {
+        return Err(SsoFailure::new(
+            StatusCode::FORBIDDEN,
+            "owner_not_linked",
+            "Owners of this organization sign in with their password, not through the identity provider.",
+        )
+        .detail(user.email.clone()));
+    }
+    if linked {
+        return Err(SsoFailure::new(
+            StatusCode::FORBIDDEN,
+            "identity_conflict",
+            "Your account is linked to another account at the identity provider. Ask an administrator.",
+        )
+        .detail(user.email.clone()));
+    }
+    Ok(())
+}
+
 async fn link(
     tx: &TenantTx,
     ctx: &AuditCtx,
     user_id: UserId,
     identity: &Identity,
 ) -> Result<(), SsoFailure> {
-    let id = uuid::Uuid::now_v7();
-    entity::user_identities::Entity::insert(entity::user_identities::ActiveModel {
-        tenant_id: Set(tx.tenant_id().as_uuid()),
-        id: Set(id),
-        user_id: Set(user_id.as_uuid()),
-        issuer: Set(identity.issuer.clone()),
-        subject: Set(identity.subject.clone()),
-        email: Set(identity.email.clone()),
-        created_at: Set(ctx.now.into()),
-        last_login_at: Set(None),
-    })
-    .exec_without_returning(tx)
-    .await
-    .map_err(ApiError::from)?;
+    // A concurrent first sign-in of the same account may have linked it a moment ago.
+    let inserted = tx
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "INSERT INTO user_identities (tenant_id, id, user_id, issuer, subject, email, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+            [
+                tx.tenant_id().as_uuid().into(),
+                uuid::Uuid::now_v7().into(),
+                user_id.as_uuid().into(),
+                identity.issuer.clone().into(),
+                identity.subject.clone().into(),
+                identity.email.clone().into(),
+                ctx.now.into(),
+            ],
+        ))
+        .await
+        .map_err(ApiError::from)?
+        .rows_affected();
+    if inserted == 0 {
+        return Err(ApiError::conflict(
+            "sign_in_conflict",
+            "the provider account was linked by a concurrent sign-in",
+        )
+        .into());
+    }
     audit::record(
         tx,
         ctx,
@@ -293,6 +377,7 @@ async fn accept_pending_invitation(
             DbBackend::Postgres,
             "UPDATE invitations SET accepted_at = $3 \
              WHERE tenant_id = $1 AND user_id = $2 AND accepted_at IS NULL AND revoked_at IS NULL \
+               AND expires_at > $3 \
              RETURNING id",
             [
                 tx.tenant_id().as_uuid().into(),
@@ -302,9 +387,18 @@ async fn accept_pending_invitation(
         ))
         .await
         .map_err(ApiError::from)?;
+    if accepted.is_empty() {
+        return Err(SsoFailure::new(
+            StatusCode::FORBIDDEN,
+            "invitation_expired",
+            "Your invitation has expired or was withdrawn. Ask an administrator for a new one.",
+        )
+        .detail(user.email.clone()));
+    }
     tx.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        "UPDATE users SET status = 'active', updated_at = $3 WHERE tenant_id = $1 AND id = $2",
+        "UPDATE users SET status = 'active', updated_at = $3 \
+         WHERE tenant_id = $1 AND id = $2 AND status = 'invited'",
         [
             tx.tenant_id().as_uuid().into(),
             user.id.into(),

@@ -20,6 +20,7 @@ use crate::{
     authz::Authz,
     db::sql::{SqlBuilder, escape_like},
     domain::{DisplayName, Email, InvitationId, UserId},
+    error::ApiError,
     http::pagination::PageRequest,
     mail::{self, MailTemplate},
     state::AppState,
@@ -287,6 +288,15 @@ pub async fn accept_invitation(
         .await?
         .filter(|u| u.status == "invited")
         .ok_or(MembersError::InvitationInvalid)?;
+    // Single sign-on required: no password for a non-owner; signing in through the provider accepts
+    // the invitation instead (nothing is consumed here).
+    if crate::modules::sso::connection::refuses_password(&tx, user.role.as_deref()).await? {
+        return Err(ApiError::forbidden(
+            "sso_required",
+            "this organization signs in with single sign-on: sign in at /auth/sso/start to join",
+        )
+        .into());
+    }
     let password = NewPassword::parse(password, &user.email)
         .map_err(|m| MembersError::field("password", m))?;
     let hash = state.passwords.hash(password.secret()).await?;

@@ -84,7 +84,18 @@ pub async fn put(
     let valid = validate(&input, allow_insecure, existing.is_none())?;
     let sealed = match (&valid.client_secret, &existing) {
         (Some(secret), _) => seal_secret(crypto, tx.tenant_id(), secret)?,
-        (None, Some(old)) => old.client_secret_sealed.clone(),
+        // Kept only for the same client at the same provider: never sent to another issuer.
+        (None, Some(old))
+            if old.issuer_url == valid.issuer_url && old.client_id == valid.client_id =>
+        {
+            old.client_secret_sealed.clone()
+        }
+        (None, Some(_)) => {
+            return Err(ApiError::validation(
+                "client_secret",
+                "is required when the issuer or the client id changes",
+            ));
+        }
         // `validate` requires a secret for a new connection.
         (None, None) => return Err(ApiError::validation("client_secret", "is required")),
     };
