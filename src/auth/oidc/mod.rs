@@ -2,7 +2,7 @@
 //! `/api/v1/sso/oidc`, see `modules::sso`). [`client`] is the relying party (discovery, code flow with
 //! PKCE, ID token verification) over an SSRF-safe [`http`] client; [`flow`] runs a sign-in on the
 //! organization's host; [`provision`] finds, links or creates the member and syncs their role.
-//! docs/sso.md is the admin's guide; docs/adr/0007-single-sign-on.md the reasoning.
+//! docs/sso.md is the admin's guide; docs/adr/0007-single-sign-on-and-provisioning.md the reasoning.
 
 pub mod client;
 pub mod flow;
