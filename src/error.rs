@@ -295,10 +295,13 @@ impl From<DbErr> for ApiError {
                 code: "invalid_reference",
                 detail: "a referenced resource does not exist".into(),
             },
-            Some("23514" | "23502" | "22P02" | "22001") => ApiError::Unprocessable {
-                code: "invalid_value",
-                detail: "a value is not acceptable".into(),
-            },
+            // 22021 / 22P05: a NUL character, which text and jsonb cannot hold.
+            Some("23514" | "23502" | "22P02" | "22001" | "22021" | "22P05") => {
+                ApiError::Unprocessable {
+                    code: "invalid_value",
+                    detail: "a value is not acceptable".into(),
+                }
+            }
             _ => match &err {
                 DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => {
                     tracing::error!(error = %err, "database unavailable");

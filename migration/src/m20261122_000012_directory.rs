@@ -99,8 +99,8 @@ ALTER TABLE users
     ADD COLUMN family_name text CHECK (length(family_name) <= 200),
     ADD COLUMN scim_emails jsonb CHECK (jsonb_typeof(scim_emails) = 'array'),
     ADD COLUMN scim_deleted_at timestamptz;
-CREATE UNIQUE INDEX users_tenant_scim_user_name_idx ON users (tenant_id, lower(scim_user_name))
-    WHERE scim_user_name IS NOT NULL;
+-- The SCIM userName, unique without case; a member SCIM does not manage is known by their address.
+CREATE UNIQUE INDEX users_tenant_scim_user_name_idx ON users (tenant_id, lower(coalesce(scim_user_name, email)));
 CREATE INDEX users_tenant_external_id_idx ON users (tenant_id, external_id) WHERE external_id IS NOT NULL;
 
 CREATE TABLE scim_groups (

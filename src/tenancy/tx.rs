@@ -37,6 +37,9 @@ pub enum TenantLock {
     Seats = 1,
     /// Owner accounting: the last owner can be neither removed, demoted nor deactivated.
     Owners = 2,
+    /// Directory role sync: SCIM group changes, one at a time, so concurrent ones cannot leave a member
+    /// with a role worked out from groups they have since left.
+    Directory = 3,
 }
 
 impl TenantTx {

@@ -848,3 +848,168 @@ async fn only_a_person_with_sso_manage_creates_a_scim_token() {
         .unwrap();
     assert!(status["token"].is_null());
 }
+
+#[tokio::test]
+async fn owners_stay_in_trellis_hands_and_real_clients_odd_requests_work() {
+    let app = spawn_app().await;
+    let acme = app.create_tenant("acme").await;
+    let token = scim_token(&app, &acme).await;
+    let owner_id = acme.owner.id.to_string();
+
+    // The owner's address and status cannot be changed through SCIM (an admin may hold the token).
+    let hijack = json!({ "schemas": [PATCH], "Operations": [{ "op": "replace", "path": "emails",
+        "value": [{ "value": "me@evil.example", "primary": true }] }] });
+    let (status, _) = scim(
+        &app,
+        "acme",
+        &token,
+        Method::PATCH,
+        &format!("/Users/{owner_id}"),
+        Some(hijack),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = scim(
+        &app,
+        "acme",
+        &token,
+        Method::DELETE,
+        &format!("/Users/{owner_id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let off = json!({ "schemas": [PATCH], "Operations": [{ "op": "replace", "path": "active", "value": false }] });
+    let (status, _) = scim(
+        &app,
+        "acme",
+        &token,
+        Method::PATCH,
+        &format!("/Users/{owner_id}"),
+        Some(off),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let owner_row = member(&app, &acme, &acme.owner.email).await.unwrap();
+    assert_eq!(owner_row["status"], "active");
+    // Their title is the directory's to keep up to date.
+    let title = json!({ "schemas": [PATCH], "Operations": [{ "op": "add", "path": "title", "value": "Founder" }] });
+    let (status, _) = scim(
+        &app,
+        "acme",
+        &token,
+        Method::PATCH,
+        &format!("/Users/{owner_id}"),
+        Some(title),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // A member known by their address is found by a userName equal to it, even with another primary
+    // address: taken over, not duplicated.
+    let owner = app.login_owner(&acme).await;
+    let alice = app.add_member(&acme, &owner, "alice", "member").await;
+    let (_, found) = scim(
+        &app,
+        "acme",
+        &token,
+        Method::GET,
+        &format!(
+            "/Users?filter=userName+eq+%22{}%22",
+            alice.email.to_uppercase()
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(found["totalResults"], 1, "{found}");
+    let mut doc = okta_user(&alice.email, "Alice", "Smith");
+    doc["emails"] =
+        json!([{ "value": "alice.smith@acme.example", "primary": true, "type": "work" }]);
+    let (status, adopted) = scim(&app, "acme", &token, Method::POST, "/Users", Some(doc)).await;
+    assert_eq!(status, StatusCode::CREATED, "{adopted}");
+    assert_eq!(adopted["id"], alice.id.to_string());
+
+    // Entra sends the manager as a bare id.
+    let (_, bob) = scim(
+        &app,
+        "acme",
+        &token,
+        Method::POST,
+        "/Users",
+        Some(okta_user("bob@acme.example", "Bob", "B")),
+    )
+    .await;
+    let bob_id = bob["id"].as_str().unwrap().to_owned();
+    let manager = json!({ "schemas": [PATCH], "Operations": [{ "op": "Add",
+        "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": alice.id.to_string() }] });
+    let (status, managed) = scim(
+        &app,
+        "acme",
+        &token,
+        Method::PATCH,
+        &format!("/Users/{bob_id}"),
+        Some(manager),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{managed}");
+    assert_eq!(
+        managed["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["manager"]["value"],
+        alice.id.to_string()
+    );
+
+    // Okta renames a group with its id in the value.
+    let (_, group) = scim(
+        &app,
+        "acme",
+        &token,
+        Method::POST,
+        "/Groups",
+        Some(json!({ "displayName": "Sales" })),
+    )
+    .await;
+    let group_id = group["id"].as_str().unwrap().to_owned();
+    let rename = json!({ "schemas": [PATCH], "Operations": [{ "op": "replace", "value": { "id": group_id, "displayName": "Sales EMEA" } }] });
+    let (status, renamed) = scim(
+        &app,
+        "acme",
+        &token,
+        Method::PATCH,
+        &format!("/Groups/{group_id}"),
+        Some(rename),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{renamed}");
+    assert_eq!(renamed["displayName"], "Sales EMEA");
+
+    // A NUL character is a 400, not a failure of the server.
+    let (status, error) = scim(
+        &app,
+        "acme",
+        &token,
+        Method::POST,
+        "/Users",
+        Some(okta_user("nul\u{0}@acme.example", "N", "U")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+    let (status, _) = scim(
+        &app,
+        "acme",
+        &token,
+        Method::POST,
+        "/Groups",
+        Some(json!({ "displayName": "x\u{0}" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = scim(
+        &app,
+        "acme",
+        &token,
+        Method::GET,
+        "/Users?filter=userName+eq+%22%5Cu0000%22",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}

@@ -53,7 +53,7 @@ pub enum Relation {
     UserIdentities,
     #[sea_orm(has_many = "super::user_mfa::Entity")]
     UserMfa,
-    #[sea_orm(has_many = "super::users::Entity")]
+    #[sea_orm(has_one = "super::users::Entity")]
     Users,
 }
 

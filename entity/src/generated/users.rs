@@ -5,11 +5,7 @@ use sea_orm::entity::prelude::*;
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "users")]
 pub struct Model {
-    #[sea_orm(
-        primary_key,
-        auto_increment = false,
-        unique_key = "users_tenant_id_employee_id_key"
-    )]
+    #[sea_orm(primary_key, auto_increment = false, unique)]
     pub tenant_id: Uuid,
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,

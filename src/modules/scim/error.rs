@@ -121,8 +121,9 @@ impl From<ApiError> for ScimError {
                     .collect::<Vec<_>>()
                     .join("; "),
             ),
+            // Taken (also when the database caught it: two clients creating the same user at once).
             ApiError::Conflict {
-                code: "member_exists",
+                code: "member_exists" | "conflict",
                 detail,
             } => ScimError::uniqueness(detail),
             other => {

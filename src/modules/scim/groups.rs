@@ -23,6 +23,7 @@ use crate::{
     db::sql::SqlBuilder,
     domain::UserId,
     modules::sso::mappings,
+    tenancy::tx::TenantLock,
 };
 
 /// At most this many member ids are written into one audit event (the counts are always complete).
@@ -92,6 +93,9 @@ fn parse(doc: Value) -> ScimResult<GroupInput> {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) if s.trim().chars().count() > 255 => Err(
                 ScimError::invalid_value(format!("{key} must be at most 255 characters")),
+            ),
+            Some(Value::String(s)) if s.chars().any(char::is_control) => Err(
+                ScimError::invalid_value(format!("{key} must not contain control characters")),
             ),
             Some(Value::String(s)) => Ok(Some(s.trim().to_owned()).filter(|s| !s.is_empty())),
             Some(_) => Err(ScimError::invalid_value(format!("{key} must be a string"))),
@@ -289,6 +293,7 @@ pub async fn get(session: &ScimSession, id: &str, query: &Query) -> ScimResult<V
 pub async fn create(session: &ScimSession, doc: Value) -> ScimResult<Value> {
     let input = parse(doc)?;
     let tx = &session.tx;
+    tx.lock(TenantLock::Directory).await?;
     let id = Uuid::now_v7();
     ensure_unique_name(session, None, &input.display_name).await?;
     tx.execute_raw(Statement::from_sql_and_values(
@@ -346,6 +351,7 @@ pub async fn patch(session: &ScimSession, id: &str, body: Value) -> ScimResult<V
 
 pub async fn delete(session: &ScimSession, id: &str) -> ScimResult<()> {
     let row = find(session, id, true).await?;
+    session.tx.lock(TenantLock::Directory).await?;
     let members: Vec<Uuid> = members_of(session, &[row.id])
         .await?
         .into_iter()
@@ -444,6 +450,7 @@ async fn add_members(
 async fn save(session: &ScimSession, row: GroupRow, input: GroupInput) -> ScimResult<()> {
     ensure_unique_name(session, Some(row.id), &input.display_name).await?;
     let tx = &session.tx;
+    tx.lock(TenantLock::Directory).await?;
     let current: BTreeSet<Uuid> = members_of(session, &[row.id])
         .await?
         .into_iter()
@@ -511,7 +518,7 @@ fn sample(ids: &[Uuid]) -> Vec<String> {
 }
 
 /// Gives each of `users` the role their SCIM groups map to (nothing when no mapping is configured).
-async fn resync_roles(session: &ScimSession, users: &[Uuid]) -> ScimResult<()> {
+pub(super) async fn resync_roles(session: &ScimSession, users: &[Uuid]) -> ScimResult<()> {
     if users.is_empty() {
         return Ok(());
     }
@@ -523,13 +530,14 @@ async fn resync_roles(session: &ScimSession, users: &[Uuid]) -> ScimResult<()> {
     let rows = tx
         .query_all_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "SELECT u.id, u.email, \
+            "SELECT u.id, u.email, ms.role, \
                coalesce(array_agg(g.display_name) FILTER (WHERE g.id IS NOT NULL), '{}') AS names, \
                coalesce(array_agg(g.external_id) FILTER (WHERE g.external_id IS NOT NULL), '{}') AS external_ids \
              FROM users u \
              LEFT JOIN scim_group_members m ON m.tenant_id = u.tenant_id AND m.user_id = u.id \
              LEFT JOIN scim_groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id \
-             WHERE u.tenant_id = $1 AND u.id = ANY($2) GROUP BY u.id, u.email",
+             LEFT JOIN memberships ms ON ms.tenant_id = u.tenant_id AND ms.user_id = u.id \
+             WHERE u.tenant_id = $1 AND u.id = ANY($2) GROUP BY u.id, u.email, ms.role ORDER BY u.id",
             [tx.tenant_id().as_uuid().into(), users.to_vec().into()],
         ))
         .await?;
@@ -541,7 +549,12 @@ async fn resync_roles(session: &ScimSession, users: &[Uuid]) -> ScimResult<()> {
             .into_iter()
             .collect();
         groups.extend(row.try_get::<Vec<String>>("", "external_ids")?);
-        if let Some(role) = mappings.role_for(&groups) {
+        let held: Option<String> = row.try_get("", "role")?;
+        // Only those whose role changes cost a write (a rename of a big group touches few).
+        if let Some(role) = mappings.role_for(&groups)
+            && held.as_deref() != Some(role)
+            && held.as_deref() != Some("owner")
+        {
             mappings::apply_role(
                 tx,
                 &session.ctx,

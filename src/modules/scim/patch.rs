@@ -251,7 +251,12 @@ pub fn apply(rt: &ResourceType, doc: &mut Value, ops: Vec<Operation>) -> Result<
                         for (name, value) in inner {
                             apply_at(rt, doc, op.op, &format!("{}:{name}", ext.id), Some(value))?;
                         }
-                    } else if !key.eq_ignore_ascii_case("schemas") {
+                    } else if !["schemas", "id", "meta"]
+                        .iter()
+                        .any(|k| k.eq_ignore_ascii_case(&key))
+                    {
+                        // Read-only attributes echoed back (Okta renames a group with its `id` in the
+                        // value) are ignored, as in a PUT.
                         apply_at(rt, doc, op.op, &key, Some(value))?;
                     }
                 }
@@ -379,10 +384,16 @@ fn canonical_element(attr: &'static Attr, value: Value) -> Result<Value, String>
     }
 }
 
-/// The key that tells elements apart (`value`), compared without case for addresses.
+/// What tells elements apart: their `value` (without case, for addresses and ids).
+fn element_key(element: &Value) -> Option<String> {
+    match element.get("value")? {
+        Value::String(s) => Some(s.to_lowercase()),
+        other => Some(other.to_string()),
+    }
+}
+
 fn same_element(a: &Value, b: &Value) -> bool {
-    match (a.get("value"), b.get("value")) {
-        (Some(Value::String(x)), Some(Value::String(y))) => x.eq_ignore_ascii_case(y),
+    match (element_key(a), element_key(b)) {
         (Some(x), Some(y)) => x == y,
         _ => a == b,
     }
@@ -407,13 +418,24 @@ fn apply_multi(
                 Some(single) => vec![single],
                 None => Vec::new(),
             };
+            // Indexed by value: adding thousands of members stays linear.
+            let mut by_value: std::collections::HashMap<String, usize> = items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, e)| element_key(e).map(|k| (k, i)))
+                .collect();
             for element in new {
                 if element.get("primary") == Some(&Value::Bool(true)) {
                     clear_primary(&mut items);
                 }
-                match items.iter_mut().find(|e| same_element(e, &element)) {
-                    Some(existing) => merge_element(existing, element),
-                    None => items.push(element),
+                match element_key(&element).and_then(|k| by_value.get(&k).copied()) {
+                    Some(i) => merge_element(&mut items[i], element),
+                    None => {
+                        if let Some(k) = element_key(&element) {
+                            by_value.insert(k, items.len());
+                        }
+                        items.push(element);
+                    }
                 }
             }
         }
@@ -426,7 +448,11 @@ fn apply_multi(
         }
         (None, None, OpKind::Remove) => match value {
             // Entra's form: remove these elements (by value).
-            Some(Value::Array(gone)) => items.retain(|e| !gone.iter().any(|g| same_element(e, g))),
+            Some(Value::Array(gone)) => {
+                let gone: std::collections::HashSet<String> =
+                    gone.iter().filter_map(element_key).collect();
+                items.retain(|e| !element_key(e).is_some_and(|k| gone.contains(&k)));
+            }
             Some(single) => items.retain(|e| !same_element(e, &single)),
             None => items.clear(),
         },
@@ -459,14 +485,7 @@ fn apply_multi(
                 .filter(|i| inner.matches(&items[*i]))
                 .collect();
             match (op, sub) {
-                (OpKind::Remove, None) => {
-                    let mut i = 0;
-                    items.retain(|_| {
-                        let keep = !matched.contains(&i);
-                        i += 1;
-                        keep
-                    });
-                }
+                (OpKind::Remove, None) => items.retain(|e| !inner.matches(e)),
                 (OpKind::Remove, Some(sub)) => {
                     for i in matched {
                         if let Some(obj) = items[i].as_object_mut() {

@@ -360,6 +360,12 @@ pub fn canonical_value(attr: &'static Attr, value: Value) -> Result<Value, Strin
 
 fn canonical_single(attr: &'static Attr, value: Value) -> Result<Value, String> {
     match attr.kind {
+        // A bare string for a complex attribute is its `value` (Entra sends the manager's id so).
+        Kind::Complex if value.is_string() && Attr::named(attr.sub, "value").is_some() => {
+            let mut m = Map::new();
+            m.insert("value".into(), value);
+            Ok(Value::Object(m))
+        }
         Kind::Complex => {
             canonical_object(attr.sub, value).map_err(|e| format!("{}: {e}", attr.name))
         }

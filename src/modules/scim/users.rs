@@ -21,7 +21,7 @@ use super::{
     document::{self, Query},
     error::{ScimError, ScimResult},
     filter::{self, AttrPath, Column, ColumnKind},
-    patch,
+    groups, patch,
     schema::{self, ENTERPRISE_USER, USERS},
 };
 use crate::{
@@ -35,6 +35,7 @@ use crate::{
         },
         sso::mappings,
     },
+    tenancy::tx::TenantLock,
 };
 
 const SOURCE: &str = "scim";
@@ -166,6 +167,9 @@ fn text(
             if s.chars().count() > max {
                 errors.push(format!("{key} must be at most {max} characters"));
                 None
+            } else if s.chars().any(char::is_control) {
+                errors.push(format!("{key} must not contain control characters"));
+                None
             } else {
                 (!s.is_empty()).then(|| s.to_owned())
             }
@@ -230,6 +234,14 @@ pub fn parse(doc: Value) -> ScimResult<UserInput> {
                 match Email::parse(value) {
                     Ok(email) => {
                         let kind = obj.get("type").and_then(Value::as_str).map(str::to_owned);
+                        if kind.as_deref().is_some_and(|k| {
+                            k.chars().count() > 50 || k.chars().any(char::is_control)
+                        }) {
+                            errors.push(format!(
+                                "emails[{i}].type must be a short word (work, home, other)"
+                            ));
+                            continue;
+                        }
                         let primary = obj.get("primary").and_then(Value::as_bool);
                         emails.push((email, value.trim().to_owned(), kind, primary));
                     }
@@ -484,12 +496,13 @@ pub async fn create(session: &ScimSession, doc: Value) -> ScimResult<Value> {
     let input = parse(doc)?;
     let tx = &session.tx;
     let tenant = tx.tenant_id().as_uuid();
-    // Who already has this userName or address?
+    // Who already has this userName (a member SCIM does not manage is known by their address) or
+    // this address?
     let existing = UserRow::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
         format!(
             "SELECT {COLUMNS} FROM users u WHERE u.tenant_id = $1 \
-             AND (lower(u.scim_user_name) = lower($2) OR u.email = $3) FOR UPDATE"
+             AND (lower(coalesce(u.scim_user_name, u.email)) = lower($2) OR u.email = $3) FOR UPDATE"
         ),
         [
             tenant.into(),
@@ -500,17 +513,15 @@ pub async fn create(session: &ScimSession, doc: Value) -> ScimResult<Value> {
     .all(tx)
     .await?;
     let managed = |row: &UserRow| row.scim_user_name.is_some() && row.scim_deleted_at.is_none();
-    if existing.iter().any(managed) {
+    if existing.iter().any(managed) || existing.len() > 1 {
         return Err(ScimError::uniqueness(format!(
             "a User with userName {} or address {} exists",
             input.user_name,
             input.email.as_str()
         )));
     }
-    if let Some(row) = existing
-        .into_iter()
-        .find(|row| row.email == input.email.as_str())
-    {
+    // A member SCIM does not manage (added in Trellis, or deleted through SCIM before) is taken over.
+    if let Some(row) = existing.into_iter().next() {
         let id = row.id;
         save(session, row, input, true).await?;
         return get(session, &id.to_string()).await;
@@ -600,15 +611,17 @@ async fn check_references(
             )));
         }
     }
+    // Each an indexed lookup (not a scan of the organization's members).
     let taken = session
         .tx
         .query_one_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
             "SELECT \
-               bool_or(lower(scim_user_name) = lower($3)) AS user_name, \
-               bool_or(email = $4) AS email, \
-               bool_or(employee_id = $5) AS employee \
-             FROM users WHERE tenant_id = $1 AND id <> $2",
+               EXISTS (SELECT 1 FROM users WHERE tenant_id = $1 AND id <> $2 \
+                 AND lower(coalesce(scim_user_name, email)) = lower($3)) AS user_name, \
+               (SELECT scim_deleted_at IS NOT NULL FROM users WHERE tenant_id = $1 AND id <> $2 \
+                 AND email = $4) AS email_deleted, \
+               EXISTS (SELECT 1 FROM users WHERE tenant_id = $1 AND id <> $2 AND employee_id = $5) AS employee",
             [
                 tenant.into(),
                 me.into(),
@@ -619,16 +632,22 @@ async fn check_references(
         ))
         .await?;
     if let Some(row) = taken {
-        for (column, what) in [
-            ("user_name", "userName"),
-            ("email", "address"),
-            ("employee", "employeeNumber"),
-        ] {
-            if row.try_get::<Option<bool>>("", column)?.unwrap_or(false) {
-                return Err(ScimError::uniqueness(format!(
-                    "another User has this {what}"
-                )));
+        if row.try_get::<bool>("", "user_name")? {
+            return Err(ScimError::uniqueness("another User has this userName"));
+        }
+        match row.try_get::<Option<bool>>("", "email_deleted")? {
+            Some(true) => {
+                return Err(ScimError::uniqueness(
+                    "this address belongs to a member deleted through SCIM: POST a User with it to bring them back",
+                ));
             }
+            Some(false) => return Err(ScimError::uniqueness("another User has this address")),
+            None => {}
+        }
+        if row.try_get::<bool>("", "employee")? {
+            return Err(ScimError::uniqueness(
+                "another User has this employeeNumber",
+            ));
         }
     }
     Ok(())
@@ -644,6 +663,17 @@ async fn save(
 ) -> ScimResult<()> {
     check_references(session, Some(row.id), &input).await?;
     let tx = &session.tx;
+    let member = members::get(tx, UserId::from_uuid(row.id)).await?;
+    let active = input.active.unwrap_or(if adopted {
+        true
+    } else {
+        row.status != "deactivated"
+    });
+    if member.role.as_deref() == Some("owner")
+        && (member.email != input.email.as_str() || (member.status != "deactivated") != active)
+    {
+        return Err(owner_refused());
+    }
     let before = json!({
         "email": row.email,
         "user_name": row.scim_user_name,
@@ -721,21 +751,30 @@ async fn save(
         .await?;
     }
     // Activation last: a member taken over after a SCIM delete comes back as the document says.
-    let active = input.active.unwrap_or(if adopted {
-        true
-    } else {
-        row.status != "deactivated"
-    });
-    let member = members::get(tx, UserId::from_uuid(row.id)).await?;
     directory::set_active(tx, &session.ctx, &session.tenant, &member, active, SOURCE).await?;
     Ok(())
 }
 
-/// DELETE: the member is deactivated (signed out everywhere), leaves their groups, and is gone for SCIM.
+/// Owners are managed in Trellis: a directory (whose token an admin may hold) cannot change an owner's
+/// address or status, nor delete them.
+fn owner_refused() -> ScimError {
+    ScimError::new(
+        actix_web::http::StatusCode::FORBIDDEN,
+        None,
+        "this User is an owner of the organization: their address and status are managed in Trellis, not through SCIM",
+    )
+}
+
+/// DELETE: the member is deactivated (signed out everywhere), leaves their groups (their role follows),
+/// and is gone for SCIM.
 pub async fn delete(session: &ScimSession, id: &str) -> ScimResult<()> {
     let row = find(session, id, true).await?;
     let tx = &session.tx;
+    tx.lock(TenantLock::Directory).await?;
     let member = members::get(tx, UserId::from_uuid(row.id)).await?;
+    if member.role.as_deref() == Some("owner") {
+        return Err(owner_refused());
+    }
     directory::set_active(tx, &session.ctx, &session.tenant, &member, false, SOURCE).await?;
     let left = tx
         .execute_raw(Statement::from_sql_and_values(
@@ -764,7 +803,7 @@ pub async fn delete(session: &ScimSession, id: &str) -> ScimResult<()> {
             .metadata(json!({ "source": SOURCE, "groups_left": left })),
     )
     .await?;
-    Ok(())
+    groups::resync_roles(session, &[row.id]).await
 }
 
 #[cfg(test)]
