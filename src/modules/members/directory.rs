@@ -9,12 +9,12 @@ use serde_json::json;
 use super::{
     MembersError,
     service::{
-        MemberRow, email_taken, ensure_free_seat, ensure_other_owner, insert_membership, set_status,
+        MemberRow, deactivate_member, email_taken, ensure_free_seat, insert_membership,
+        reactivate_member,
     },
 };
 use crate::{
     audit::{self, AuditCtx, AuditEvent},
-    auth::service as auth_service,
     domain::{Email, UserId},
     tenancy::{Tenant, TenantTx, tx::TenantLock},
 };
@@ -107,53 +107,15 @@ pub async fn set_active(
     active: bool,
     source: &str,
 ) -> Result<bool> {
-    let member_id = UserId::from_uuid(member.id);
     let is_active = member.status != "deactivated";
     if active == is_active {
         return Ok(false);
     }
     if active {
-        tx.lock(TenantLock::Seats).await?;
-        ensure_free_seat(tx, tenant).await?;
-        set_status(tx, ctx, member_id, "active", None).await?;
-        audit::record(
-            tx,
-            ctx,
-            AuditEvent::new("member.reactivated")
-                .target("user", member_id, Some(&member.email))
-                .metadata(json!({
-                    "before": { "status": member.status },
-                    "after": { "status": "active" },
-                    "source": source,
-                })),
-        )
-        .await?;
-        return Ok(true);
+        reactivate_member(tx, ctx, tenant, member, Some(source)).await?;
+    } else {
+        tx.lock(TenantLock::Owners).await?;
+        deactivate_member(tx, ctx, member, Some(source)).await?;
     }
-    tx.lock(TenantLock::Owners).await?;
-    if member.role.as_deref() == Some("owner") {
-        ensure_other_owner(tx, member_id).await?;
-    }
-    set_status(tx, ctx, member_id, "deactivated", Some(ctx.now)).await?;
-    let sessions = auth_service::revoke_sessions(
-        tx,
-        auth_service::SessionScope::AllOfUser(member_id),
-        ctx,
-        "user_deactivated",
-    )
-    .await?;
-    audit::record(
-        tx,
-        ctx,
-        AuditEvent::new("member.deactivated")
-            .target("user", member_id, Some(&member.email))
-            .metadata(json!({
-                "before": { "status": member.status },
-                "after": { "status": "deactivated" },
-                "sessions_revoked": sessions,
-                "source": source,
-            })),
-    )
-    .await?;
     Ok(true)
 }

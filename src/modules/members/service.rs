@@ -422,29 +422,7 @@ pub async fn deactivate(
             status: member.status,
         });
     }
-    if member.role.as_deref() == Some("owner") {
-        ensure_other_owner(tx, member_id).await?;
-    }
-    set_status(tx, ctx, member_id, "deactivated", Some(ctx.now)).await?;
-    let sessions = auth_service::revoke_sessions(
-        tx,
-        auth_service::SessionScope::AllOfUser(member_id),
-        ctx,
-        "user_deactivated",
-    )
-    .await?;
-    audit::record(
-        tx,
-        ctx,
-        AuditEvent::new("member.deactivated")
-            .target("user", member_id, Some(&member.email))
-            .metadata(json!({
-                "before": { "status": member.status },
-                "after": { "status": "deactivated" },
-                "sessions_revoked": sessions,
-            })),
-    )
-    .await?;
+    deactivate_member(tx, ctx, &member, None).await?;
     get(tx, member_id).await
 }
 
@@ -464,20 +442,91 @@ pub async fn reactivate(
             status: member.status,
         });
     }
+    reactivate_member(tx, ctx, tenant, &member, None).await?;
+    get(tx, member_id).await
+}
+
+/// Reactivates `member` if a seat of `tenant` is free, auditing it (with the directory's `source` when
+/// it did it). The caller has checked who may.
+pub(super) async fn reactivate_member(
+    tx: &TenantTx,
+    ctx: &AuditCtx,
+    tenant: &Tenant,
+    member: &MemberRow,
+    source: Option<&str>,
+) -> Result<()> {
     tx.lock(TenantLock::Seats).await?;
     ensure_free_seat(tx, tenant).await?;
+    let member_id = UserId::from_uuid(member.id);
     set_status(tx, ctx, member_id, "active", None).await?;
+    audit_status(
+        tx,
+        ctx,
+        member,
+        "member.reactivated",
+        "active",
+        json!({}),
+        source,
+    )
+    .await
+}
+
+/// Deactivates `member`, the last active owner excepted, ending every session of theirs at once;
+/// audited like a reactivation. Called under the owners lock, after the caller checked who may.
+pub(super) async fn deactivate_member(
+    tx: &TenantTx,
+    ctx: &AuditCtx,
+    member: &MemberRow,
+    source: Option<&str>,
+) -> Result<()> {
+    let member_id = UserId::from_uuid(member.id);
+    if member.role.as_deref() == Some("owner") {
+        ensure_other_owner(tx, member_id).await?;
+    }
+    set_status(tx, ctx, member_id, "deactivated", Some(ctx.now)).await?;
+    let sessions = auth_service::revoke_sessions(
+        tx,
+        auth_service::SessionScope::AllOfUser(member_id),
+        ctx,
+        "user_deactivated",
+    )
+    .await?;
+    let extra = json!({ "sessions_revoked": sessions });
+    audit_status(
+        tx,
+        ctx,
+        member,
+        "member.deactivated",
+        "deactivated",
+        extra,
+        source,
+    )
+    .await
+}
+
+async fn audit_status(
+    tx: &TenantTx,
+    ctx: &AuditCtx,
+    member: &MemberRow,
+    action: &'static str,
+    status: &str,
+    mut metadata: serde_json::Value,
+    source: Option<&str>,
+) -> Result<()> {
+    metadata["before"] = json!({ "status": member.status });
+    metadata["after"] = json!({ "status": status });
+    if let Some(source) = source {
+        metadata["source"] = source.into();
+    }
     audit::record(
         tx,
         ctx,
-        AuditEvent::new("member.reactivated")
-            .target("user", member_id, Some(&member.email))
-            .metadata(
-                json!({ "before": { "status": "deactivated" }, "after": { "status": "active" } }),
-            ),
+        AuditEvent::new(action)
+            .target("user", member.id, Some(&member.email))
+            .metadata(metadata),
     )
     .await?;
-    get(tx, member_id).await
+    Ok(())
 }
 
 /// Removes a member for good (their sessions, tokens and role go with them; audit events stay).

@@ -4,9 +4,13 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::{db::sql::SqlBuilder, tenancy::TenantTx};
+
+use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement};
+
 use super::{
     error::{ScimError, ScimResult},
-    filter::{AttrPath, Filter},
+    filter::{self, AttrPath, Column, Filter},
     schema::{self, ResourceType},
 };
 
@@ -278,6 +282,60 @@ fn remove_path(rt: &ResourceType, doc: &mut Map<String, Value>, path: &AttrPath)
             _ => {}
         },
     }
+}
+
+/// Where a list reads from: `SELECT <columns> FROM <from> WHERE <base> [AND <filter>] ORDER BY <order>`,
+/// `$1` being the organization.
+pub struct ListSource<'a> {
+    pub columns: &'a str,
+    pub from: &'a str,
+    pub base: &'a str,
+    pub order: &'a str,
+    pub filterable: &'a dyn Fn(&AttrPath) -> Option<Column>,
+}
+
+/// One page of `source` for `query`, and how many rows match in all.
+pub async fn page<R: FromQueryResult>(
+    tx: &TenantTx,
+    source: ListSource<'_>,
+    query: &Query,
+) -> ScimResult<(u64, Vec<R>)> {
+    let mut condition =
+        SqlBuilder::new(format!(" WHERE {}", source.base), tx.tenant_id().as_uuid());
+    if let Some(f) = &query.filter {
+        condition.push(" AND ");
+        filter::to_sql(f, source.filterable, &mut condition)?;
+    }
+    let (where_sql, values) = condition.into_parts();
+    let from = source.from;
+    let total = tx
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            format!("SELECT count(*) AS n FROM {from}{where_sql}"),
+            values.clone(),
+        ))
+        .await?
+        .map(|row| row.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0)
+        .max(0) as u64;
+    if query.count == 0 {
+        return Ok((total, Vec::new()));
+    }
+    let rows = R::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        format!(
+            "SELECT {} FROM {from}{where_sql} ORDER BY {} LIMIT {} OFFSET {}",
+            source.columns,
+            source.order,
+            query.count,
+            query.start_index - 1
+        ),
+        values,
+    ))
+    .all(tx)
+    .await?;
+    Ok((total, rows))
 }
 
 pub fn list_response(total: u64, start_index: u64, resources: Vec<Value>) -> Value {

@@ -14,13 +14,12 @@ use super::{
     auth::ScimSession,
     document::{self, Query},
     error::{ScimError, ScimResult},
-    filter::{self, AttrPath, Column, ColumnKind},
+    filter::{AttrPath, Column, ColumnKind},
     patch,
     schema::{self, GROUPS},
 };
 use crate::{
     audit::{self, AuditEvent},
-    db::sql::SqlBuilder,
     domain::UserId,
     modules::sso::mappings,
     tenancy::tx::TenantLock,
@@ -201,38 +200,14 @@ async fn members_of(session: &ScimSession, groups: &[Uuid]) -> ScimResult<Vec<(U
 }
 
 pub async fn list(session: &ScimSession, query: &Query) -> ScimResult<(u64, Vec<Value>)> {
-    let mut condition = SqlBuilder::new(String::new(), session.tx.tenant_id().as_uuid());
-    condition.push(" WHERE g.tenant_id = $1");
-    if let Some(f) = &query.filter {
-        condition.push(" AND ");
-        filter::to_sql(f, &column, &mut condition)?;
-    }
-    let (where_sql, values) = condition.into_parts();
-    let total = session
-        .tx
-        .query_one_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            format!("SELECT count(*) AS n FROM scim_groups g{where_sql}"),
-            values.clone(),
-        ))
-        .await?
-        .map(|row| row.try_get::<i64>("", "n"))
-        .transpose()?
-        .unwrap_or(0);
-    if query.count == 0 {
-        return Ok((total as u64, Vec::new()));
-    }
-    let rows = GroupRow::find_by_statement(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        format!(
-            "SELECT {COLUMNS} FROM scim_groups g{where_sql} ORDER BY g.created_at, g.id LIMIT {} OFFSET {}",
-            query.count,
-            query.start_index - 1
-        ),
-        values,
-    ))
-    .all(&session.tx)
-    .await?;
+    let source = document::ListSource {
+        columns: COLUMNS,
+        from: "scim_groups g",
+        base: "g.tenant_id = $1",
+        order: "g.created_at, g.id",
+        filterable: &column,
+    };
+    let (total, rows) = document::page::<GroupRow>(&session.tx, source, query).await?;
     // Members only when asked for (clients list groups without them: `excludedAttributes=members`).
     let memberships = if query.wants("members") {
         Some(members_of(session, &rows.iter().map(|r| r.id).collect::<Vec<_>>()).await?)
@@ -255,7 +230,7 @@ pub async fn list(session: &ScimSession, query: &Query) -> ScimResult<(u64, Vec<
             )
         })
         .collect();
-    Ok((total as u64, resources))
+    Ok((total, resources))
 }
 
 async fn find(session: &ScimSession, id: &str, lock: bool) -> ScimResult<GroupRow> {

@@ -20,13 +20,12 @@ use super::{
     auth::ScimSession,
     document::{self, Query},
     error::{ScimError, ScimResult},
-    filter::{self, AttrPath, Column, ColumnKind},
+    filter::{AttrPath, Column, ColumnKind},
     groups, patch,
     schema::{self, ENTERPRISE_USER, USERS},
 };
 use crate::{
     audit::{self, AuditEvent},
-    db::sql::SqlBuilder,
     domain::{Email, UserId},
     modules::{
         members::{
@@ -429,41 +428,16 @@ fn column(path: &AttrPath) -> Option<Column> {
 
 /// A page of users matching the query, and how many match in all.
 pub async fn list(session: &ScimSession, query: &Query) -> ScimResult<(u64, Vec<Value>)> {
-    let tenant = session.tx.tenant_id().as_uuid();
-    let mut condition = SqlBuilder::new(String::new(), tenant);
-    condition.push(" WHERE u.tenant_id = $1 AND u.scim_deleted_at IS NULL");
-    if let Some(f) = &query.filter {
-        condition.push(" AND ");
-        filter::to_sql(f, &column, &mut condition)?;
-    }
-    let (where_sql, values) = condition.into_parts();
-    let total = session
-        .tx
-        .query_one_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            format!("SELECT count(*) AS n FROM users u{where_sql}"),
-            values.clone(),
-        ))
-        .await?
-        .map(|row| row.try_get::<i64>("", "n"))
-        .transpose()?
-        .unwrap_or(0);
-    if query.count == 0 {
-        return Ok((total as u64, Vec::new()));
-    }
-    let rows = UserRow::find_by_statement(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        format!(
-            "SELECT {COLUMNS} FROM users u{where_sql} ORDER BY u.created_at, u.id LIMIT {} OFFSET {}",
-            query.count,
-            query.start_index - 1
-        ),
-        values,
-    ))
-    .all(&session.tx)
-    .await?;
+    let source = document::ListSource {
+        columns: COLUMNS,
+        from: "users u",
+        base: "u.tenant_id = $1 AND u.scim_deleted_at IS NULL",
+        order: "u.created_at, u.id",
+        filterable: &column,
+    };
+    let (total, rows) = document::page::<UserRow>(&session.tx, source, query).await?;
     Ok((
-        total as u64,
+        total,
         rows.iter()
             .map(|row| document::project(&USERS, render(row, &session.base_url), query))
             .collect(),
