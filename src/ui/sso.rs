@@ -13,7 +13,10 @@ use serde::Deserialize;
 use super::pages::{PageResult, html, org_name, signed_in};
 use crate::{
     auth::{
-        oidc::flow::{self, CallbackQuery, SsoFailure},
+        oidc::{
+            failure::SsoFailure,
+            flow::{self, CallbackQuery},
+        },
         web_session,
     },
     error::current_request_id,

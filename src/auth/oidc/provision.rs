@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use actix_web::http::StatusCode;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement};
 
-use super::{client::Identity, flow::SsoFailure};
+use super::{client::Identity, failure::SsoFailure};
 use crate::{
     audit::{self, Actor, AuditCtx, AuditEvent},
     auth::service::{self as auth_service, SignIn, TokenPair},
