@@ -177,6 +177,50 @@ async fn an_admin_connects_the_provider_and_members_sign_in_just_in_time() {
     // Again, from another browser: the same member, found by her subject.
     let again = Browser::new(&app, "acme").sso(&op, &grace).await;
     assert_eq!(again.status(), StatusCode::SEE_OTHER);
+
+    // A second organization with its own client at the same provider: the same person there is a
+    // member of that organization only, and acme's members list does not change.
+    let globex = app.create_tenant("globex").await;
+    let globex_owner = app.login_owner(&globex).await;
+    connect(
+        &app,
+        &globex,
+        &globex_owner,
+        &op,
+        json!({ "jit_provisioning": true }),
+    )
+    .await;
+    let at_globex = Browser::new(&app, "globex").sso(&op, &grace).await;
+    assert_eq!(at_globex.status(), StatusCode::SEE_OTHER);
+    let globex_people = members(&app, "globex", &globex_owner).await;
+    assert!(
+        globex_people
+            .iter()
+            .any(|m| m["email"] == "grace@acme.example")
+    );
+    let globex_grace = globex_people
+        .iter()
+        .find(|m| m["email"] == "grace@acme.example")
+        .unwrap();
+    let acme_grace = members(&app, "acme", &owner)
+        .await
+        .into_iter()
+        .find(|m| m["email"] == "grace@acme.example")
+        .unwrap();
+    assert_ne!(
+        globex_grace["id"], acme_grace["id"],
+        "two members, one per organization"
+    );
+    let globex_connection: Value = app
+        .get("globex", "/api/v1/sso/oidc", &globex_owner.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_ne!(
+        globex_connection["client_id"], connection["client_id"],
+        "different clients"
+    );
     let everyone = members(&app, "acme", &owner).await;
     assert_eq!(
         everyone
@@ -197,8 +241,10 @@ async fn an_admin_connects_the_provider_and_members_sign_in_just_in_time() {
     .await;
     let pool = app.owner_pool().await;
     let accounts: Vec<String> = sqlx::query_scalar(
-        "SELECT metadata->>'account' FROM audit_events WHERE action = 'sso.login_succeeded' ORDER BY occurred_at, id",
+        "SELECT metadata->>'account' FROM audit_events WHERE action = 'sso.login_succeeded' \
+         AND tenant_id = $1 ORDER BY occurred_at, id",
     )
+    .bind(acme.id.as_uuid())
     .fetch_all(&pool)
     .await
     .unwrap();
