@@ -49,6 +49,7 @@ pub struct Settings {
     pub tenancy: TenancySettings,
     pub jobs: JobsSettings,
     pub sso: SsoSettings,
+    pub imports: ImportSettings,
     pub telemetry: TelemetrySettings,
 }
 
@@ -160,6 +161,17 @@ pub struct TenancySettings {
     /// How long while pub/sub is down: cached entries live at most this long.
     pub degraded_ttl_ms: u64,
     pub cache_capacity: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportSettings {
+    /// The largest CSV file accepted; a larger upload is refused as soon as its size is known.
+    pub max_upload_bytes: u64,
+    /// Rows per transaction when an import is processed (each chunk commits with its checkpoint).
+    pub chunk_rows: usize,
+    /// Where uploads are spooled while they are read (the system's temporary directory when empty).
+    pub spool_dir: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -29,7 +29,7 @@ use crate::{
     jobs::worker::Worker,
     keys,
     mail::Mailer,
-    modules::{api_keys, members, orgs, roles, scim, sessions, sso},
+    modules::{api_keys, imports, members, orgs, roles, scim, sessions, sso},
     state::AppState,
     tenancy::{TenantDirectory, middleware::resolve_tenant},
     ui,
@@ -278,6 +278,12 @@ fn api_scope() -> impl HttpServiceFactory + OpenApiFactory + 'static {
         .service(scim::admin::get_scim)
         .service(scim::admin::create_scim_token)
         .service(scim::admin::revoke_scim_token)
+        .service(imports::routes::upload_import)
+        .service(imports::routes::list_imports)
+        .service(imports::routes::get_import)
+        .service(imports::routes::set_import_mapping)
+        .service(imports::routes::validate_import)
+        .service(imports::routes::import_errors)
         .default_service(web::to(not_found))
 }
 

@@ -19,6 +19,7 @@ mod m20261122_000009_api_keys;
 mod m20261122_000010_mfa;
 mod m20261122_000011_member_profile;
 mod m20261122_000012_directory;
+mod m20261122_000013_imports;
 
 /// Owns every object; runs migrations and maintenance. Never used on a request path.
 pub const OWNER_ROLE: &str = "trellis_owner";
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000010_mfa::Migration),
             Box::new(m20261122_000011_member_profile::Migration),
             Box::new(m20261122_000012_directory::Migration),
+            Box::new(m20261122_000013_imports::Migration),
         ]
     }
 }

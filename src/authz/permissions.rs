@@ -54,7 +54,8 @@ names!(
         Revoke => "revoke",
         Export => "export",
         Manage => "manage",
-        Reset => "reset",
+                Reset => "reset",
+        Import => "import",
     }
 );
 
@@ -73,6 +74,7 @@ const ALL: &[(Obj, Act)] = &[
     (Obj::Members, Act::UpdateRole),
     (Obj::Members, Act::Deactivate),
     (Obj::Members, Act::Remove),
+    (Obj::Members, Act::Import),
     (Obj::Invitations, Act::Read),
     (Obj::Invitations, Act::Revoke),
     (Obj::AuditLog, Act::Read),

@@ -2,6 +2,7 @@
 //! [`crate::tenancy::TenantTx`]), `error.rs` where the area has its own failures.
 
 pub mod api_keys;
+pub mod imports;
 pub mod members;
 pub mod orgs;
 pub mod roles;

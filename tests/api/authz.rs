@@ -119,6 +119,7 @@ async fn probe(
                 .await
         }
         "sso:manage" => app.get(slug, "/api/v1/sso/role-mappings", token).await,
+        "members:import" => app.get(slug, "/api/v1/imports", token).await,
         "audit_log:read" | "audit_log:export" | "billing:manage" => return None,
         other => panic!("no probe for the permission {other}: add one to tests/api/authz.rs"),
     };

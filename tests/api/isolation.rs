@@ -80,6 +80,19 @@ async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
         .post("acme", "/api/v1/sso/scim/token", &owner.access, &json!({}))
         .await;
     assert_eq!(scim.status(), StatusCode::CREATED);
+    let import: Value = crate::imports::upload(
+        app,
+        "acme",
+        &owner,
+        "acme-secret-import.csv",
+        b"email,name\nacme-secret-hire@acme.example,Secret Hire\n",
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let import_id = import["import"]["id"].as_str().unwrap().to_owned();
     let hr_session = app.login("acme", &hr).await;
     let session_id = session_id_of(&hr_session.access);
     let invited_member = invited["member"]["id"].as_str().unwrap().to_owned();
@@ -90,6 +103,7 @@ async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
             ("role_id", role_id.clone()),
             ("session_id", session_id.clone()),
             ("api_key_id", api_key_id.clone()),
+            ("import_id", import_id.clone()),
         ]),
         secrets: vec![
             acme.id.to_string(),
@@ -108,6 +122,9 @@ async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
             "idp.acme-secret.example".into(),
             "acme-secret-client".into(),
             "acme-secret-group".into(),
+            import_id,
+            "acme-secret-import".into(),
+            "acme-secret-hire".into(),
         ],
     }
 }
@@ -133,6 +150,7 @@ async fn snapshot(app: &TestApp, acme: &TestTenant) -> Vec<String> {
         "/api/v1/sso/oidc",
         "/api/v1/sso/role-mappings",
         "/api/v1/sso/scim",
+        "/api/v1/imports",
     ] {
         let response = app.get("acme", path, &owner.access).await;
         assert_eq!(response.status(), StatusCode::OK, "{path}");

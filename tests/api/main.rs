@@ -14,6 +14,7 @@ mod demo;
 mod docs;
 mod embedded;
 mod health;
+pub mod imports;
 pub mod isolation;
 mod keys;
 mod mail;

@@ -5,6 +5,8 @@ pub mod prelude;
 pub mod api_keys;
 pub mod audit_events;
 pub mod directory_role_mappings;
+pub mod import_rows;
+pub mod imports;
 pub mod invitations;
 pub mod jobs;
 pub mod memberships;

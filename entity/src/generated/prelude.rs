@@ -3,6 +3,8 @@
 pub use super::api_keys::Entity as ApiKeys;
 pub use super::audit_events::Entity as AuditEvents;
 pub use super::directory_role_mappings::Entity as DirectoryRoleMappings;
+pub use super::import_rows::Entity as ImportRows;
+pub use super::imports::Entity as Imports;
 pub use super::invitations::Entity as Invitations;
 pub use super::jobs::Entity as Jobs;
 pub use super::memberships::Entity as Memberships;

@@ -23,6 +23,8 @@ pub enum Relation {
     ApiKeys,
     #[sea_orm(has_many = "super::directory_role_mappings::Entity")]
     DirectoryRoleMappings,
+    #[sea_orm(has_many = "super::imports::Entity")]
+    Imports,
     #[sea_orm(has_many = "super::invitations::Entity")]
     Invitations,
     #[sea_orm(has_many = "super::jobs::Entity")]
@@ -66,6 +68,12 @@ impl Related<super::api_keys::Entity> for Entity {
 impl Related<super::directory_role_mappings::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::DirectoryRoleMappings.def()
+    }
+}
+
+impl Related<super::imports::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Imports.def()
     }
 }
 

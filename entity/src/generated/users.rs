@@ -46,12 +46,15 @@ pub struct Model {
     #[sea_orm(column_type = "JsonBinary", nullable)]
     pub scim_emails: Option<Json>,
     pub scim_deleted_at: Option<DateTimeWithTimeZone>,
+    pub start_date: Option<Date>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
     #[sea_orm(has_many = "super::api_keys::Entity")]
     ApiKeys,
+    #[sea_orm(has_many = "super::imports::Entity")]
+    Imports,
     #[sea_orm(has_many = "super::mfa_recovery_codes::Entity")]
     MfaRecoveryCodes,
     #[sea_orm(has_many = "super::password_resets::Entity")]
@@ -89,6 +92,12 @@ pub enum Relation {
 impl Related<super::api_keys::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::ApiKeys.def()
+    }
+}
+
+impl Related<super::imports::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Imports.def()
     }
 }
 

@@ -1,0 +1,378 @@
+//! `/api/v1/imports`: upload a CSV, read and list imports, change the column mapping, validate (dry
+//! run), download the rows validation refused. All need `members:import`.
+
+use actix_multipart::Multipart;
+use actix_web::{
+    HttpRequest, HttpResponse, get,
+    http::header,
+    post, put,
+    web::{Data, Json, Path, Query},
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{
+    service::{self, ImportRow},
+    upload,
+    validate::{Mode, is_formula},
+};
+use crate::{
+    auth::AccessToken,
+    authz::{Act, Obj},
+    error::{ApiError, ApiResult},
+    http::{
+        ValidJson,
+        pagination::{Page, PageQuery},
+    },
+    state::AppState,
+    tenancy::Tenant,
+};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportResponse {
+    pub id: Uuid,
+    pub file_name: String,
+    /// SHA-256 of the file as uploaded (hex).
+    pub file_sha256: String,
+    pub file_bytes: i64,
+    /// `,`, `;` or a tab, as detected.
+    pub delimiter: String,
+    pub headers: Vec<String>,
+    /// Field -> column header: `email`, `first_name`, `last_name`, `full_name`, `title`, `department`,
+    /// `location`, `manager_email`, `employee_id`, `role`, `start_date`.
+    #[schema(value_type = Object)]
+    pub mapping: Value,
+    /// Columns no field reads.
+    pub unmapped_columns: Vec<String>,
+    /// `uploaded`, `validated`, `queued`, `processing`, `completed`, `failed`, `cancelled`.
+    pub state: String,
+    pub mode: Option<String>,
+    pub total_rows: i32,
+    pub processed_rows: i32,
+    #[schema(value_type = Object)]
+    pub counts: Value,
+    /// The last validation's report.
+    #[schema(value_type = Option<Object>)]
+    pub report: Option<Value>,
+    pub error: Option<String>,
+    pub created_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ImportResponse {
+    fn new(row: ImportRow) -> Self {
+        let headers = row.headers();
+        let unmapped = row
+            .mapping()
+            .map(|m| m.unmapped(&headers))
+            .unwrap_or_default();
+        ImportResponse {
+            file_sha256: row.sha256_hex(),
+            id: row.id,
+            file_name: row.file_name,
+            file_bytes: row.file_bytes,
+            delimiter: row.delimiter,
+            headers,
+            mapping: row.mapping,
+            unmapped_columns: unmapped,
+            state: row.state,
+            mode: row.mode,
+            total_rows: row.total_rows,
+            processed_rows: row.processed_rows,
+            counts: row.counts,
+            report: row.report,
+            error: row.error,
+            created_by: row.created_by,
+            created_at: row.created_at.to_utc(),
+            updated_at: row.updated_at.to_utc(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UploadedResponse {
+    pub import: ImportResponse,
+    /// An earlier import of the very same file, if there is one (its id and state).
+    #[schema(value_type = Option<Object>)]
+    pub same_file_as: Option<Value>,
+}
+
+/// Uploads a CSV (multipart: `file`, optionally `mapping` as JSON). UTF-8 with or without BOM; `,`,
+/// `;` or tab, detected from the header. The rows are stored; nothing else changes until a commit.
+#[utoipa::path(
+    tag = "imports",
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Uploaded", body = UploadedResponse),
+        (status = 422, description = "`file_too_large`, `empty_file`, `binary_file`, `not_utf8`, `duplicate_header`, `empty_header`, `too_many_columns`, `no_rows`, `malformed_csv`", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/imports")]
+pub async fn upload_import(
+    state: Data<AppState>,
+    token: AccessToken,
+    req: HttpRequest,
+    payload: Multipart,
+) -> ApiResult<HttpResponse> {
+    let settings = &state.settings.imports;
+    // A body announced larger than the limit is refused before a byte of it is read.
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > settings.max_upload_bytes + 64 * 1024) {
+        return Err(ApiError::Unprocessable {
+            code: "file_too_large",
+            detail: format!(
+                "the file is larger than the limit of {} MB",
+                settings.max_upload_bytes / (1024 * 1024)
+            ),
+        });
+    }
+    // Checked before the body is read, on a short transaction of its own.
+    let access = token.open(&state).await?;
+    state
+        .authz
+        .require(&access, Obj::Members, Act::Import)
+        .await?;
+    let (principal, ctx) = (access.principal.clone(), access.ctx.clone());
+    access.tx.commit().await?;
+    let spooled = upload::spool(payload, settings).await?;
+    let tenant_id = principal.tenant_id;
+    let tx = crate::tenancy::TenantTx::begin(&state.pool, tenant_id, principal.user_id()).await?;
+    let created = service::create(&tx, &ctx, &principal, spooled).await?;
+    let previous = service::previous_of(&tx, &created).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Created().json(UploadedResponse {
+        import: ImportResponse::new(created),
+        same_file_as: previous.map(|(id, state)| json!({ "id": id, "state": state })),
+    }))
+}
+
+/// The organization's imports, newest first.
+#[utoipa::path(
+    tag = "imports",
+    security(("bearer" = [])),
+    params(PageQuery),
+    responses((status = 200, description = "A page of imports", body = Page<ImportResponse>))
+)]
+#[get("/imports")]
+pub async fn list_imports(
+    state: Data<AppState>,
+    token: AccessToken,
+    page: Query<PageQuery>,
+) -> ApiResult<Json<Page<ImportResponse>>> {
+    let auth = token.open(&state).await?;
+    state
+        .authz
+        .require(&auth, Obj::Members, Act::Import)
+        .await?;
+    let page = page.parse::<Uuid>()?;
+    let rows = service::list(&auth.tx, &page).await?;
+    auth.tx.commit().await?;
+    Ok(Json(Page::from_rows(
+        rows,
+        page.limit,
+        |r| r.id,
+        ImportResponse::new,
+    )))
+}
+
+/// One import: its state, progress, counts and last validation report.
+#[utoipa::path(
+    tag = "imports",
+    security(("bearer" = [])),
+    params(("import_id" = Uuid, Path, description = "The import's id")),
+    responses((status = 200, description = "The import", body = ImportResponse))
+)]
+#[get("/imports/{import_id}")]
+pub async fn get_import(
+    state: Data<AppState>,
+    token: AccessToken,
+    import_id: Path<Uuid>,
+) -> ApiResult<Json<ImportResponse>> {
+    let auth = token.open(&state).await?;
+    state
+        .authz
+        .require(&auth, Obj::Members, Act::Import)
+        .await?;
+    let import = service::get(&auth.tx, *import_id).await?;
+    auth.tx.commit().await?;
+    Ok(Json(ImportResponse::new(import)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "mapping": { "email": "Work Email", "full_name": "Name", "department": "Team" } }))]
+pub struct MappingRequest {
+    /// Field -> column header (null: the field is not imported).
+    #[schema(value_type = Object)]
+    pub mapping: Value,
+}
+
+/// Replaces the column mapping (the import then needs validating again).
+#[utoipa::path(
+    tag = "imports",
+    security(("bearer" = [])),
+    params(("import_id" = Uuid, Path, description = "The import's id")),
+    request_body = MappingRequest,
+    responses(
+        (status = 200, description = "The import", body = ImportResponse),
+        (status = 409, description = "`import_not_editable`", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/imports/{import_id}/mapping")]
+pub async fn set_import_mapping(
+    state: Data<AppState>,
+    token: AccessToken,
+    import_id: Path<Uuid>,
+    body: ValidJson<MappingRequest>,
+) -> ApiResult<Json<ImportResponse>> {
+    let auth = token.open(&state).await?;
+    state
+        .authz
+        .require(&auth, Obj::Members, Act::Import)
+        .await?;
+    let import =
+        service::set_mapping(&auth.tx, &auth.ctx, *import_id, &body.into_inner().mapping).await?;
+    auth.tx.commit().await?;
+    Ok(Json(ImportResponse::new(import)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "mode": "upsert" }))]
+pub struct ValidateRequest {
+    /// `create_only`, `upsert` (by employee id, else email; the default) or `sync` (upsert, and
+    /// deactivate active members missing from the file).
+    pub mode: Option<String>,
+}
+
+/// Validates the import without writing any member: the report (`report` on the import) has per-row
+/// errors, the counts of rows to create, update, leave unchanged and deactivate, the seat check and a
+/// preview.
+#[utoipa::path(
+    tag = "imports",
+    security(("bearer" = [])),
+    params(("import_id" = Uuid, Path, description = "The import's id")),
+    request_body = ValidateRequest,
+    responses(
+        (status = 200, description = "The import with its report", body = ImportResponse),
+        (status = 409, description = "`import_not_editable`", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/imports/{import_id}/validate")]
+pub async fn validate_import(
+    state: Data<AppState>,
+    token: AccessToken,
+    tenant: Tenant,
+    import_id: Path<Uuid>,
+    body: ValidJson<ValidateRequest>,
+) -> ApiResult<Json<ImportResponse>> {
+    let mode = match body.into_inner().mode.as_deref() {
+        None => Mode::Upsert,
+        Some(text) => Mode::parse(text)
+            .ok_or_else(|| ApiError::validation("mode", "must be create_only, upsert or sync"))?,
+    };
+    let auth = token.open(&state).await?;
+    state
+        .authz
+        .require(&auth, Obj::Members, Act::Import)
+        .await?;
+    let import = service::validate(
+        &auth.tx,
+        &auth.ctx,
+        &state.authz,
+        &auth.principal,
+        &tenant,
+        *import_id,
+        mode,
+    )
+    .await?;
+    auth.tx.commit().await?;
+    Ok(Json(ImportResponse::new(import)))
+}
+
+/// A cell as a spreadsheet will show it, never run: text that would start a formula gets a leading `'`.
+fn defuse(cell: &str) -> String {
+    if is_formula(cell) {
+        format!("'{cell}")
+    } else {
+        cell.to_owned()
+    }
+}
+
+/// The rows validation refused, as CSV: the file's columns, then `line` and `error`.
+#[utoipa::path(
+    tag = "imports",
+    security(("bearer" = [])),
+    params(("import_id" = Uuid, Path, description = "The import's id")),
+    responses((status = 200, description = "text/csv", content_type = "text/csv"))
+)]
+#[get("/imports/{import_id}/errors")]
+pub async fn import_errors(
+    state: Data<AppState>,
+    token: AccessToken,
+    import_id: Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let auth = token.open(&state).await?;
+    state
+        .authz
+        .require(&auth, Obj::Members, Act::Import)
+        .await?;
+    let import = service::get(&auth.tx, *import_id).await?;
+    let headers = import.headers();
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let mut header_row: Vec<String> = headers.iter().map(|h| defuse(h)).collect();
+    header_row.push("line".into());
+    header_row.push("error".into());
+    out.write_record(&header_row).map_err(ApiError::internal)?;
+    let mut after = 0;
+    loop {
+        let page = service::error_rows(&auth.tx, *import_id, after, 2_000).await?;
+        let Some(last) = page.last() else { break };
+        after = last.0;
+        for (line, cells, errors) in &page {
+            let mut record: Vec<String> = (0..headers.len())
+                .map(|i| defuse(cells.get(i).map(String::as_str).unwrap_or_default()))
+                .collect();
+            record.push(line.to_string());
+            let reasons: Vec<String> = errors
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|e| match e["column"].as_str() {
+                    Some(column) => {
+                        format!("{column}: {}", e["reason"].as_str().unwrap_or_default())
+                    }
+                    None => e["reason"].as_str().unwrap_or_default().to_owned(),
+                })
+                .collect();
+            record.push(defuse(&reasons.join("; ")));
+            out.write_record(&record).map_err(ApiError::internal)?;
+        }
+        if page.len() < 2_000 {
+            break;
+        }
+    }
+    auth.tx.commit().await?;
+    let body = out
+        .into_inner()
+        .map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))?;
+    let name = import
+        .file_name
+        .trim_end_matches(".csv")
+        .replace(['"', '\\'], "");
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}-errors.csv\""),
+        ))
+        .body(body))
+}

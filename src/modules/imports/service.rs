@@ -1,0 +1,335 @@
+//! Imports on the request's transaction: create one from an uploaded file, read it, change its mapping,
+//! validate it (dry run), and read its error rows. Every change is audited in the same transaction.
+
+use chrono::{DateTime, FixedOffset};
+use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{
+    fields::Mapping,
+    upload::{self, Parsed, Spooled},
+    validate::{self, Mode},
+};
+use crate::{
+    audit::{self, AuditCtx, AuditEvent},
+    auth::Principal,
+    authz::Authz,
+    error::ApiError,
+    http::pagination::PageRequest,
+    tenancy::{Tenant, TenantTx},
+};
+
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct ImportRow {
+    pub id: Uuid,
+    pub created_by: Option<Uuid>,
+    pub file_name: String,
+    pub file_sha256: Vec<u8>,
+    pub file_bytes: i64,
+    pub delimiter: String,
+    pub headers: Value,
+    pub mapping: Value,
+    pub state: String,
+    pub mode: Option<String>,
+    pub total_rows: i32,
+    pub processed_rows: i32,
+    pub counts: Value,
+    pub report: Option<Value>,
+    pub error: Option<String>,
+    pub created_at: DateTime<FixedOffset>,
+    pub updated_at: DateTime<FixedOffset>,
+    pub started_at: Option<DateTime<FixedOffset>>,
+    pub finished_at: Option<DateTime<FixedOffset>>,
+}
+
+impl ImportRow {
+    pub fn headers(&self) -> Vec<String> {
+        self.headers
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|h| h.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn mapping(&self) -> Result<Mapping, ApiError> {
+        Mapping::from_json(&self.mapping, &self.headers())
+    }
+
+    pub fn sha256_hex(&self) -> String {
+        self.file_sha256
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+const COLUMNS: &str = "id, created_by, file_name, file_sha256, file_bytes, delimiter, headers, mapping, state, \
+     mode, total_rows, processed_rows, counts, report, error, created_at, updated_at, started_at, finished_at";
+
+/// Creates an import from a spooled upload: its rows are stored as they are read. Nothing is kept if
+/// the file turns out to be unusable.
+pub async fn create(
+    tx: &TenantTx,
+    ctx: &AuditCtx,
+    principal: &Principal,
+    spooled: Spooled,
+) -> Result<ImportRow, ApiError> {
+    let Spooled {
+        file,
+        name,
+        bytes,
+        sha256,
+        mapping: requested,
+    } = spooled;
+    let t = tx.tenant_id().as_uuid();
+    let id = Uuid::now_v7();
+    let mut parsed = upload::parse(file);
+    let (headers, delimiter) = match parsed.recv().await {
+        Some(Ok(Parsed::Header { headers, delimiter })) => (headers, delimiter),
+        Some(Err(error)) => return Err(error),
+        Some(Ok(Parsed::Rows(_))) | None => {
+            return Err(ApiError::internal(anyhow::anyhow!(
+                "the parser gave no header"
+            )));
+        }
+    };
+    let mapping = match &requested {
+        Some(requested) => Mapping::from_json(requested, &headers)?,
+        None => Mapping::detect(&headers),
+    };
+    tx.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "INSERT INTO imports (tenant_id, id, created_by, file_name, file_sha256, file_bytes, delimiter, \
+           headers, mapping, state, total_rows, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'uploaded', 0, $10, $10)",
+        [
+            t.into(),
+            id.into(),
+            principal.user_id().map(|u| u.as_uuid()).into(),
+            name.clone().into(),
+            sha256.to_vec().into(),
+            (bytes as i64).into(),
+            (delimiter as char).to_string().into(),
+            json!(headers).into(),
+            mapping.to_json(&headers).into(),
+            ctx.now.into(),
+        ],
+    ))
+    .await?;
+    let mut total: i64 = 0;
+    while let Some(next) = parsed.recv().await {
+        let Parsed::Rows(rows) = next? else { continue };
+        total += rows.len() as i64;
+        let batch: Vec<Value> = rows
+            .into_iter()
+            .map(|r| json!([r.line, r.cells, r.problem]))
+            .collect();
+        tx.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "INSERT INTO import_rows (tenant_id, import_id, line, cells, problem) \
+             SELECT $1, $2, (e->>0)::int, e->1, e->>2 FROM jsonb_array_elements($3::jsonb) e",
+            [t.into(), id.into(), Value::Array(batch).into()],
+        ))
+        .await?;
+    }
+    tx.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "UPDATE imports SET total_rows = $3 WHERE tenant_id = $1 AND id = $2",
+        [t.into(), id.into(), (total as i32).into()],
+    ))
+    .await?;
+    let sha = sha256
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>();
+    audit::record(
+        tx,
+        ctx,
+        AuditEvent::new("import.uploaded")
+            .target("import", id, Some(&name))
+            .metadata(json!({ "file_name": name, "sha256": sha, "bytes": bytes, "rows": total })),
+    )
+    .await?;
+    get(tx, id).await
+}
+
+pub async fn get(tx: &TenantTx, id: Uuid) -> Result<ImportRow, ApiError> {
+    find(tx, id, false).await?.ok_or_else(ApiError::not_found)
+}
+
+async fn find(tx: &TenantTx, id: Uuid, lock: bool) -> Result<Option<ImportRow>, ApiError> {
+    Ok(ImportRow::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        format!(
+            "SELECT {COLUMNS} FROM imports WHERE tenant_id = $1 AND id = $2{}",
+            if lock { " FOR UPDATE" } else { "" }
+        ),
+        [tx.tenant_id().as_uuid().into(), id.into()],
+    ))
+    .one(tx)
+    .await?)
+}
+
+/// Newest first (`limit + 1` rows).
+pub async fn list(tx: &TenantTx, page: &PageRequest<Uuid>) -> Result<Vec<ImportRow>, ApiError> {
+    let after = page.after.unwrap_or_else(Uuid::max);
+    Ok(ImportRow::find_by_statement(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        format!(
+            "SELECT {COLUMNS} FROM imports WHERE tenant_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
+        ),
+        [
+            tx.tenant_id().as_uuid().into(),
+            after.into(),
+            (page.limit as i64 + 1).into(),
+        ],
+    ))
+    .all(tx)
+    .await?)
+}
+
+/// An earlier import of the same file (same SHA-256), if any.
+pub async fn previous_of(
+    tx: &TenantTx,
+    import: &ImportRow,
+) -> Result<Option<(Uuid, String)>, ApiError> {
+    let row = tx
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT id, state FROM imports WHERE tenant_id = $1 AND file_sha256 = $2 AND id < $3 \
+             ORDER BY id DESC LIMIT 1",
+            [
+                tx.tenant_id().as_uuid().into(),
+                import.file_sha256.clone().into(),
+                import.id.into(),
+            ],
+        ))
+        .await?;
+    Ok(match row {
+        Some(r) => Some((r.try_get("", "id")?, r.try_get("", "state")?)),
+        None => None,
+    })
+}
+
+fn ensure_editable(import: &ImportRow) -> Result<(), ApiError> {
+    if !matches!(import.state.as_str(), "uploaded" | "validated") {
+        return Err(ApiError::conflict(
+            "import_not_editable",
+            format!(
+                "the import is {}; only an uploaded or validated import can change",
+                import.state
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Replaces the column mapping; the import must be validated again.
+pub async fn set_mapping(
+    tx: &TenantTx,
+    ctx: &AuditCtx,
+    id: Uuid,
+    requested: &Value,
+) -> Result<ImportRow, ApiError> {
+    let import = find(tx, id, true).await?.ok_or_else(ApiError::not_found)?;
+    ensure_editable(&import)?;
+    let headers = import.headers();
+    let mapping = Mapping::from_json(requested, &headers)?;
+    let stored = mapping.to_json(&headers);
+    tx.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "UPDATE imports SET mapping = $3, state = 'uploaded', report = NULL, mode = NULL, updated_at = $4 \
+         WHERE tenant_id = $1 AND id = $2",
+        [tx.tenant_id().as_uuid().into(), id.into(), stored.clone().into(), ctx.now.into()],
+    ))
+    .await?;
+    audit::record(
+        tx,
+        ctx,
+        AuditEvent::new("import.mapping_changed")
+            .target("import", id, Some(&import.file_name))
+            .metadata(json!({ "before": import.mapping, "after": stored })),
+    )
+    .await?;
+    get(tx, id).await
+}
+
+/// The dry run: the report, stored on the import (state `validated`). Writes no member.
+pub async fn validate(
+    tx: &TenantTx,
+    ctx: &AuditCtx,
+    authz: &Authz,
+    principal: &Principal,
+    tenant: &Tenant,
+    id: Uuid,
+    mode: Mode,
+) -> Result<ImportRow, ApiError> {
+    let import = find(tx, id, true).await?.ok_or_else(ApiError::not_found)?;
+    ensure_editable(&import)?;
+    let headers = import.headers();
+    let mapping = import.mapping()?;
+    let report = validate::run(tx, authz, principal, tenant, id, &headers, &mapping, mode).await?;
+    tx.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "UPDATE imports SET report = $3, mode = $4, state = 'validated', updated_at = $5 \
+         WHERE tenant_id = $1 AND id = $2",
+        [
+            tx.tenant_id().as_uuid().into(),
+            id.into(),
+            report.clone().into(),
+            mode.as_str().into(),
+            ctx.now.into(),
+        ],
+    ))
+    .await?;
+    audit::record(
+        tx,
+        ctx,
+        AuditEvent::new("import.validated")
+            .target("import", id, Some(&import.file_name))
+            .metadata(json!({ "mode": mode.as_str(), "counts": report["counts"], "seats": report["seats"] })),
+    )
+    .await?;
+    get(tx, id).await
+}
+
+/// One page of the rows validation refused, in line order after `after`: (line, cells, errors).
+pub async fn error_rows(
+    tx: &TenantTx,
+    id: Uuid,
+    after: i32,
+    limit: i64,
+) -> Result<Vec<(i32, Vec<String>, Value)>, ApiError> {
+    let rows = tx
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT line, cells, errors FROM import_rows \
+             WHERE tenant_id = $1 AND import_id = $2 AND action = 'error' AND line > $3 \
+             ORDER BY line LIMIT $4",
+            [
+                tx.tenant_id().as_uuid().into(),
+                id.into(),
+                after.into(),
+                limit.into(),
+            ],
+        ))
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let cells: Value = r.try_get("", "cells")?;
+            let cells = cells
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|c| c.as_str().unwrap_or_default().to_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            Ok((r.try_get("", "line")?, cells, r.try_get("", "errors")?))
+        })
+        .collect()
+}

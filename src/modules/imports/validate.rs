@@ -1,0 +1,600 @@
+//! The dry run: what an import would do, written nowhere but on its rows. Each row is normalised in Rust
+//! (pages of rows, so memory stays flat); everything that compares rows with each other or with the
+//! organization runs as set-based SQL over the import's rows (duplicates, the member a row matches,
+//! roles, managers, what would change). The report counts rows to create, update, leave unchanged and
+//! (in `sync` mode) deactivate, checks the seat limit, lists the first errors and previews the first rows
+//! as they will be stored.
+
+use std::collections::BTreeSet;
+
+use chrono::NaiveDate;
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use super::fields::{Field, Mapping};
+use crate::{
+    auth::Principal,
+    authz::Authz,
+    domain::Email,
+    error::ApiError,
+    modules::members::service as members,
+    tenancy::{Tenant, TenantTx},
+};
+
+const PAGE: i64 = 2_000;
+/// Errors listed in the report (all of them are in the error file).
+const REPORTED_ERRORS: i64 = 100;
+const PREVIEW_ROWS: i64 = 10;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    CreateOnly,
+    Upsert,
+    Sync,
+}
+
+impl Mode {
+    pub fn parse(text: &str) -> Option<Mode> {
+        match text {
+            "create_only" => Some(Mode::CreateOnly),
+            "upsert" => Some(Mode::Upsert),
+            "sync" => Some(Mode::Sync),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::CreateOnly => "create_only",
+            Mode::Upsert => "upsert",
+            Mode::Sync => "sync",
+        }
+    }
+}
+
+/// What a spreadsheet would run as a formula (`=HYPERLINK(...)`, `@SUM`, `+cmd|...`).
+pub fn is_formula(text: &str) -> bool {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some('=' | '@' | '\t' | '\r') => true,
+        Some('+' | '-') => chars
+            .next()
+            .is_some_and(|c| !c.is_ascii_digit() && c != '.' && c != ' '),
+        _ => false,
+    }
+}
+
+/// A row's values as they will be stored (only the mapped fields), or why not.
+fn normalize(
+    cells: &[String],
+    problem: Option<&str>,
+    mapping: &Mapping,
+    headers: &[String],
+) -> (Value, Vec<Value>) {
+    let mut errors = Vec::new();
+    if let Some(problem) = problem {
+        errors.push(json!({ "column": null, "reason": format!("the row {problem}") }));
+    }
+    let mut value = Map::new();
+    let cell = |field: Field| -> Option<(String, String)> {
+        let i = mapping.column(field)?;
+        let header = headers.get(i).cloned().unwrap_or_default();
+        let content = cells
+            .get(i)
+            .map(|c| c.trim().to_owned())
+            .unwrap_or_default();
+        Some((content, header))
+    };
+    let text = |field: Field, max: usize, errors: &mut Vec<Value>| -> Option<Option<String>> {
+        let (content, header) = cell(field)?;
+        if content.is_empty() {
+            return Some(None);
+        }
+        if is_formula(&content) {
+            errors.push(json!({ "column": header, "reason": format!("starts with {:?}: formulas are not accepted", content.chars().next().unwrap_or('=')) }));
+            return Some(None);
+        }
+        if content.chars().count() > max {
+            errors.push(
+                json!({ "column": header, "reason": format!("is longer than {max} characters") }),
+            );
+            return Some(None);
+        }
+        if content.chars().any(char::is_control) {
+            errors.push(json!({ "column": header, "reason": "contains control characters" }));
+            return Some(None);
+        }
+        Some(Some(content))
+    };
+    let email_header = mapping
+        .column(Field::Email)
+        .and_then(|i| headers.get(i))
+        .cloned()
+        .unwrap_or_default();
+    match text(Field::Email, 254, &mut errors) {
+        Some(Some(raw)) => match Email::parse(&raw) {
+            Ok(email) => {
+                value.insert("email".into(), email.as_str().into());
+            }
+            Err(why) => {
+                errors.push(json!({ "column": email_header, "reason": format!("{raw:?} {why}") }))
+            }
+        },
+        _ => {
+            errors.push(json!({ "column": email_header, "reason": "the email address is missing" }))
+        }
+    }
+    let first = text(Field::FirstName, 200, &mut errors);
+    let last = text(Field::LastName, 200, &mut errors);
+    let full = text(Field::FullName, 200, &mut errors);
+    if let Some(first) = &first {
+        value.insert("given_name".into(), first.clone().into());
+    }
+    if let Some(last) = &last {
+        value.insert("family_name".into(), last.clone().into());
+    }
+    if full.is_some() || first.is_some() || last.is_some() {
+        let display = full.flatten().or_else(|| {
+            let joined = [first.flatten(), last.flatten()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            (!joined.is_empty()).then_some(joined)
+        });
+        value.insert(
+            "display_name".into(),
+            display
+                .map(|d| d.chars().take(200).collect::<String>())
+                .into(),
+        );
+    }
+    for (field, key, max) in [
+        (Field::Title, "title", 200),
+        (Field::Department, "department", 200),
+        (Field::Location, "location", 200),
+        (Field::EmployeeId, "employee_id", 100),
+    ] {
+        if let Some(content) = text(field, max, &mut errors) {
+            value.insert(key.into(), content.into());
+        }
+    }
+    if let Some(content) = text(Field::ManagerEmail, 254, &mut errors) {
+        let header = mapping
+            .column(Field::ManagerEmail)
+            .and_then(|i| headers.get(i))
+            .cloned();
+        let manager = match content {
+            None => None,
+            Some(raw) => match Email::parse(&raw) {
+                Ok(email) => Some(email.as_str().to_owned()),
+                Err(why) => {
+                    errors.push(json!({ "column": header, "reason": format!("{raw:?} {why}") }));
+                    None
+                }
+            },
+        };
+        if manager.is_some() && manager.as_deref() == value.get("email").and_then(Value::as_str) {
+            errors.push(
+                json!({ "column": header, "reason": "a member cannot be their own manager" }),
+            );
+        }
+        value.insert("manager_email".into(), manager.into());
+    }
+    if let Some(Some(role)) = text(Field::Role, 63, &mut errors) {
+        value.insert("role".into(), role.to_lowercase().into());
+    }
+    if let Some(content) = text(Field::StartDate, 10, &mut errors) {
+        let header = mapping
+            .column(Field::StartDate)
+            .and_then(|i| headers.get(i))
+            .cloned();
+        let date = match content {
+            None => None,
+            Some(raw) => match NaiveDate::parse_from_str(&raw, "%Y-%m-%d") {
+                Ok(date) => Some(date.to_string()),
+                Err(_) => {
+                    errors.push(json!({ "column": header, "reason": format!("{raw:?} is not a date: write it as YYYY-MM-DD") }));
+                    None
+                }
+            },
+        };
+        value.insert("start_date".into(), date.into());
+    }
+    (Value::Object(value), errors)
+}
+
+async fn exec(tx: &TenantTx, sql: &str, values: Vec<sea_orm::Value>) -> Result<u64, ApiError> {
+    Ok(tx
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            values,
+        ))
+        .await?
+        .rows_affected())
+}
+
+/// Appends an error (`column`, `reason` built by `reason_sql`) to the rows `condition` selects.
+fn add_error_sql(column: Option<&str>, reason_sql: &str, from_where: &str) -> String {
+    let column = match column {
+        Some(c) => format!("'{}'", c.replace('\'', "''")),
+        None => "NULL".into(),
+    };
+    format!(
+        "UPDATE import_rows r SET errors = coalesce(r.errors, '[]'::jsonb) || \
+           jsonb_build_array(jsonb_build_object('column', {column}::text, 'reason', {reason_sql})) \
+         {from_where}"
+    )
+}
+
+/// Runs the dry run on `import_id`'s rows and returns the report (also stored on the import).
+#[allow(clippy::too_many_arguments)]
+pub async fn run(
+    tx: &TenantTx,
+    authz: &Authz,
+    principal: &Principal,
+    tenant: &Tenant,
+    import_id: Uuid,
+    headers: &[String],
+    mapping: &Mapping,
+    mode: Mode,
+) -> Result<Value, ApiError> {
+    mapping.check()?;
+    let t = tx.tenant_id().as_uuid();
+    // 1. Each row on its own, a page at a time.
+    let mut after = 0i32;
+    loop {
+        let rows = tx
+            .query_all_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT line, cells, problem FROM import_rows \
+                 WHERE tenant_id = $1 AND import_id = $2 AND line > $3 ORDER BY line LIMIT $4",
+                [t.into(), import_id.into(), after.into(), PAGE.into()],
+            ))
+            .await?;
+        let Some(last) = rows.last() else { break };
+        after = last.try_get("", "line")?;
+        let mut updates = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let line: i32 = row.try_get("", "line")?;
+            let cells: Value = row.try_get("", "cells")?;
+            let problem: Option<String> = row.try_get("", "problem")?;
+            let cells: Vec<String> = cells
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|c| c.as_str().unwrap_or_default().to_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let (value, errors) = normalize(&cells, problem.as_deref(), mapping, headers);
+            updates.push(json!([line, value, errors]));
+        }
+        exec(
+            tx,
+            "UPDATE import_rows r SET value = e->1, \
+               errors = CASE WHEN jsonb_array_length(e->2) > 0 THEN e->2 END, user_id = NULL, action = NULL \
+             FROM jsonb_array_elements($3::jsonb) e \
+             WHERE r.tenant_id = $1 AND r.import_id = $2 AND r.line = (e->>0)::int",
+            vec![t.into(), import_id.into(), Value::Array(updates).into()],
+        )
+        .await?;
+        if (rows.len() as i64) < PAGE {
+            break;
+        }
+    }
+
+    let header_of = |field: Field| {
+        mapping
+            .column(field)
+            .and_then(|i| headers.get(i))
+            .map(String::as_str)
+    };
+
+    // 2. The same address, or employee id, twice in the file.
+    for (field, key) in [(Field::Email, "email"), (Field::EmployeeId, "employee_id")] {
+        if mapping.column(field).is_none() {
+            continue;
+        }
+        let sql = add_error_sql(
+            header_of(field),
+            &format!(
+                "'the same {} as line ' || d.first",
+                field.as_str().replace('_', " ")
+            ),
+            &format!(
+                "FROM (SELECT line, min(line) OVER (PARTITION BY value->>'{key}') AS first FROM import_rows \
+                   WHERE tenant_id = $1 AND import_id = $2 AND value->>'{key}' IS NOT NULL) d \
+                 WHERE r.tenant_id = $1 AND r.import_id = $2 AND r.line = d.line AND d.first < d.line"
+            ),
+        );
+        exec(tx, &sql, vec![t.into(), import_id.into()]).await?;
+    }
+
+    // 3. The member each row is: by employee id, else by address.
+    exec(
+        tx,
+        "UPDATE import_rows r SET user_id = coalesce( \
+           (SELECT u.id FROM users u WHERE u.tenant_id = $1 AND u.employee_id = r.value->>'employee_id'), \
+           (SELECT u.id FROM users u WHERE u.tenant_id = $1 AND u.email = r.value->>'email')) \
+         WHERE r.tenant_id = $1 AND r.import_id = $2 AND r.value IS NOT NULL",
+        vec![t.into(), import_id.into()],
+    )
+    .await?;
+    let sql = add_error_sql(
+        header_of(Field::Email),
+        "'the address belongs to another member than employee id ' || (r.value->>'employee_id')",
+        "FROM users u WHERE r.tenant_id = $1 AND r.import_id = $2 AND u.tenant_id = $1 \
+           AND u.email = r.value->>'email' AND r.user_id IS NOT NULL AND u.id <> r.user_id",
+    );
+    exec(tx, &sql, vec![t.into(), import_id.into()]).await?;
+
+    // 4. Roles: each must exist, not be owner, and be one the importer could grant.
+    if mapping.column(Field::Role).is_some() {
+        let named = tx
+            .query_all_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT DISTINCT value->>'role' AS role FROM import_rows \
+                 WHERE tenant_id = $1 AND import_id = $2 AND value->>'role' IS NOT NULL",
+                [t.into(), import_id.into()],
+            ))
+            .await?;
+        let mut refused: BTreeSet<(String, &str)> = BTreeSet::new();
+        for row in named {
+            let role: String = row.try_get("", "role")?;
+            if role == "owner" {
+                refused.insert((role, "owner cannot be given by an import"));
+            } else if !authz.role_exists(tx, &role).await? {
+                refused.insert((role, "is not a role of this organization"));
+            } else if !authz.covers(tx, principal, &role).await? {
+                refused.insert((
+                    role,
+                    "has permissions you do not hold, so you cannot grant it",
+                ));
+            }
+        }
+        for (role, why) in refused {
+            let sql = add_error_sql(
+                header_of(Field::Role),
+                "$4",
+                "WHERE r.tenant_id = $1 AND r.import_id = $2 AND r.value->>'role' = $3",
+            );
+            exec(
+                tx,
+                &sql,
+                vec![
+                    t.into(),
+                    import_id.into(),
+                    role.clone().into(),
+                    format!("{role:?} {why}").into(),
+                ],
+            )
+            .await?;
+        }
+    }
+
+    // 5. Managers: in the file (a row without errors) or already members.
+    if mapping.column(Field::ManagerEmail).is_some() {
+        let sql = add_error_sql(
+            header_of(Field::ManagerEmail),
+            "'the manager ' || (r.value->>'manager_email') || ' is neither in the file nor a member'",
+            "FROM (SELECT o.line FROM import_rows o \
+                 LEFT JOIN import_rows m ON m.tenant_id = o.tenant_id AND m.import_id = o.import_id \
+                   AND m.value->>'email' = o.value->>'manager_email' AND m.errors IS NULL \
+                 LEFT JOIN users u ON u.tenant_id = o.tenant_id AND u.email = o.value->>'manager_email' \
+                 WHERE o.tenant_id = $1 AND o.import_id = $2 AND o.value->>'manager_email' IS NOT NULL \
+                   AND m.line IS NULL AND u.id IS NULL) bad \
+             WHERE r.tenant_id = $1 AND r.import_id = $2 AND r.line = bad.line",
+        );
+        exec(tx, &sql, vec![t.into(), import_id.into()]).await?;
+    }
+
+    // 6. What each row would do.
+    exec(
+        tx,
+        "UPDATE import_rows r SET action = s.action FROM ( \
+           SELECT x.line, CASE \
+             WHEN x.errors IS NOT NULL THEN 'error' \
+             WHEN x.user_id IS NULL THEN 'create' \
+             WHEN $3 = 'create_only' THEN 'unchanged' \
+             WHEN u.status = 'deactivated' \
+               OR u.email IS DISTINCT FROM x.value->>'email' \
+               OR (x.value ? 'display_name' AND u.display_name IS DISTINCT FROM coalesce(x.value->>'display_name', '')) \
+               OR (x.value ? 'given_name' AND u.given_name IS DISTINCT FROM x.value->>'given_name') \
+               OR (x.value ? 'family_name' AND u.family_name IS DISTINCT FROM x.value->>'family_name') \
+               OR (x.value ? 'title' AND u.title IS DISTINCT FROM x.value->>'title') \
+               OR (x.value ? 'department' AND u.department IS DISTINCT FROM x.value->>'department') \
+               OR (x.value ? 'location' AND u.location IS DISTINCT FROM x.value->>'location') \
+               OR (x.value ? 'employee_id' AND u.employee_id IS DISTINCT FROM x.value->>'employee_id') \
+               OR (x.value ? 'start_date' AND u.start_date IS DISTINCT FROM (x.value->>'start_date')::date) \
+               OR (x.value ? 'manager_email' AND mu.email IS DISTINCT FROM x.value->>'manager_email') \
+               OR (x.value->>'role' IS NOT NULL AND ms.role IS DISTINCT FROM x.value->>'role' AND ms.role <> 'owner') \
+             THEN 'update' ELSE 'unchanged' END AS action \
+           FROM import_rows x \
+           LEFT JOIN users u ON u.tenant_id = x.tenant_id AND u.id = x.user_id \
+           LEFT JOIN memberships ms ON ms.tenant_id = u.tenant_id AND ms.user_id = u.id \
+           LEFT JOIN users mu ON mu.tenant_id = u.tenant_id AND mu.id = u.manager_id \
+           WHERE x.tenant_id = $1 AND x.import_id = $2) s \
+         WHERE r.tenant_id = $1 AND r.import_id = $2 AND r.line = s.line",
+        vec![t.into(), import_id.into(), mode.as_str().into()],
+    )
+    .await?;
+
+    // 7. Counts, seats, errors, preview.
+    let counts_row = tx
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT count(*) FILTER (WHERE action = 'create') AS creates, \
+               count(*) FILTER (WHERE action = 'update') AS updates, \
+               count(*) FILTER (WHERE action = 'unchanged') AS unchanged, \
+               count(*) FILTER (WHERE action = 'error') AS errors, \
+               count(*) AS total, \
+               count(*) FILTER (WHERE action = 'update' AND EXISTS (SELECT 1 FROM users u \
+                 WHERE u.tenant_id = $1 AND u.id = r.user_id AND u.status = 'deactivated')) AS reactivations \
+             FROM import_rows r WHERE tenant_id = $1 AND import_id = $2",
+            [t.into(), import_id.into()],
+        ))
+        .await?
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no counts")))?;
+    let count = |name: &str| -> Result<i64, ApiError> { Ok(counts_row.try_get::<i64>("", name)?) };
+    let deactivate = if mode == Mode::Sync {
+        let importer = principal
+            .user_id()
+            .map(|u| u.as_uuid())
+            .unwrap_or_else(Uuid::nil);
+        tx.query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT count(*) AS n FROM users u \
+             LEFT JOIN memberships ms ON ms.tenant_id = u.tenant_id AND ms.user_id = u.id \
+             WHERE u.tenant_id = $1 AND u.status <> 'deactivated' AND ms.role IS DISTINCT FROM 'owner' \
+               AND u.id <> $3 AND NOT EXISTS (SELECT 1 FROM import_rows r \
+                 WHERE r.tenant_id = $1 AND r.import_id = $2 AND r.user_id = u.id)",
+            [t.into(), import_id.into(), importer.into()],
+        ))
+        .await?
+        .map(|r| r.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0)
+    } else {
+        0
+    };
+    let used = members::seats_used(tx).await.map_err(ApiError::from)?;
+    let needed = count("creates")? + count("reactivations")?;
+    let after_import = used + needed - deactivate;
+    let seats_ok = after_import <= i64::from(tenant.seat_limit) || needed == 0;
+
+    let error_rows = tx
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT line, errors FROM import_rows WHERE tenant_id = $1 AND import_id = $2 AND action = 'error' \
+             ORDER BY line LIMIT $3",
+            [t.into(), import_id.into(), REPORTED_ERRORS.into()],
+        ))
+        .await?;
+    let mut errors = Vec::new();
+    for row in error_rows {
+        let line: i32 = row.try_get("", "line")?;
+        let list: Value = row.try_get("", "errors")?;
+        for e in list.as_array().into_iter().flatten() {
+            errors.push(json!({ "line": line, "column": e["column"], "reason": e["reason"] }));
+        }
+    }
+    let preview_rows = tx
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT line, action, value FROM import_rows WHERE tenant_id = $1 AND import_id = $2 \
+               AND action IN ('create', 'update', 'unchanged') ORDER BY line LIMIT $3",
+            [t.into(), import_id.into(), PREVIEW_ROWS.into()],
+        ))
+        .await?;
+    let mut preview = Vec::new();
+    for row in preview_rows {
+        let line: i32 = row.try_get("", "line")?;
+        let action: String = row.try_get("", "action")?;
+        let value: Value = row.try_get("", "value")?;
+        preview.push(json!({ "line": line, "action": action, "member": value }));
+    }
+    let changes = count("creates")? + count("updates")? + deactivate;
+    let report = json!({
+        "mode": mode.as_str(),
+        "rows": count("total")?,
+        "counts": {
+            "create": count("creates")?,
+            "update": count("updates")?,
+            "unchanged": count("unchanged")?,
+            "error": count("errors")?,
+            "deactivate": deactivate,
+        },
+        "seats": {
+            "limit": tenant.seat_limit,
+            "used": used,
+            "after_import": after_import,
+            "ok": seats_ok,
+        },
+        "errors": errors,
+        "preview": preview,
+        "nothing_to_change": changes == 0,
+        "can_commit": seats_ok && count("errors")? == 0 && changes > 0,
+    });
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers() -> Vec<String> {
+        ["Email", "First", "Last", "Manager", "Start"]
+            .map(String::from)
+            .to_vec()
+    }
+
+    fn row(cells: &[&str]) -> (Value, Vec<Value>) {
+        let headers = headers();
+        let mapping = Mapping::detect(&headers);
+        let cells: Vec<String> = cells.iter().map(|c| c.to_string()).collect();
+        normalize(&cells, None, &mapping, &headers)
+    }
+
+    #[test]
+    fn a_good_row_becomes_what_will_be_stored() {
+        let (value, errors) = row(&[
+            " Ada@Acme.example ",
+            "Ada",
+            "Lovelace",
+            "boss@acme.example",
+            "2026-01-05",
+        ]);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(
+            value,
+            json!({
+                "email": "ada@acme.example",
+                "given_name": "Ada",
+                "family_name": "Lovelace",
+                "display_name": "Ada Lovelace",
+                "manager_email": "boss@acme.example",
+                "start_date": "2026-01-05",
+            })
+        );
+    }
+
+    #[test]
+    fn bad_cells_say_which_column_and_why() {
+        let (_, errors) = row(&[
+            "not-an-address",
+            "=HYPERLINK(\"http://x\")",
+            "L",
+            "a@acme.example",
+            "05/01/2026",
+        ]);
+        let text = serde_json::to_string(&errors).unwrap();
+        assert!(text.contains("\"column\":\"Email\""), "{text}");
+        assert!(text.contains("formulas are not accepted"), "{text}");
+        assert!(text.contains("YYYY-MM-DD"), "{text}");
+        let (_, own) = row(&["a@acme.example", "A", "B", "A@acme.example", ""]);
+        assert!(
+            serde_json::to_string(&own)
+                .unwrap()
+                .contains("their own manager")
+        );
+    }
+
+    #[test]
+    fn formulas_are_told_from_numbers() {
+        for f in [
+            "=1+1",
+            "@SUM(A1)",
+            "+cmd|' /C calc'!A0",
+            "-HYPERLINK()",
+            "\tx",
+        ] {
+            assert!(is_formula(f), "{f}");
+        }
+        for ok in ["-1", "+44 20 7946 0000", "Ada", "", "- "] {
+            assert!(!is_formula(ok), "{ok}");
+        }
+    }
+}

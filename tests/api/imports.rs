@@ -1,0 +1,406 @@
+//! CSV imports through HTTP: upload (streamed, shape checked), column mapping, the dry-run report and
+//! the error file.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::helpers::{Session, TestApp, TestTenant, spawn_app, spawn_app_with};
+
+/// Uploads `bytes` as `file_name` (multipart, as a browser form does), with an optional mapping part.
+pub async fn upload(
+    app: &TestApp,
+    slug: &str,
+    session: &Session,
+    file_name: &str,
+    bytes: &[u8],
+    mapping: Option<&Value>,
+) -> reqwest::Response {
+    let boundary = "trellis-test-boundary-7d3f";
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
+             Content-Type: text/csv\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(b"\r\n");
+    if let Some(mapping) = mapping {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"mapping\"\r\n\r\n{mapping}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    app.request(Method::POST, slug, "/api/v1/imports")
+        .bearer_auth(&session.access)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn uploaded(app: &TestApp, slug: &str, session: &Session, name: &str, csv: &str) -> Value {
+    let response = upload(app, slug, session, name, csv.as_bytes(), None).await;
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body
+}
+
+async fn validate(app: &TestApp, slug: &str, session: &Session, id: &str, mode: &str) -> Value {
+    let response = app
+        .post(
+            slug,
+            &format!("/api/v1/imports/{id}/validate"),
+            &session.access,
+            &json!({ "mode": mode }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let import: Value = response.json().await.unwrap();
+    assert_eq!(import["state"], "validated");
+    import["report"].clone()
+}
+
+async fn problem_code(response: reqwest::Response) -> (StatusCode, String, String) {
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    (
+        status,
+        body["code"].as_str().unwrap_or_default().to_owned(),
+        body["detail"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn an_upload_is_read_as_it_is_written_and_its_columns_recognised() {
+    let app = spawn_app().await;
+    let acme = app.create_tenant("acme").await;
+    let owner = app.login_owner(&acme).await;
+    // A spreadsheet's export: BOM, semicolons, a quoted cell holding the delimiter and a line break.
+    let csv = "\u{feff}E-mail;First Name;Surname;Job Title;Team;Notes\r\n\
+               ada@acme.example;Ada;Lovelace;Analyst;R&D;\"likes; semicolons\r\nand lines\"\r\n\
+               grace@acme.example;Grace;Hopper;Admiral;Navy;\r\n\
+               \r\n";
+    let body = uploaded(&app, "acme", &owner, "people.csv", csv).await;
+    let import = &body["import"];
+    assert_eq!(import["state"], "uploaded");
+    assert_eq!(import["delimiter"], ";");
+    assert_eq!(import["total_rows"], 2, "the empty line is no row");
+    assert_eq!(
+        import["headers"],
+        json!([
+            "E-mail",
+            "First Name",
+            "Surname",
+            "Job Title",
+            "Team",
+            "Notes"
+        ])
+    );
+    assert_eq!(
+        import["mapping"],
+        json!({ "email": "E-mail", "first_name": "First Name", "last_name": "Surname",
+                "title": "Job Title", "department": "Team" })
+    );
+    assert_eq!(import["unmapped_columns"], json!(["Notes"]));
+    let sha = Sha256::digest(csv.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>();
+    assert_eq!(import["file_sha256"], sha);
+    assert!(body["same_file_as"].is_null());
+
+    let again = uploaded(&app, "acme", &owner, "people.csv", csv).await;
+    assert_eq!(
+        again["same_file_as"]["id"], import["id"],
+        "the same file is recognised"
+    );
+
+    let report = validate(
+        &app,
+        "acme",
+        &owner,
+        import["id"].as_str().unwrap(),
+        "upsert",
+    )
+    .await;
+    assert_eq!(report["counts"]["create"], 2, "{report}");
+    assert_eq!(
+        report["preview"][0]["member"]["display_name"],
+        "Ada Lovelace"
+    );
+    assert_eq!(report["preview"][0]["member"]["department"], "R&D");
+    app.assert_audited(acme.id, &["import.uploaded", "import.validated"])
+        .await;
+}
+
+#[tokio::test]
+async fn bad_files_get_a_precise_error_and_leave_nothing_behind() {
+    let app = spawn_app_with(|s| s.imports.max_upload_bytes = 4096).await;
+    let acme = app.create_tenant("acme").await;
+    let owner = app.login_owner(&acme).await;
+    let cases: Vec<(&str, Vec<u8>, &str, &str)> = vec![
+        (
+            "binary",
+            b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR".to_vec(),
+            "binary_file",
+            "binary",
+        ),
+        (
+            "latin-1",
+            b"email,name\nrene@acme.example,Ren\xe9\n".to_vec(),
+            "not_utf8",
+            "line 2",
+        ),
+        ("empty", Vec::new(), "empty_file", "empty"),
+        (
+            "header only",
+            b"email,name\n".to_vec(),
+            "no_rows",
+            "no rows",
+        ),
+        (
+            "duplicate headers",
+            b"email,Name,name\na@acme.example,A,B\n".to_vec(),
+            "duplicate_header",
+            "columns 2 and 3",
+        ),
+        (
+            "empty header",
+            b"email,,name\na@acme.example,A,B\n".to_vec(),
+            "empty_header",
+            "column 2",
+        ),
+        (
+            "too large",
+            format!("email\n{}", "a@acme.example\n".repeat(400)).into_bytes(),
+            "file_too_large",
+            "limit",
+        ),
+    ];
+    for (what, bytes, code, says) in cases {
+        let (status, got, detail) =
+            problem_code(upload(&app, "acme", &owner, "x.csv", &bytes, None).await).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{what}");
+        assert_eq!(got, code, "{what}: {detail}");
+        assert!(detail.contains(says), "{what}: {detail}");
+    }
+    let list: Value = app
+        .get("acme", "/api/v1/imports", &owner.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["items"], json!([]), "nothing was kept");
+    // No file part at all.
+    let (status, _, detail) = problem_code(
+        app.request(Method::POST, "acme", "/api/v1/imports")
+            .bearer_auth(&owner.access)
+            .header("content-type", "multipart/form-data; boundary=x")
+            .body("--x\r\nContent-Disposition: form-data; name=\"mapping\"\r\n\r\n{}\r\n--x--\r\n")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{detail}");
+}
+
+async fn people(app: &TestApp, acme: &TestTenant, owner: &Session) {
+    // An existing member the file will meet again.
+    app.add_member(acme, owner, "existing", "member").await;
+}
+
+#[tokio::test]
+async fn the_dry_run_reports_every_problem_by_line_and_column_and_writes_no_member() {
+    let app = spawn_app().await;
+    let acme = app.create_tenant_with_seats("acme", 5).await;
+    let owner = app.login_owner(&acme).await;
+    people(&app, &acme, &owner).await;
+    let csv = "email,full name,role,manager email,start date,employee id,title\n\
+               ada@acme.example,Ada Lovelace,member,,2026-01-05,E1,Analyst\n\
+               not-an-address,Bad Address,member,,,E2,\n\
+               ada@acme.example,Ada Again,member,,,E3,\n\
+               bob@acme.example,Bob,wizard,,,E4,\n\
+               carl@acme.example,Carl,member,nobody@acme.example,,E5,\n\
+               dina@acme.example,Dina,member,ada@acme.example,05/01/2026,E6,\n\
+               eve@acme.example,Eve,member,,,E7,=HYPERLINK(\"http://evil.example\")\n\
+               fay@acme.example,Fay,owner,,,E8,\n\
+               existing@acme.example,Existing Person,member,,,,\n\
+               gus@acme.example,Gus,member,ada@acme.example,,E9\n";
+    let body = uploaded(&app, "acme", &owner, "people.csv", csv).await;
+    let id = body["import"]["id"].as_str().unwrap().to_owned();
+    let report = validate(&app, "acme", &owner, &id, "upsert").await;
+    let reasons: Vec<(i64, String, String)> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["line"].as_i64().unwrap(),
+                e["column"].as_str().unwrap_or_default().to_owned(),
+                e["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let has = |line: i64, column: &str, text: &str| {
+        assert!(
+            reasons
+                .iter()
+                .any(|(l, c, r)| *l == line && c == column && r.contains(text)),
+            "line {line} {column} {text:?} not in {reasons:#?}"
+        )
+    };
+    has(3, "email", "not an email address");
+    has(4, "email", "the same email as line 2");
+    has(5, "role", "\"wizard\" is not a role");
+    has(6, "manager email", "neither in the file nor a member");
+    has(7, "start date", "YYYY-MM-DD");
+    has(8, "title", "formulas are not accepted");
+    has(9, "role", "owner cannot be given");
+    has(11, "", "has 6 fields; the header has 7");
+    assert_eq!(report["counts"]["error"], 8, "{report}");
+    assert_eq!(report["counts"]["create"], 1, "ada");
+    assert_eq!(
+        report["counts"]["update"], 1,
+        "existing gets a display name"
+    );
+    assert_eq!(report["seats"]["ok"], true);
+
+    // Nothing was written: still two members.
+    let members: Value = app
+        .get("acme", "/api/v1/members", &owner.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(members["items"].as_array().unwrap().len(), 2);
+
+    // The error file: the original columns, the line and the reasons; formulas defused.
+    let errors = app
+        .get(
+            "acme",
+            &format!("/api/v1/imports/{id}/errors"),
+            &owner.access,
+        )
+        .await;
+    assert_eq!(errors.status(), StatusCode::OK);
+    assert!(
+        errors.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let text = errors.text().await.unwrap();
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(header.last().map(String::as_str), Some("error"));
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 8);
+    let eve = rows.iter().find(|r| &r[0] == "eve@acme.example").unwrap();
+    assert!(eve[6].starts_with("'="), "defused: {:?}", &eve[6]);
+    assert!(!text.contains(",=HYPERLINK"), "{text}");
+
+    // The seat limit: sync mode would also leave the owner; more people than seats is refused.
+    let many: String = (0..6).map(|i| format!("p{i}@acme.example\n")).collect();
+    let crowd = uploaded(&app, "acme", &owner, "crowd.csv", &format!("email\n{many}")).await;
+    let crowd_report = validate(
+        &app,
+        "acme",
+        &owner,
+        crowd["import"]["id"].as_str().unwrap(),
+        "upsert",
+    )
+    .await;
+    assert_eq!(crowd_report["seats"]["ok"], false, "{crowd_report}");
+    assert_eq!(crowd_report["can_commit"], false);
+    let sync_report = validate(
+        &app,
+        "acme",
+        &owner,
+        crowd["import"]["id"].as_str().unwrap(),
+        "sync",
+    )
+    .await;
+    assert_eq!(
+        sync_report["counts"]["deactivate"], 1,
+        "existing is missing from the file; owners never"
+    );
+}
+
+#[tokio::test]
+async fn the_mapping_can_be_set_by_the_caller_and_is_checked() {
+    let app = spawn_app().await;
+    let acme = app.create_tenant("acme").await;
+    let owner = app.login_owner(&acme).await;
+    let csv = "Correo,Nombre\nana@acme.example,Ana\n";
+    let body = uploaded(&app, "acme", &owner, "gente.csv", csv).await;
+    let id = body["import"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(body["import"]["mapping"], json!({}));
+    let no_email = app
+        .post(
+            "acme",
+            &format!("/api/v1/imports/{id}/validate"),
+            &owner.access,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(no_email.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = no_email.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], "mapping.email", "{problem}");
+
+    let path = format!("/api/v1/imports/{id}/mapping");
+    let wrong = app
+        .send_json(
+            Method::PUT,
+            "acme",
+            &path,
+            &owner.access,
+            &json!({ "mapping": { "email": "Mail", "nickname": "Nombre" } }),
+        )
+        .await;
+    assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let set = app
+        .send_json(
+            Method::PUT,
+            "acme",
+            &path,
+            &owner.access,
+            &json!({ "mapping": { "email": "Correo", "full_name": "Nombre" } }),
+        )
+        .await;
+    assert_eq!(set.status(), StatusCode::OK);
+    let report = validate(&app, "acme", &owner, &id, "create_only").await;
+    assert_eq!(report["counts"]["create"], 1);
+    assert_eq!(report["preview"][0]["member"]["display_name"], "Ana");
+
+    // A mapping given with the upload.
+    let with_mapping = upload(
+        &app,
+        "acme",
+        &owner,
+        "gente.csv",
+        csv.as_bytes(),
+        Some(&json!({ "email": "Correo" })),
+    )
+    .await;
+    let with_mapping: Value = with_mapping.json().await.unwrap();
+    assert_eq!(
+        with_mapping["import"]["mapping"],
+        json!({ "email": "Correo" })
+    );
+    app.assert_audited(acme.id, &["import.mapping_changed"])
+        .await;
+}
