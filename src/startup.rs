@@ -284,6 +284,8 @@ fn api_scope() -> impl HttpServiceFactory + OpenApiFactory + 'static {
         .service(imports::routes::set_import_mapping)
         .service(imports::routes::validate_import)
         .service(imports::routes::import_errors)
+        .service(imports::routes::commit_import)
+        .service(imports::routes::cancel_import)
         .default_service(web::to(not_found))
 }
 

@@ -20,18 +20,22 @@ use crate::tenancy::TenantTx;
 pub enum JobKind {
     /// `{"sealed": <crypto-sealed OutgoingMail>}`: deliver one email.
     SendMail,
+    /// `{"import_id", "chunk_rows", "confirm_deactivations"}`: commit an import, chunk by chunk.
+    ImportRun,
 }
 
 impl JobKind {
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::SendMail => "mail.send",
+            JobKind::ImportRun => "import.run",
         }
     }
 
     pub fn parse(kind: &str) -> Option<JobKind> {
         match kind {
             "mail.send" => Some(JobKind::SendMail),
+            "import.run" => Some(JobKind::ImportRun),
             _ => None,
         }
     }
@@ -40,6 +44,7 @@ impl JobKind {
     pub fn max_attempts(self) -> i32 {
         match self {
             JobKind::SendMail => 8,
+            JobKind::ImportRun => 10,
         }
     }
 }

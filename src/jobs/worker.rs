@@ -150,6 +150,15 @@ impl Worker {
             Some(JobKind::SendMail) => {
                 crate::mail::deliver(&self.mailer, &self.crypto, tenant, &job.payload).await
             }
+            Some(JobKind::ImportRun) => crate::modules::imports::process::run(
+                &self.pool,
+                &self.clock,
+                tenant,
+                &job.payload,
+                None,
+            )
+            .await
+            .map(|_| ()),
             None => Err(JobError::Permanent(format!(
                 "unknown job kind {}",
                 job.kind

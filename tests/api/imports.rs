@@ -404,3 +404,309 @@ async fn the_mapping_can_be_set_by_the_caller_and_is_checked() {
     app.assert_audited(acme.id, &["import.mapping_changed"])
         .await;
 }
+
+async fn commit(app: &TestApp, session: &Session, id: &str, body: Value) -> reqwest::Response {
+    app.post(
+        "acme",
+        &format!("/api/v1/imports/{id}/commit"),
+        &session.access,
+        &body,
+    )
+    .await
+}
+
+async fn import_of(app: &TestApp, session: &Session, id: &str) -> Value {
+    app.get("acme", &format!("/api/v1/imports/{id}"), &session.access)
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn member_rows(app: &TestApp, session: &Session) -> Vec<Value> {
+    let list: Value = app
+        .get("acme", "/api/v1/members?limit=200", &session.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    list["items"].as_array().unwrap().clone()
+}
+
+async fn audit_count(app: &TestApp, tenant: &TestTenant, action: &str, source: &str) -> i64 {
+    let pool = app.owner_pool().await;
+    sqlx::query_scalar(
+        "SELECT count(*) FROM audit_events WHERE tenant_id = $1 AND action = $2 \
+         AND coalesce(metadata->>'source', '') = $3",
+    )
+    .bind(tenant.id.as_uuid())
+    .bind(action)
+    .bind(source)
+    .fetch_one(&pool)
+    .await
+    .unwrap()
+}
+
+const STAFF: &str = "email,name,role,manager email,department,employee id\n\
+    carol@acme.example,Carol Chief,manager,,Board,E100\n\
+    dan@acme.example,Dan Dev,member,carol@acme.example,R&D,E101\n\
+    erin@acme.example,Erin HR,hr,carol@acme.example,People,E102\n\
+    existing@acme.example,Existing Person,member,dan@acme.example,R&D,E103\n\
+    finn@acme.example,Finn,member,zoe@acme.example,R&D,E104\n\
+    zoe@acme.example,Zoe Later,member,carol@acme.example,R&D,E105\n";
+
+#[tokio::test]
+async fn a_commit_writes_every_row_in_chunks_links_managers_and_a_rerun_changes_nothing() {
+    let app = spawn_app_with(|s| s.imports.chunk_rows = 2).await;
+    let acme = app.create_tenant("acme").await;
+    let owner = app.login_owner(&acme).await;
+    people(&app, &acme, &owner).await;
+    let body = uploaded(&app, "acme", &owner, "staff.csv", STAFF).await;
+    let id = body["import"]["id"].as_str().unwrap().to_owned();
+    let committed = commit(&app, &owner, &id, json!({ "mode": "upsert" })).await;
+    assert_eq!(committed.status(), StatusCode::ACCEPTED);
+    let committed: Value = committed.json().await.unwrap();
+    assert_eq!(committed["state"], "queued");
+    assert_eq!(committed["report"]["counts"]["create"], 5, "{committed}");
+    assert_eq!(committed["report"]["counts"]["update"], 1);
+
+    app.worker.run_once().await.unwrap();
+    let done = import_of(&app, &owner, &id).await;
+    assert_eq!(done["state"], "completed", "{done}");
+    assert_eq!(done["processed_rows"], 6);
+    assert_eq!(done["counts"]["created"], 5);
+    assert_eq!(done["counts"]["updated"], 1);
+
+    let members = member_rows(&app, &owner).await;
+    let by_email = |email: &str| {
+        members
+            .iter()
+            .find(|m| m["email"] == email)
+            .cloned()
+            .unwrap()
+    };
+    let carol = by_email("carol@acme.example");
+    assert_eq!(carol["role"], "manager");
+    assert_eq!(by_email("erin@acme.example")["role"], "hr");
+    assert_eq!(by_email("dan@acme.example")["manager_id"], carol["id"]);
+    let zoe = by_email("zoe@acme.example");
+    assert_eq!(
+        by_email("finn@acme.example")["manager_id"],
+        zoe["id"],
+        "a manager later in the file"
+    );
+    let existing = by_email("existing@acme.example");
+    assert_eq!(existing["display_name"], "Existing Person");
+    assert_eq!(existing["department"], "R&D");
+    assert_eq!(existing["manager_id"], by_email("dan@acme.example")["id"]);
+    assert_eq!(
+        audit_count(&app, &acme, "member.provisioned", "import").await,
+        5
+    );
+    assert_eq!(
+        audit_count(&app, &acme, "member.profile_updated", "import").await,
+        1
+    );
+    app.assert_audited(acme.id, &["import.committed", "import.completed"])
+        .await;
+
+    // The same file again: nothing to do, and it says so.
+    let again = uploaded(&app, "acme", &owner, "staff.csv", STAFF).await;
+    assert_eq!(again["same_file_as"]["id"], id.as_str());
+    let again_id = again["import"]["id"].as_str().unwrap().to_owned();
+    let rerun = commit(&app, &owner, &again_id, json!({ "mode": "upsert" })).await;
+    assert_eq!(rerun.status(), StatusCode::ACCEPTED);
+    let rerun: Value = rerun.json().await.unwrap();
+    assert_eq!(rerun["state"], "completed");
+    assert_eq!(rerun["counts"]["nothing_to_change"], true, "{rerun}");
+    assert_eq!(rerun["counts"]["unchanged"], 6);
+    assert_eq!(member_rows(&app, &owner).await.len(), members.len());
+    assert_eq!(
+        audit_count(&app, &acme, "member.provisioned", "import").await,
+        5
+    );
+}
+
+#[tokio::test]
+async fn a_worker_stopped_between_chunks_is_resumed_exactly_where_it_stopped() {
+    let app = spawn_app_with(|s| s.imports.chunk_rows = 2).await;
+    let acme = app.create_tenant("acme").await;
+    let owner = app.login_owner(&acme).await;
+    people(&app, &acme, &owner).await;
+    let body = uploaded(&app, "acme", &owner, "staff.csv", STAFF).await;
+    let id = body["import"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        commit(&app, &owner, &id, json!({})).await.status(),
+        StatusCode::ACCEPTED
+    );
+
+    // A worker gets through one chunk and stops (killed): that chunk is committed, nothing else.
+    let pool = app.owner_pool().await;
+    let payload: Value = sqlx::query_scalar("SELECT payload FROM jobs WHERE kind = 'import.run'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let clock: trellis::clock::SharedClock = std::sync::Arc::new(app.clock.clone());
+    let progress = trellis::modules::imports::process::run(
+        &app.state.pool,
+        &clock,
+        acme.id,
+        &payload,
+        Some(1),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        progress,
+        trellis::modules::imports::process::Progress::Paused
+    );
+    let halfway = import_of(&app, &owner, &id).await;
+    assert_eq!(halfway["state"], "processing");
+    assert_eq!(halfway["processed_rows"], 2);
+    assert_eq!(halfway["counts"]["created"], 2);
+    assert_eq!(member_rows(&app, &owner).await.len(), 2 + 2);
+
+    // Another worker takes the job and finishes from the checkpoint: no row twice, none lost.
+    app.worker.run_once().await.unwrap();
+    let done = import_of(&app, &owner, &id).await;
+    assert_eq!(done["state"], "completed", "{done}");
+    assert_eq!(done["processed_rows"], 6);
+    assert_eq!(done["counts"]["created"], 5);
+    assert_eq!(done["counts"]["updated"], 1);
+    assert_eq!(member_rows(&app, &owner).await.len(), 2 + 5);
+    assert_eq!(
+        audit_count(&app, &acme, "member.provisioned", "import").await,
+        5
+    );
+}
+
+#[tokio::test]
+async fn sync_deactivates_the_members_the_file_leaves_out_only_when_confirmed() {
+    let app = spawn_app().await;
+    let acme = app.create_tenant("acme").await;
+    let owner = app.login_owner(&acme).await;
+    let kept = app.add_member(&acme, &owner, "kept", "member").await;
+    let leaver = app.add_member(&acme, &owner, "leaver", "member").await;
+    let leaver_session = app.login("acme", &leaver).await;
+    let csv = format!("email,name\n{},Kept Person\n", kept.email);
+    let body = uploaded(&app, "acme", &owner, "everyone.csv", &csv).await;
+    let id = body["import"]["id"].as_str().unwrap().to_owned();
+    let unconfirmed = commit(&app, &owner, &id, json!({ "mode": "sync" })).await;
+    assert_eq!(unconfirmed.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let wrong = commit(
+        &app,
+        &owner,
+        &id,
+        json!({ "mode": "sync", "confirm_deactivations": 5 }),
+    )
+    .await;
+    assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        member_rows(&app, &owner)
+            .await
+            .iter()
+            .filter(|m| m["status"] == "deactivated")
+            .count(),
+        0
+    );
+
+    let confirmed = commit(
+        &app,
+        &owner,
+        &id,
+        json!({ "mode": "sync", "confirm_deactivations": 1 }),
+    )
+    .await;
+    assert_eq!(confirmed.status(), StatusCode::ACCEPTED);
+    app.worker.run_once().await.unwrap();
+    let done = import_of(&app, &owner, &id).await;
+    assert_eq!(done["state"], "completed", "{done}");
+    assert_eq!(done["counts"]["deactivated"], 1);
+    let members = member_rows(&app, &owner).await;
+    let status =
+        |email: &str| members.iter().find(|m| m["email"] == email).unwrap()["status"].clone();
+    assert_eq!(status(&leaver.email), "deactivated");
+    assert_eq!(status(&kept.email), "active");
+    assert_eq!(
+        status(&acme.owner.email),
+        "active",
+        "owners are never deactivated by a sync"
+    );
+    assert_eq!(
+        app.get("acme", "/api/v1/me", &leaver_session.access)
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED,
+        "signed out at once"
+    );
+    assert_eq!(
+        audit_count(&app, &acme, "member.deactivated", "import").await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn errors_block_a_commit_unless_skipped_and_an_import_can_be_cancelled_between_chunks() {
+    let app = spawn_app_with(|s| s.imports.chunk_rows = 1).await;
+    let acme = app.create_tenant("acme").await;
+    let owner = app.login_owner(&acme).await;
+    let csv = "email,name\nok1@acme.example,One\nnot-an-address,Bad\nok2@acme.example,Two\nok3@acme.example,Three\n";
+    let body = uploaded(&app, "acme", &owner, "mixed.csv", csv).await;
+    let id = body["import"]["id"].as_str().unwrap().to_owned();
+    let refused = commit(&app, &owner, &id, json!({})).await;
+    let (status, code, _) = problem_code(refused).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::CONFLICT, "import_has_errors")
+    );
+    assert_eq!(
+        import_of(&app, &owner, &id).await["report"]["counts"]["error"],
+        1
+    );
+
+    let skipping = commit(&app, &owner, &id, json!({ "skip_error_rows": true })).await;
+    assert_eq!(skipping.status(), StatusCode::ACCEPTED);
+    let pool = app.owner_pool().await;
+    let payload: Value = sqlx::query_scalar("SELECT payload FROM jobs WHERE kind = 'import.run'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let clock: trellis::clock::SharedClock = std::sync::Arc::new(app.clock.clone());
+    trellis::modules::imports::process::run(&app.state.pool, &clock, acme.id, &payload, Some(1))
+        .await
+        .unwrap();
+    let cancel = app
+        .post(
+            "acme",
+            &format!("/api/v1/imports/{id}/cancel"),
+            &owner.access,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(cancel.status(), StatusCode::ACCEPTED);
+    app.worker.run_once().await.unwrap();
+    let done = import_of(&app, &owner, &id).await;
+    assert_eq!(done["state"], "cancelled", "{done}");
+    assert_eq!(
+        done["processed_rows"], 1,
+        "stopped after the chunk it was in"
+    );
+    let emails: Vec<String> = member_rows(&app, &owner)
+        .await
+        .iter()
+        .map(|m| m["email"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(emails.contains(&"ok1@acme.example".to_owned()));
+    assert!(!emails.contains(&"ok3@acme.example".to_owned()));
+    let again = app
+        .post(
+            "acme",
+            &format!("/api/v1/imports/{id}/cancel"),
+            &owner.access,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    app.assert_audited(acme.id, &["import.cancel_requested", "import.cancelled"])
+        .await;
+}

@@ -1,8 +1,9 @@
 //! Bulk imports of members from CSV, for HR: upload (streamed to disk, parsed into the import's rows),
-//! column mapping (detected, overridable), a dry-run validation report, and the error file. See
-//! docs/imports.md.
+//! column mapping (detected, overridable), a dry-run validation report, the error file, and the commit:
+//! a job that writes the rows in chunks, each with its checkpoint ([`process`]). See docs/imports.md.
 
 pub mod fields;
+pub mod process;
 pub mod routes;
 pub mod service;
 pub mod upload;

@@ -274,11 +274,7 @@ pub async fn validate_import(
     import_id: Path<Uuid>,
     body: ValidJson<ValidateRequest>,
 ) -> ApiResult<Json<ImportResponse>> {
-    let mode = match body.into_inner().mode.as_deref() {
-        None => Mode::Upsert,
-        Some(text) => Mode::parse(text)
-            .ok_or_else(|| ApiError::validation("mode", "must be create_only, upsert or sync"))?,
-    };
+    let mode = parse_mode(body.into_inner().mode.as_deref())?;
     let auth = token.open(&state).await?;
     state
         .authz
@@ -296,6 +292,114 @@ pub async fn validate_import(
     .await?;
     auth.tx.commit().await?;
     Ok(Json(ImportResponse::new(import)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "mode": "upsert", "send_invitations": false }))]
+pub struct CommitRequestBody {
+    /// `create_only`, `upsert` (the default) or `sync`.
+    pub mode: Option<String>,
+    /// Mail each new member an invitation (after the import's transaction commits).
+    #[serde(default)]
+    pub send_invitations: bool,
+    /// For `sync`: the number of members it deactivates, as the report counts them.
+    pub confirm_deactivations: Option<i64>,
+    /// Import the rows without errors and leave the others (they stay in the error file).
+    #[serde(default)]
+    pub skip_error_rows: bool,
+}
+
+fn parse_mode(mode: Option<&str>) -> Result<Mode, ApiError> {
+    match mode {
+        None => Ok(Mode::Upsert),
+        Some(text) => Mode::parse(text)
+            .ok_or_else(|| ApiError::validation("mode", "must be create_only, upsert or sync")),
+    }
+}
+
+/// Commits the import: validated again now, then written by a background job in chunks (each with its
+/// checkpoint). `GET /api/v1/imports/{id}` follows it. A file that changes nothing completes at once.
+#[utoipa::path(
+    tag = "imports",
+    security(("bearer" = [])),
+    params(("import_id" = Uuid, Path, description = "The import's id")),
+    request_body = CommitRequestBody,
+    responses(
+        (status = 202, description = "Queued (or completed at once when nothing changes)", body = ImportResponse),
+        (status = 409, description = "`import_has_errors`, `seat_limit_reached`, `import_not_editable`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`confirm_deactivations` missing or wrong for sync", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/imports/{import_id}/commit")]
+pub async fn commit_import(
+    state: Data<AppState>,
+    token: AccessToken,
+    tenant: Tenant,
+    import_id: Path<Uuid>,
+    body: ValidJson<CommitRequestBody>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    let request = service::CommitRequest {
+        mode: parse_mode(body.mode.as_deref())?,
+        send_invitations: body.send_invitations,
+        confirm_deactivations: body.confirm_deactivations,
+        skip_error_rows: body.skip_error_rows,
+    };
+    let auth = token.open(&state).await?;
+    state
+        .authz
+        .require(&auth, Obj::Members, Act::Import)
+        .await?;
+    let import = service::commit(
+        &auth.tx,
+        &auth.ctx,
+        &state.authz,
+        &auth.principal,
+        &tenant,
+        *import_id,
+        request,
+        state.settings.imports.chunk_rows,
+    )
+    .await;
+    // A refused commit keeps its fresh report.
+    let import = match import {
+        Ok(import) => import,
+        Err(error) => {
+            if matches!(error, ApiError::Conflict { .. } | ApiError::Validation(_)) {
+                auth.tx.commit().await?;
+            }
+            return Err(error);
+        }
+    };
+    auth.tx.commit().await?;
+    Ok(HttpResponse::Accepted().json(ImportResponse::new(import)))
+}
+
+/// Cancels the import: at once before it starts, else between two chunks.
+#[utoipa::path(
+    tag = "imports",
+    security(("bearer" = [])),
+    params(("import_id" = Uuid, Path, description = "The import's id")),
+    responses(
+        (status = 202, description = "Cancelled, or to be cancelled after the current chunk", body = ImportResponse),
+        (status = 409, description = "`import_finished`", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/imports/{import_id}/cancel")]
+pub async fn cancel_import(
+    state: Data<AppState>,
+    token: AccessToken,
+    import_id: Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let auth = token.open(&state).await?;
+    state
+        .authz
+        .require(&auth, Obj::Members, Act::Import)
+        .await?;
+    let import = service::cancel(&auth.tx, &auth.ctx, *import_id).await?;
+    auth.tx.commit().await?;
+    Ok(HttpResponse::Accepted().json(ImportResponse::new(import)))
 }
 
 /// A cell as a spreadsheet will show it, never run: text that would start a formula gets a leading `'`.

@@ -17,6 +17,7 @@ use crate::{
     authz::Authz,
     error::ApiError,
     http::pagination::PageRequest,
+    jobs::{self, JobKind},
     tenancy::{Tenant, TenantTx},
 };
 
@@ -332,4 +333,174 @@ pub async fn error_rows(
             Ok((r.try_get("", "line")?, cells, r.try_get("", "errors")?))
         })
         .collect()
+}
+
+/// What the caller asks of a commit.
+pub struct CommitRequest {
+    pub mode: Mode,
+    pub send_invitations: bool,
+    /// `sync`: the number of members the caller agrees to deactivate (the report's count).
+    pub confirm_deactivations: Option<i64>,
+    /// Import the good rows and leave the refused ones (listed in the error file).
+    pub skip_error_rows: bool,
+}
+
+/// Commits the import: validated again in this transaction (so it acts on what is true now), then
+/// queued for the job that writes it chunk by chunk. A file that would change nothing completes at once
+/// and says so.
+#[allow(clippy::too_many_arguments)]
+pub async fn commit(
+    tx: &TenantTx,
+    ctx: &AuditCtx,
+    authz: &Authz,
+    principal: &Principal,
+    tenant: &Tenant,
+    id: Uuid,
+    request: CommitRequest,
+    chunk_rows: usize,
+) -> Result<ImportRow, ApiError> {
+    let import = find(tx, id, true).await?.ok_or_else(ApiError::not_found)?;
+    ensure_editable(&import)?;
+    let headers = import.headers();
+    let mapping = import.mapping()?;
+    let mode = request.mode;
+    let report = validate::run(tx, authz, principal, tenant, id, &headers, &mapping, mode).await?;
+    let counts = &report["counts"];
+    let n = |key: &str| counts[key].as_i64().unwrap_or(0);
+    let t = tx.tenant_id().as_uuid();
+    // The report is kept whatever happens next.
+    tx.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "UPDATE imports SET report = $3, mode = $4, state = 'validated', updated_at = $5 \
+         WHERE tenant_id = $1 AND id = $2",
+        [
+            t.into(),
+            id.into(),
+            report.clone().into(),
+            mode.as_str().into(),
+            ctx.now.into(),
+        ],
+    ))
+    .await?;
+    if n("error") > 0 && !request.skip_error_rows {
+        return Err(ApiError::conflict(
+            "import_has_errors",
+            format!(
+                "{} rows have errors: correct them (GET /api/v1/imports/{id}/errors lists them) and upload \
+                 again, or commit with skip_error_rows",
+                n("error")
+            ),
+        ));
+    }
+    if report["seats"]["ok"] != json!(true) {
+        return Err(ApiError::conflict(
+            "seat_limit_reached",
+            format!(
+                "the import needs {} seats and the organization has {}",
+                report["seats"]["after_import"], tenant.seat_limit
+            ),
+        ));
+    }
+    if mode == Mode::Sync && request.confirm_deactivations != Some(n("deactivate")) {
+        return Err(ApiError::validation(
+            "confirm_deactivations",
+            format!(
+                "must be {}: the number of members this sync deactivates (see the report)",
+                n("deactivate")
+            ),
+        ));
+    }
+    let changes = n("create") + n("update") + n("deactivate");
+    let audit_meta = json!({
+        "file_name": import.file_name,
+        "sha256": import.sha256_hex(),
+        "mode": mode.as_str(),
+        "planned": counts,
+        "send_invitations": request.send_invitations,
+    });
+    if changes == 0 {
+        let done = json!({ "created": 0, "updated": 0, "unchanged": n("unchanged"),
+                           "skipped": n("error"), "deactivated": 0, "nothing_to_change": true });
+        tx.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "UPDATE imports SET state = 'completed', counts = $3, processed_rows = total_rows, \
+               started_at = $4, finished_at = $4, updated_at = $4 WHERE tenant_id = $1 AND id = $2",
+            [t.into(), id.into(), done.clone().into(), ctx.now.into()],
+        ))
+        .await?;
+        let mut meta = audit_meta;
+        meta["counts"] = done;
+        audit::record(
+            tx,
+            ctx,
+            AuditEvent::new("import.completed")
+                .target("import", id, Some(&import.file_name))
+                .metadata(meta),
+        )
+        .await?;
+        return get(tx, id).await;
+    }
+    tx.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "UPDATE imports SET state = 'queued', send_invitations = $3, counts = '{}', processed_rows = 0, \
+           checkpoint_line = 0, updated_at = $4 WHERE tenant_id = $1 AND id = $2",
+        [t.into(), id.into(), request.send_invitations.into(), ctx.now.into()],
+    ))
+    .await?;
+    jobs::enqueue(
+        tx,
+        JobKind::ImportRun,
+        json!({
+            "import_id": id,
+            "chunk_rows": chunk_rows,
+            "confirm_deactivations": request.confirm_deactivations,
+        }),
+        ctx.now,
+    )
+    .await?;
+    audit::record(
+        tx,
+        ctx,
+        AuditEvent::new("import.committed")
+            .target("import", id, Some(&import.file_name))
+            .metadata(audit_meta),
+    )
+    .await?;
+    get(tx, id).await
+}
+
+/// Cancels the import: at once if it has not started, else between two chunks (the job stops there;
+/// the chunks before stay committed).
+pub async fn cancel(tx: &TenantTx, ctx: &AuditCtx, id: Uuid) -> Result<ImportRow, ApiError> {
+    let import = find(tx, id, true).await?.ok_or_else(ApiError::not_found)?;
+    let sql = match import.state.as_str() {
+        "uploaded" | "validated" => {
+            "UPDATE imports SET state = 'cancelled', finished_at = $3, updated_at = $3 \
+             WHERE tenant_id = $1 AND id = $2"
+        }
+        "queued" | "processing" => {
+            "UPDATE imports SET cancel_requested = true, updated_at = $3 WHERE tenant_id = $1 AND id = $2"
+        }
+        other => {
+            return Err(ApiError::conflict(
+                "import_finished",
+                format!("the import is {other}: there is nothing to cancel"),
+            ));
+        }
+    };
+    tx.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        sql,
+        [tx.tenant_id().as_uuid().into(), id.into(), ctx.now.into()],
+    ))
+    .await?;
+    audit::record(
+        tx,
+        ctx,
+        AuditEvent::new("import.cancel_requested")
+            .target("import", id, Some(&import.file_name))
+            .metadata(json!({ "state": import.state, "processed_rows": import.processed_rows })),
+    )
+    .await?;
+    get(tx, id).await
 }

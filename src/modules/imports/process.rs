@@ -1,0 +1,646 @@
+//! Committing an import: a job that works through the import's rows in line order, one chunk per
+//! transaction. Each chunk writes its members, their audit events and the import's checkpoint together,
+//! so a worker killed at any moment resumes after the last committed chunk: no row twice, none lost.
+//! When every row is in, one last transaction links managers (all members exist by then), deactivates
+//! the members a `sync` leaves out, and completes the import.
+
+use std::collections::HashMap;
+
+use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement};
+use serde_json::{Map, Value, json};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::{
+    audit::{self, Actor, AuditCtx, AuditEvent},
+    auth::service::{self as auth_service, SessionScope},
+    clock::SharedClock,
+    domain::{TenantId, UserId},
+    error::ApiError,
+    http::context::RequestContext,
+    jobs::worker::JobError,
+    tenancy::{TenantTx, tx::TenantLock},
+};
+
+/// Where a run stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// Rows remain (the budget of chunks ran out).
+    Paused,
+    /// The import is completed, failed or cancelled.
+    Finished,
+}
+
+/// The profile fields an import writes, as (JSON key, column).
+const PROFILE: [(&str, &str); 9] = [
+    ("email", "email"),
+    ("display_name", "display_name"),
+    ("given_name", "given_name"),
+    ("family_name", "family_name"),
+    ("title", "title"),
+    ("department", "department"),
+    ("location", "location"),
+    ("employee_id", "employee_id"),
+    ("start_date", "start_date"),
+];
+
+enum Step {
+    More,
+    Done,
+}
+
+enum Failure {
+    /// Worth another attempt (the database went away).
+    Retry(String),
+    /// The import cannot go on: it is marked failed, with this reason.
+    Fatal(String),
+}
+
+impl From<sea_orm::DbErr> for Failure {
+    fn from(error: sea_orm::DbErr) -> Self {
+        match ApiError::from(error) {
+            ApiError::Internal(e) => Failure::Retry(format!("{e:#}")),
+            ApiError::Unavailable { code } => Failure::Retry(code.to_owned()),
+            other => Failure::Fatal(other.to_string()),
+        }
+    }
+}
+
+impl From<ApiError> for Failure {
+    fn from(error: ApiError) -> Self {
+        match error {
+            ApiError::Internal(e) => Failure::Retry(format!("{e:#}")),
+            ApiError::Unavailable { code } => Failure::Retry(code.to_owned()),
+            other => Failure::Fatal(other.to_string()),
+        }
+    }
+}
+
+/// The job `{"import_id", "chunk_rows", "confirm_deactivations"}` for `tenant`: every remaining chunk, or
+/// at most `budget` of them (tests stop a worker between chunks so).
+pub async fn run(
+    pool: &PgPool,
+    clock: &SharedClock,
+    tenant: TenantId,
+    payload: &Value,
+    budget: Option<usize>,
+) -> Result<Progress, JobError> {
+    let import_id = payload["import_id"]
+        .as_str()
+        .and_then(|s| Uuid::parse_str(s).ok())
+        .ok_or_else(|| JobError::Permanent("the job names no import".into()))?;
+    let chunk_rows = payload["chunk_rows"]
+        .as_i64()
+        .unwrap_or(2_000)
+        .clamp(1, 50_000);
+    let confirm = payload["confirm_deactivations"].as_i64();
+    let mut chunks = 0usize;
+    loop {
+        if budget.is_some_and(|b| chunks >= b) {
+            return Ok(Progress::Paused);
+        }
+        let tx = TenantTx::begin(pool, tenant, None)
+            .await
+            .map_err(|e| JobError::Retry(e.to_string()))?;
+        match step(&tx, clock, import_id, chunk_rows, confirm).await {
+            Ok(Step::More) => {
+                tx.commit()
+                    .await
+                    .map_err(|e| JobError::Retry(e.to_string()))?;
+                chunks += 1;
+            }
+            Ok(Step::Done) => {
+                tx.commit()
+                    .await
+                    .map_err(|e| JobError::Retry(e.to_string()))?;
+                return Ok(Progress::Finished);
+            }
+            Err(Failure::Retry(error)) => return Err(JobError::Retry(error)),
+            Err(Failure::Fatal(reason)) => {
+                tx.rollback().await;
+                fail(pool, clock, tenant, import_id, &reason).await?;
+                return Ok(Progress::Finished);
+            }
+        }
+    }
+}
+
+struct ImportState {
+    state: String,
+    mode: String,
+    checkpoint: i32,
+    cancel_requested: bool,
+    file_name: String,
+    sha256: String,
+    created_by: Option<Uuid>,
+    counts: Value,
+}
+
+async fn load(tx: &TenantTx, import_id: Uuid) -> Result<Option<ImportState>, Failure> {
+    let row = tx
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT state, mode, checkpoint_line, cancel_requested, file_name, \
+               encode(file_sha256, 'hex') AS sha, created_by, counts \
+             FROM imports WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+            [tx.tenant_id().as_uuid().into(), import_id.into()],
+        ))
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    Ok(Some(ImportState {
+        state: row.try_get("", "state")?,
+        mode: row
+            .try_get::<Option<String>>("", "mode")?
+            .unwrap_or_else(|| "upsert".into()),
+        checkpoint: row.try_get("", "checkpoint_line")?,
+        cancel_requested: row.try_get("", "cancel_requested")?,
+        file_name: row.try_get("", "file_name")?,
+        sha256: row.try_get("", "sha")?,
+        created_by: row.try_get("", "created_by")?,
+        counts: row.try_get("", "counts")?,
+    }))
+}
+
+/// The person who committed the import acts (the audit names them), through the job.
+async fn actor_ctx(
+    tx: &TenantTx,
+    clock: &SharedClock,
+    import: &ImportState,
+) -> Result<AuditCtx, Failure> {
+    let actor = match import.created_by {
+        Some(id) => {
+            let email = tx
+                .query_one_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT email FROM users WHERE tenant_id = $1 AND id = $2",
+                    [tx.tenant_id().as_uuid().into(), id.into()],
+                ))
+                .await?
+                .map(|r| r.try_get::<String>("", "email"))
+                .transpose()?;
+            match email {
+                Some(email) => Actor::user(UserId::from_uuid(id), &email),
+                None => Actor::system("import"),
+            }
+        }
+        None => Actor::system("import"),
+    };
+    Ok(AuditCtx {
+        actor,
+        request: RequestContext::default(),
+        now: clock.now(),
+    })
+}
+
+fn count_of(counts: &Value, key: &str) -> i64 {
+    counts[key].as_i64().unwrap_or(0)
+}
+
+async fn step(
+    tx: &TenantTx,
+    clock: &SharedClock,
+    import_id: Uuid,
+    chunk_rows: i64,
+    confirm: Option<i64>,
+) -> Result<Step, Failure> {
+    let Some(import) = load(tx, import_id).await? else {
+        return Ok(Step::Done);
+    };
+    if matches!(import.state.as_str(), "completed" | "failed" | "cancelled") {
+        return Ok(Step::Done);
+    }
+    let ctx = actor_ctx(tx, clock, &import).await?;
+    let t = tx.tenant_id().as_uuid();
+    if import.cancel_requested {
+        exec(
+            tx,
+            "UPDATE imports SET state = 'cancelled', finished_at = $3, updated_at = $3 WHERE tenant_id = $1 AND id = $2",
+            vec![t.into(), import_id.into(), ctx.now.into()],
+        )
+        .await?;
+        audit::record(
+            tx,
+            &ctx,
+            AuditEvent::new("import.cancelled")
+                .target("import", import_id, Some(&import.file_name))
+                .metadata(json!({ "counts": import.counts, "after_line": import.checkpoint })),
+        )
+        .await?;
+        return Ok(Step::Done);
+    }
+    if import.state == "queued" {
+        exec(
+            tx,
+            "UPDATE imports SET state = 'processing', started_at = coalesce(started_at, $3), updated_at = $3 \
+             WHERE tenant_id = $1 AND id = $2",
+            vec![t.into(), import_id.into(), ctx.now.into()],
+        )
+        .await?;
+    }
+    let rows = tx
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT line, action, user_id, value FROM import_rows \
+             WHERE tenant_id = $1 AND import_id = $2 AND line > $3 ORDER BY line LIMIT $4",
+            [
+                t.into(),
+                import_id.into(),
+                import.checkpoint.into(),
+                chunk_rows.into(),
+            ],
+        ))
+        .await?;
+    let Some(last) = rows.last() else {
+        finish(tx, &ctx, import_id, &import, confirm).await?;
+        return Ok(Step::Done);
+    };
+    let last_line: i32 = last.try_get("", "line")?;
+    let mut creates = Vec::new();
+    let mut updates = Vec::new();
+    let mut skipped = 0i64;
+    for row in &rows {
+        let action: Option<String> = row.try_get("", "action")?;
+        let value: Option<Value> = row.try_get("", "value")?;
+        match (action.as_deref(), value) {
+            (Some("create"), Some(value)) => creates.push(value),
+            (Some("update"), Some(value)) if import.mode != "create_only" => {
+                let user: Option<Uuid> = row.try_get("", "user_id")?;
+                if let Some(user) = user {
+                    updates.push((user, value));
+                }
+            }
+            (Some("error"), _) | (None, _) => skipped += 1,
+            _ => {}
+        }
+    }
+    let created = create_members(tx, &ctx, &creates).await?;
+    let updated = update_members(tx, &ctx, &updates).await?;
+    let mut counts = import.counts.clone();
+    counts["created"] = (count_of(&counts, "created") + created).into();
+    counts["updated"] = (count_of(&counts, "updated") + updated).into();
+    counts["skipped"] = (count_of(&counts, "skipped") + skipped).into();
+    counts["unchanged"] =
+        (count_of(&counts, "unchanged") + rows.len() as i64 - created - updated - skipped).into();
+    exec(
+        tx,
+        "UPDATE imports SET checkpoint_line = $3, processed_rows = processed_rows + $4, counts = $5, \
+           updated_at = $6 WHERE tenant_id = $1 AND id = $2",
+        vec![
+            t.into(),
+            import_id.into(),
+            last_line.into(),
+            (rows.len() as i32).into(),
+            counts.into(),
+            ctx.now.into(),
+        ],
+    )
+    .await?;
+    Ok(Step::More)
+}
+
+async fn exec(tx: &TenantTx, sql: &str, values: Vec<sea_orm::Value>) -> Result<u64, Failure> {
+    Ok(tx
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            values,
+        ))
+        .await?
+        .rows_affected())
+}
+
+/// New members, active, with their role (`member` when the file names none); the seat limit holds.
+async fn create_members(tx: &TenantTx, ctx: &AuditCtx, rows: &[Value]) -> Result<i64, Failure> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let t = tx.tenant_id().as_uuid();
+    tx.lock(TenantLock::Seats).await?;
+    let seats = tx
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT (SELECT seat_limit FROM tenants WHERE id = $1) AS seat_limit, \
+               (SELECT count(*) FROM users WHERE tenant_id = $1 AND status IN ('active', 'invited')) AS used",
+            [t.into()],
+        ))
+        .await?
+        .ok_or_else(|| Failure::Retry("no seat count".into()))?;
+    let limit: i32 = seats.try_get("", "seat_limit")?;
+    let used: i64 = seats.try_get("", "used")?;
+    if used + rows.len() as i64 > i64::from(limit) {
+        return Err(Failure::Fatal(format!(
+            "the seat limit ({limit}) was reached while importing: {} rows could not be created",
+            rows.len()
+        )));
+    }
+    let importer = match ctx.actor.kind {
+        audit::ActorKind::User => ctx.actor.id,
+        _ => None,
+    };
+    let inserted = tx
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "WITH src AS (SELECT e AS v FROM jsonb_array_elements($2::jsonb) e), \
+             ins AS ( \
+               INSERT INTO users (tenant_id, id, email, display_name, status, given_name, family_name, title, \
+                 department, location, employee_id, start_date, created_at, updated_at) \
+               SELECT $1, gen_random_uuid(), v->>'email', coalesce(v->>'display_name', ''), 'active', \
+                 v->>'given_name', v->>'family_name', v->>'title', v->>'department', v->>'location', \
+                 v->>'employee_id', (v->>'start_date')::date, $3, $3 FROM src \
+               RETURNING id, email), \
+             mem AS ( \
+               INSERT INTO memberships (tenant_id, id, user_id, role, granted_by, created_at, updated_at) \
+               SELECT $1, gen_random_uuid(), ins.id, coalesce(src.v->>'role', 'member'), $4, $3, $3 \
+               FROM ins JOIN src ON src.v->>'email' = ins.email \
+               RETURNING user_id, role) \
+             SELECT ins.id, ins.email, mem.role FROM ins JOIN mem ON mem.user_id = ins.id",
+            [t.into(), Value::Array(rows.to_vec()).into(), ctx.now.into(), importer.into()],
+        ))
+        .await?;
+    let by_email: HashMap<&str, &Value> = rows
+        .iter()
+        .filter_map(|v| Some((v["email"].as_str()?, v)))
+        .collect();
+    let events = inserted
+        .iter()
+        .map(|r| -> Result<AuditEvent, Failure> {
+            let id: Uuid = r.try_get("", "id")?;
+            let email: String = r.try_get("", "email")?;
+            let role: String = r.try_get("", "role")?;
+            let mut metadata = json!({ "source": "import", "role": role, "status": "active" });
+            if let Some(v) = by_email.get(email.as_str()) {
+                metadata["profile"] = (*v).clone();
+            }
+            Ok(AuditEvent::new("member.provisioned")
+                .target("user", id, Some(&email))
+                .metadata(metadata))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let created = events.len() as i64;
+    audit::record_many(tx, ctx, events).await?;
+    Ok(created)
+}
+
+/// Existing members given the file's values (only the columns the file maps), their role (never an
+/// owner's), and reactivated if they were deactivated. Returns how many changed.
+async fn update_members(
+    tx: &TenantTx,
+    ctx: &AuditCtx,
+    rows: &[(Uuid, Value)],
+) -> Result<i64, Failure> {
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let t = tx.tenant_id().as_uuid();
+    let ids: Vec<Uuid> = rows.iter().map(|(id, _)| *id).collect();
+    let before = tx
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT u.id, u.email, u.display_name, u.given_name, u.family_name, u.title, u.department, \
+               u.location, u.employee_id, u.start_date::text AS start_date, u.status, m.role \
+             FROM users u LEFT JOIN memberships m ON m.tenant_id = u.tenant_id AND m.user_id = u.id \
+             WHERE u.tenant_id = $1 AND u.id = ANY($2) FOR UPDATE OF u",
+            [t.into(), ids.into()],
+        ))
+        .await?;
+    let before: HashMap<Uuid, &QueryResult> = before
+        .iter()
+        .filter_map(|r| Some((r.try_get::<Uuid>("", "id").ok()?, r)))
+        .collect();
+    let mut reactivate = Vec::new();
+    let mut events = Vec::new();
+    let mut changed_rows = Vec::new();
+    for (id, value) in rows {
+        let Some(old) = before.get(id) else { continue };
+        let (mut was, mut now) = (Map::new(), Map::new());
+        for (key, column) in PROFILE {
+            if let Some(new) = value.get(key) {
+                let current: Option<String> = old.try_get("", column)?;
+                let new = new.as_str().map(str::to_owned);
+                let new = if key == "display_name" {
+                    Some(new.unwrap_or_default())
+                } else {
+                    new
+                };
+                if current != new {
+                    was.insert(key.into(), current.into());
+                    now.insert(key.into(), new.into());
+                }
+            }
+        }
+        let role: Option<String> = old.try_get("", "role")?;
+        if let Some(new_role) = value["role"].as_str()
+            && role.as_deref() != Some(new_role)
+            && role.as_deref() != Some("owner")
+        {
+            was.insert("role".into(), role.clone().into());
+            now.insert("role".into(), new_role.into());
+        }
+        let status: String = old.try_get("", "status")?;
+        if status == "deactivated" {
+            was.insert("status".into(), status.into());
+            now.insert("status".into(), "active".into());
+            reactivate.push(*id);
+        }
+        if now.is_empty() {
+            continue;
+        }
+        let email: String = old.try_get("", "email")?;
+        events.push(
+            AuditEvent::new("member.profile_updated")
+                .target("user", id, Some(&email))
+                .metadata(json!({ "before": was, "after": now, "source": "import" })),
+        );
+        changed_rows.push(json!({ "id": id, "v": value }));
+    }
+    if changed_rows.is_empty() {
+        return Ok(0);
+    }
+    if !reactivate.is_empty() {
+        tx.lock(TenantLock::Seats).await?;
+    }
+    let mut set = Vec::new();
+    for (key, column) in PROFILE {
+        let expr = match key {
+            "start_date" => format!("(e.v->>'{key}')::date"),
+            "display_name" => format!("coalesce(e.v->>'{key}', '')"),
+            _ => format!("e.v->>'{key}'"),
+        };
+        set.push(format!(
+            "{column} = CASE WHEN e.v ? '{key}' THEN {expr} ELSE u.{column} END"
+        ));
+    }
+    exec(
+        tx,
+        &format!(
+            "UPDATE users u SET {}, status = CASE WHEN u.status = 'deactivated' THEN 'active' ELSE u.status END, \
+               deactivated_at = NULL, updated_at = $3 \
+             FROM (SELECT (x->>'id')::uuid AS id, x->'v' AS v FROM jsonb_array_elements($2::jsonb) x) e \
+             WHERE u.tenant_id = $1 AND u.id = e.id",
+            set.join(", ")
+        ),
+        vec![t.into(), Value::Array(changed_rows.clone()).into(), ctx.now.into()],
+    )
+    .await?;
+    exec(
+        tx,
+        "UPDATE memberships m SET role = e.v->>'role', updated_at = $3 \
+         FROM (SELECT (x->>'id')::uuid AS id, x->'v' AS v FROM jsonb_array_elements($2::jsonb) x) e \
+         WHERE m.tenant_id = $1 AND m.user_id = e.id AND e.v->>'role' IS NOT NULL \
+           AND m.role <> 'owner' AND m.role <> e.v->>'role'",
+        vec![t.into(), Value::Array(changed_rows).into(), ctx.now.into()],
+    )
+    .await?;
+    let changed = events.len() as i64;
+    audit::record_many(tx, ctx, events).await?;
+    Ok(changed)
+}
+
+/// Managers, the `sync` deactivations, and completion.
+async fn finish(
+    tx: &TenantTx,
+    ctx: &AuditCtx,
+    import_id: Uuid,
+    import: &ImportState,
+    confirm: Option<i64>,
+) -> Result<(), Failure> {
+    let t = tx.tenant_id().as_uuid();
+    exec(
+        tx,
+        "UPDATE users u SET manager_id = m.id, updated_at = $3 \
+         FROM import_rows r LEFT JOIN users m ON m.tenant_id = r.tenant_id AND m.email = r.value->>'manager_email' \
+         WHERE r.tenant_id = $1 AND r.import_id = $2 AND r.action IN ('create', 'update') \
+           AND r.value ? 'manager_email' AND u.tenant_id = $1 AND u.email = r.value->>'email' \
+           AND u.manager_id IS DISTINCT FROM m.id AND (m.id IS NULL OR m.id <> u.id)",
+        vec![t.into(), import_id.into(), ctx.now.into()],
+    )
+    .await?;
+    let mut counts = import.counts.clone();
+    if import.mode == "sync" {
+        let importer = import.created_by.unwrap_or_else(Uuid::nil);
+        let missing = tx
+            .query_all_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT u.id, u.email, u.status FROM users u \
+                 LEFT JOIN memberships ms ON ms.tenant_id = u.tenant_id AND ms.user_id = u.id \
+                 WHERE u.tenant_id = $1 AND u.status <> 'deactivated' AND ms.role IS DISTINCT FROM 'owner' \
+                   AND u.id <> $3 AND NOT EXISTS (SELECT 1 FROM import_rows r \
+                     WHERE r.tenant_id = $1 AND r.import_id = $2 AND r.user_id = u.id) \
+                   AND NOT EXISTS (SELECT 1 FROM import_rows r WHERE r.tenant_id = $1 AND r.import_id = $2 \
+                     AND r.action = 'create' AND r.value->>'email' = u.email) \
+                 FOR UPDATE OF u",
+                [t.into(), import_id.into(), importer.into()],
+            ))
+            .await?;
+        if Some(missing.len() as i64) != confirm {
+            return Err(Failure::Fatal(format!(
+                "sync would deactivate {} members but {} were confirmed: the organization changed since \
+                 validation; the rows are imported, nobody was deactivated",
+                missing.len(),
+                confirm.unwrap_or(0)
+            )));
+        }
+        let mut events = Vec::new();
+        for row in &missing {
+            let id: Uuid = row.try_get("", "id")?;
+            let email: String = row.try_get("", "email")?;
+            let status: String = row.try_get("", "status")?;
+            exec(
+                tx,
+                "UPDATE users SET status = 'deactivated', deactivated_at = $3, updated_at = $3 \
+                 WHERE tenant_id = $1 AND id = $2",
+                vec![t.into(), id.into(), ctx.now.into()],
+            )
+            .await?;
+            let sessions = auth_service::revoke_sessions(
+                tx,
+                SessionScope::AllOfUser(UserId::from_uuid(id)),
+                ctx,
+                "user_deactivated",
+            )
+            .await?;
+            events.push(
+                AuditEvent::new("member.deactivated")
+                    .target("user", id, Some(&email))
+                    .metadata(json!({
+                        "before": { "status": status },
+                        "after": { "status": "deactivated" },
+                        "sessions_revoked": sessions,
+                        "source": "import",
+                    })),
+            );
+        }
+        counts["deactivated"] = (events.len() as i64).into();
+        audit::record_many(tx, ctx, events).await?;
+    }
+    exec(
+        tx,
+        "UPDATE imports SET state = 'completed', counts = $3, finished_at = $4, updated_at = $4 \
+         WHERE tenant_id = $1 AND id = $2",
+        vec![
+            t.into(),
+            import_id.into(),
+            counts.clone().into(),
+            ctx.now.into(),
+        ],
+    )
+    .await?;
+    audit::record(
+        tx,
+        ctx,
+        AuditEvent::new("import.completed")
+            .target("import", import_id, Some(&import.file_name))
+            .metadata(json!({
+                "file_name": import.file_name,
+                "sha256": import.sha256,
+                "mode": import.mode,
+                "counts": counts,
+            })),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Marks the import failed (its committed chunks stay) in a transaction of its own.
+async fn fail(
+    pool: &PgPool,
+    clock: &SharedClock,
+    tenant: TenantId,
+    import_id: Uuid,
+    reason: &str,
+) -> Result<(), JobError> {
+    let retry = |e: sea_orm::DbErr| JobError::Retry(e.to_string());
+    let tx = TenantTx::begin(pool, tenant, None).await.map_err(retry)?;
+    let Some(import) = load(&tx, import_id)
+        .await
+        .map_err(|_| JobError::Retry("could not read the import".into()))?
+    else {
+        return Ok(());
+    };
+    let ctx = actor_ctx(&tx, clock, &import)
+        .await
+        .map_err(|_| JobError::Retry("could not read the importer".into()))?;
+    tx.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "UPDATE imports SET state = 'failed', error = $3, finished_at = $4, updated_at = $4 \
+         WHERE tenant_id = $1 AND id = $2",
+        [
+            tenant.as_uuid().into(),
+            import_id.into(),
+            reason.into(),
+            ctx.now.into(),
+        ],
+    ))
+    .await
+    .map_err(retry)?;
+    audit::record(
+        &tx,
+        &ctx,
+        AuditEvent::new("import.failed")
+            .target("import", import_id, Some(&import.file_name))
+            .metadata(json!({ "reason": reason, "counts": import.counts })),
+    )
+    .await
+    .map_err(retry)?;
+    tx.commit().await.map_err(retry)
+}
