@@ -153,6 +153,7 @@ impl Worker {
             Some(JobKind::ImportRun) => crate::modules::imports::process::run(
                 &self.pool,
                 &self.clock,
+                &self.crypto,
                 tenant,
                 &job.payload,
                 None,

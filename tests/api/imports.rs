@@ -550,6 +550,7 @@ async fn a_worker_stopped_between_chunks_is_resumed_exactly_where_it_stopped() {
     let progress = trellis::modules::imports::process::run(
         &app.state.pool,
         &clock,
+        &app.state.crypto,
         acme.id,
         &payload,
         Some(1),
@@ -672,9 +673,16 @@ async fn errors_block_a_commit_unless_skipped_and_an_import_can_be_cancelled_bet
         .await
         .unwrap();
     let clock: trellis::clock::SharedClock = std::sync::Arc::new(app.clock.clone());
-    trellis::modules::imports::process::run(&app.state.pool, &clock, acme.id, &payload, Some(1))
-        .await
-        .unwrap();
+    trellis::modules::imports::process::run(
+        &app.state.pool,
+        &clock,
+        &app.state.crypto,
+        acme.id,
+        &payload,
+        Some(1),
+    )
+    .await
+    .unwrap();
     let cancel = app
         .post(
             "acme",
@@ -709,4 +717,43 @@ async fn errors_block_a_commit_unless_skipped_and_an_import_can_be_cancelled_bet
     assert_eq!(again.status(), StatusCode::CONFLICT);
     app.assert_audited(acme.id, &["import.cancel_requested", "import.cancelled"])
         .await;
+}
+
+#[tokio::test]
+async fn new_members_can_be_invited_by_mail_once_the_chunk_has_committed() {
+    let smtp = crate::smtp::TestSmtp::start().await;
+    let url = smtp.url();
+    let app = spawn_app_with(|s| s.mail.smtp_url = Some(secrecy::SecretString::from(url))).await;
+    let acme = app.create_tenant("acme").await;
+    let owner = app.login_owner(&acme).await;
+    let csv = "email,name\nnew1@acme.example,New One\nnew2@acme.example,New Two\n";
+    let body = uploaded(&app, "acme", &owner, "hires.csv", csv).await;
+    let id = body["import"]["id"].as_str().unwrap().to_owned();
+    let committed = commit(&app, &owner, &id, json!({ "send_invitations": true })).await;
+    assert_eq!(committed.status(), StatusCode::ACCEPTED);
+    assert!(
+        smtp.messages().is_empty(),
+        "nothing is sent inside the request"
+    );
+
+    // The import job runs, queueing one mail job per new member; the mails go out after.
+    app.worker.run_once().await.unwrap();
+    app.worker.run_once().await.unwrap();
+    let members = member_rows(&app, &owner).await;
+    let new1 = members
+        .iter()
+        .find(|m| m["email"] == "new1@acme.example")
+        .unwrap();
+    assert_eq!(new1["status"], "invited");
+    let mails = smtp.messages_to("new1@acme.example");
+    assert_eq!(mails.len(), 1, "{:?}", smtp.messages());
+    assert_eq!(smtp.messages_to("new2@acme.example").len(), 1);
+    let token = mails[0].link_token("/admin/accept-invitation");
+    assert_eq!(
+        app.accept("acme", &token, crate::helpers::PASSWORD)
+            .await
+            .status(),
+        StatusCode::OK,
+        "the mailed link lets the new member in"
+    );
 }

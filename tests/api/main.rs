@@ -26,7 +26,7 @@ mod requests;
 mod roles;
 mod scim;
 mod sessions;
-mod smtp;
+pub mod smtp;
 mod snapshots;
 mod sso;
 mod tenancy;

@@ -15,10 +15,12 @@ use crate::{
     audit::{self, Actor, AuditCtx, AuditEvent},
     auth::service::{self as auth_service, SessionScope},
     clock::SharedClock,
+    crypto::Crypto,
     domain::{TenantId, UserId},
     error::ApiError,
     http::context::RequestContext,
     jobs::worker::JobError,
+    mail::{self, MailTemplate},
     tenancy::{TenantTx, tx::TenantLock},
 };
 
@@ -43,6 +45,12 @@ const PROFILE: [(&str, &str); 9] = [
     ("employee_id", "employee_id"),
     ("start_date", "start_date"),
 ];
+
+/// New members are invited: an invitation each, mailed by a job once the chunk commits.
+struct Invitations<'a> {
+    crypto: &'a Crypto,
+    url: &'a str,
+}
 
 enum Step {
     More,
@@ -81,6 +89,7 @@ impl From<ApiError> for Failure {
 pub async fn run(
     pool: &PgPool,
     clock: &SharedClock,
+    crypto: &Crypto,
     tenant: TenantId,
     payload: &Value,
     budget: Option<usize>,
@@ -94,6 +103,10 @@ pub async fn run(
         .unwrap_or(2_000)
         .clamp(1, 50_000);
     let confirm = payload["confirm_deactivations"].as_i64();
+    // Where invitations lead (`<accept page>#token=`), when the import sends them.
+    let invite = payload["invitation_url"]
+        .as_str()
+        .map(|url| Invitations { crypto, url });
     let mut chunks = 0usize;
     loop {
         if budget.is_some_and(|b| chunks >= b) {
@@ -102,7 +115,7 @@ pub async fn run(
         let tx = TenantTx::begin(pool, tenant, None)
             .await
             .map_err(|e| JobError::Retry(e.to_string()))?;
-        match step(&tx, clock, import_id, chunk_rows, confirm).await {
+        match step(&tx, clock, import_id, chunk_rows, confirm, invite.as_ref()).await {
             Ok(Step::More) => {
                 tx.commit()
                     .await
@@ -202,6 +215,7 @@ async fn step(
     import_id: Uuid,
     chunk_rows: i64,
     confirm: Option<i64>,
+    invite: Option<&Invitations<'_>>,
 ) -> Result<Step, Failure> {
     let Some(import) = load(tx, import_id).await? else {
         return Ok(Step::Done);
@@ -273,7 +287,7 @@ async fn step(
             _ => {}
         }
     }
-    let created = create_members(tx, &ctx, &creates).await?;
+    let created = create_members(tx, &ctx, &creates, invite).await?;
     let updated = update_members(tx, &ctx, &updates).await?;
     let mut counts = import.counts.clone();
     counts["created"] = (count_of(&counts, "created") + created).into();
@@ -310,7 +324,12 @@ async fn exec(tx: &TenantTx, sql: &str, values: Vec<sea_orm::Value>) -> Result<u
 }
 
 /// New members, active, with their role (`member` when the file names none); the seat limit holds.
-async fn create_members(tx: &TenantTx, ctx: &AuditCtx, rows: &[Value]) -> Result<i64, Failure> {
+async fn create_members(
+    tx: &TenantTx,
+    ctx: &AuditCtx,
+    rows: &[Value],
+    invite: Option<&Invitations<'_>>,
+) -> Result<i64, Failure> {
     if rows.is_empty() {
         return Ok(0);
     }
@@ -344,7 +363,7 @@ async fn create_members(tx: &TenantTx, ctx: &AuditCtx, rows: &[Value]) -> Result
              ins AS ( \
                INSERT INTO users (tenant_id, id, email, display_name, status, given_name, family_name, title, \
                  department, location, employee_id, start_date, created_at, updated_at) \
-               SELECT $1, gen_random_uuid(), v->>'email', coalesce(v->>'display_name', ''), 'active', \
+                              SELECT $1, gen_random_uuid(), v->>'email', coalesce(v->>'display_name', ''), $5, \
                  v->>'given_name', v->>'family_name', v->>'title', v->>'department', v->>'location', \
                  v->>'employee_id', (v->>'start_date')::date, $3, $3 FROM src \
                RETURNING id, email), \
@@ -354,7 +373,13 @@ async fn create_members(tx: &TenantTx, ctx: &AuditCtx, rows: &[Value]) -> Result
                FROM ins JOIN src ON src.v->>'email' = ins.email \
                RETURNING user_id, role) \
              SELECT ins.id, ins.email, mem.role FROM ins JOIN mem ON mem.user_id = ins.id",
-            [t.into(), Value::Array(rows.to_vec()).into(), ctx.now.into(), importer.into()],
+                        [
+                t.into(),
+                Value::Array(rows.to_vec()).into(),
+                ctx.now.into(),
+                importer.into(),
+                if invite.is_some() { "invited" } else { "active" }.into(),
+            ],
         ))
         .await?;
     let by_email: HashMap<&str, &Value> = rows
@@ -367,7 +392,12 @@ async fn create_members(tx: &TenantTx, ctx: &AuditCtx, rows: &[Value]) -> Result
             let id: Uuid = r.try_get("", "id")?;
             let email: String = r.try_get("", "email")?;
             let role: String = r.try_get("", "role")?;
-            let mut metadata = json!({ "source": "import", "role": role, "status": "active" });
+            let status = if invite.is_some() {
+                "invited"
+            } else {
+                "active"
+            };
+            let mut metadata = json!({ "source": "import", "role": role, "status": status });
             if let Some(v) = by_email.get(email.as_str()) {
                 metadata["profile"] = (*v).clone();
             }
@@ -378,7 +408,77 @@ async fn create_members(tx: &TenantTx, ctx: &AuditCtx, rows: &[Value]) -> Result
         .collect::<Result<Vec<_>, _>>()?;
     let created = events.len() as i64;
     audit::record_many(tx, ctx, events).await?;
+    if let Some(invite) = invite {
+        send_invitations(tx, ctx, invite, &inserted).await?;
+    }
     Ok(created)
+}
+
+/// An invitation for each new member, mailed after the chunk commits (the mail is a job of its own).
+async fn send_invitations(
+    tx: &TenantTx,
+    ctx: &AuditCtx,
+    invite: &Invitations<'_>,
+    created: &[QueryResult],
+) -> Result<(), Failure> {
+    let t = tx.tenant_id().as_uuid();
+    let settings = tx
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT invitation_ttl_hours, display_name FROM org_settings WHERE tenant_id = $1",
+            [t.into()],
+        ))
+        .await?;
+    let (ttl_hours, org_name): (i32, String) = match settings {
+        Some(s) => (
+            s.try_get("", "invitation_ttl_hours")?,
+            s.try_get("", "display_name")?,
+        ),
+        None => (168, "your organization".into()),
+    };
+    let expires_at = ctx.now + chrono::Duration::hours(i64::from(ttl_hours));
+    let inviter = ctx
+        .actor
+        .display
+        .clone()
+        .unwrap_or_else(|| "An administrator".into());
+    for row in created {
+        let user_id: Uuid = row.try_get("", "id")?;
+        let email: String = row.try_get("", "email")?;
+        let token = auth_service::random_token();
+        let invitation_id = Uuid::now_v7();
+        exec(
+            tx,
+            "INSERT INTO invitations (tenant_id, id, user_id, email, token_hash, invited_by, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            vec![
+                t.into(),
+                invitation_id.into(),
+                user_id.into(),
+                email.clone().into(),
+                auth_service::token_hash(&token).into(),
+                ctx.actor.id.filter(|_| ctx.actor.kind == audit::ActorKind::User).into(),
+                ctx.now.into(),
+                expires_at.into(),
+            ],
+        )
+        .await?;
+        mail::enqueue(
+            tx,
+            invite.crypto,
+            ctx.now,
+            &email,
+            MailTemplate::Invitation {
+                org_name: org_name.clone(),
+                inviter: inviter.clone(),
+                accept_url: format!("{}{token}", invite.url),
+                expires_at: expires_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            },
+        )
+        .await
+        .map_err(|e| Failure::Retry(e.to_string()))?;
+    }
+    Ok(())
 }
 
 /// Existing members given the file's values (only the columns the file maps), their role (never an

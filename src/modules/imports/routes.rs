@@ -360,6 +360,11 @@ pub async fn commit_import(
         *import_id,
         request,
         state.settings.imports.chunk_rows,
+        &state.tenant_url(
+            auth.ctx.request.scheme,
+            &tenant.slug,
+            "/admin/accept-invitation#token=",
+        ),
     )
     .await;
     // A refused commit keeps its fresh report.

@@ -358,6 +358,7 @@ pub async fn commit(
     id: Uuid,
     request: CommitRequest,
     chunk_rows: usize,
+    invitation_url: &str,
 ) -> Result<ImportRow, ApiError> {
     let import = find(tx, id, true).await?.ok_or_else(ApiError::not_found)?;
     ensure_editable(&import)?;
@@ -453,7 +454,8 @@ pub async fn commit(
         json!({
             "import_id": id,
             "chunk_rows": chunk_rows,
-            "confirm_deactivations": request.confirm_deactivations,
+                        "confirm_deactivations": request.confirm_deactivations,
+            "invitation_url": request.send_invitations.then_some(invitation_url),
         }),
         ctx.now,
     )
