@@ -565,6 +565,8 @@ async fn a_worker_stopped_between_chunks_is_resumed_exactly_where_it_stopped() {
     assert_eq!(halfway["state"], "processing");
     assert_eq!(halfway["processed_rows"], 2);
     assert_eq!(halfway["counts"]["created"], 2);
+    assert_eq!(halfway["progress"]["percent"], 33);
+    assert_eq!(halfway["progress"]["total_rows"], 6);
     assert_eq!(member_rows(&app, &owner).await.len(), 2 + 2);
 
     // Another worker takes the job and finishes from the checkpoint: no row twice, none lost.

@@ -333,6 +333,16 @@ async fn create_members(
     if rows.is_empty() {
         return Ok(0);
     }
+    ensure_seats(tx, rows.len() as i64).await?;
+    let importer = match ctx.actor.kind {
+        audit::ActorKind::User => ctx.actor.id,
+        _ => None,
+    };
+    create_rows(tx, ctx, rows, invite, importer).await
+}
+
+/// `more` members can take a seat now (under the organization's seat lock, held to the commit).
+async fn ensure_seats(tx: &TenantTx, more: i64) -> Result<(), Failure> {
     let t = tx.tenant_id().as_uuid();
     tx.lock(TenantLock::Seats).await?;
     let seats = tx
@@ -346,16 +356,22 @@ async fn create_members(
         .ok_or_else(|| Failure::Retry("no seat count".into()))?;
     let limit: i32 = seats.try_get("", "seat_limit")?;
     let used: i64 = seats.try_get("", "used")?;
-    if used + rows.len() as i64 > i64::from(limit) {
+    if used + more > i64::from(limit) {
         return Err(Failure::Fatal(format!(
-            "the seat limit ({limit}) was reached while importing: {} rows could not be created",
-            rows.len()
+            "the seat limit ({limit}) was reached while importing: {more} more members did not fit"
         )));
     }
-    let importer = match ctx.actor.kind {
-        audit::ActorKind::User => ctx.actor.id,
-        _ => None,
-    };
+    Ok(())
+}
+
+async fn create_rows(
+    tx: &TenantTx,
+    ctx: &AuditCtx,
+    rows: &[Value],
+    invite: Option<&Invitations<'_>>,
+    importer: Option<Uuid>,
+) -> Result<i64, Failure> {
+    let t = tx.tenant_id().as_uuid();
     let inserted = tx
         .query_all_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
@@ -557,7 +573,7 @@ async fn update_members(
         return Ok(0);
     }
     if !reactivate.is_empty() {
-        tx.lock(TenantLock::Seats).await?;
+        ensure_seats(tx, reactivate.len() as i64).await?;
     }
     let mut set = Vec::new();
     for (key, column) in PROFILE {

@@ -58,13 +58,44 @@ pub struct ImportResponse {
     #[schema(value_type = Option<Object>)]
     pub report: Option<Value>,
     pub error: Option<String>,
+    /// While it is processed: `percent`, `rows_per_second` and `eta_seconds` (from the pace so far).
+    #[schema(value_type = Object)]
+    pub progress: Value,
     pub created_by: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
+/// How far the import is, and when it should be done at the pace so far.
+fn progress(row: &ImportRow, now: DateTime<Utc>) -> Value {
+    let total = i64::from(row.total_rows.max(0));
+    let done = i64::from(row.processed_rows.max(0));
+    let percent = if total == 0 { 100 } else { done * 100 / total };
+    let elapsed = row
+        .started_at
+        .map(|s| {
+            (row.finished_at.map(|f| f.to_utc()).unwrap_or(now) - s.to_utc()).num_milliseconds()
+        })
+        .unwrap_or(0);
+    let rate = (elapsed > 0 && done > 0).then(|| done as f64 * 1000.0 / elapsed as f64);
+    let eta = match (row.state.as_str(), rate) {
+        ("queued" | "processing", Some(rate)) if rate > 0.0 => {
+            Some(((total - done).max(0) as f64 / rate).ceil() as i64)
+        }
+        _ => None,
+    };
+    json!({
+        "processed_rows": done,
+        "total_rows": total,
+        "percent": percent,
+        "rows_per_second": rate.map(|r| r.round() as i64),
+        "eta_seconds": eta,
+    })
+}
+
 impl ImportResponse {
-    fn new(row: ImportRow) -> Self {
+    fn new(row: ImportRow, now: DateTime<Utc>) -> Self {
+        let progress = progress(&row, now);
         let headers = row.headers();
         let unmapped = row
             .mapping()
@@ -86,6 +117,7 @@ impl ImportResponse {
             counts: row.counts,
             report: row.report,
             error: row.error,
+            progress,
             created_by: row.created_by,
             created_at: row.created_at.to_utc(),
             updated_at: row.updated_at.to_utc(),
@@ -149,7 +181,7 @@ pub async fn upload_import(
     let previous = service::previous_of(&tx, &created).await?;
     tx.commit().await?;
     Ok(HttpResponse::Created().json(UploadedResponse {
-        import: ImportResponse::new(created),
+        import: ImportResponse::new(created, ctx.now),
         same_file_as: previous.map(|(id, state)| json!({ "id": id, "state": state })),
     }))
 }
@@ -175,11 +207,12 @@ pub async fn list_imports(
     let page = page.parse::<Uuid>()?;
     let rows = service::list(&auth.tx, &page).await?;
     auth.tx.commit().await?;
+    let now = auth.ctx.now;
     Ok(Json(Page::from_rows(
         rows,
         page.limit,
         |r| r.id,
-        ImportResponse::new,
+        |r| ImportResponse::new(r, now),
     )))
 }
 
@@ -202,8 +235,9 @@ pub async fn get_import(
         .require(&auth, Obj::Members, Act::Import)
         .await?;
     let import = service::get(&auth.tx, *import_id).await?;
+    let now = auth.ctx.now;
     auth.tx.commit().await?;
-    Ok(Json(ImportResponse::new(import)))
+    Ok(Json(ImportResponse::new(import, now)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -240,8 +274,9 @@ pub async fn set_import_mapping(
         .await?;
     let import =
         service::set_mapping(&auth.tx, &auth.ctx, *import_id, &body.into_inner().mapping).await?;
+    let now = auth.ctx.now;
     auth.tx.commit().await?;
-    Ok(Json(ImportResponse::new(import)))
+    Ok(Json(ImportResponse::new(import, now)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -290,8 +325,9 @@ pub async fn validate_import(
         mode,
     )
     .await?;
+    let now = auth.ctx.now;
     auth.tx.commit().await?;
-    Ok(Json(ImportResponse::new(import)))
+    Ok(Json(ImportResponse::new(import, now)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -377,8 +413,9 @@ pub async fn commit_import(
             return Err(error);
         }
     };
+    let now = auth.ctx.now;
     auth.tx.commit().await?;
-    Ok(HttpResponse::Accepted().json(ImportResponse::new(import)))
+    Ok(HttpResponse::Accepted().json(ImportResponse::new(import, now)))
 }
 
 /// Cancels the import: at once before it starts, else between two chunks.
@@ -403,8 +440,9 @@ pub async fn cancel_import(
         .require(&auth, Obj::Members, Act::Import)
         .await?;
     let import = service::cancel(&auth.tx, &auth.ctx, *import_id).await?;
+    let now = auth.ctx.now;
     auth.tx.commit().await?;
-    Ok(HttpResponse::Accepted().json(ImportResponse::new(import)))
+    Ok(HttpResponse::Accepted().json(ImportResponse::new(import, now)))
 }
 
 /// A cell as a spreadsheet will show it, never run: text that would start a formula gets a leading `'`.
