@@ -214,13 +214,16 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
 async fn run_worker(settings: Settings) -> anyhow::Result<()> {
     let crypto = Arc::new(Crypto::parse(&key_ring(&settings, Ring::Crypto)?)?);
     let pool = db::connect_app_pool(&settings.database, &settings.database.worker_url()?).await?;
-    let worker = Arc::new(Worker::new(
-        pool,
-        Arc::new(SystemClock),
-        Arc::new(Mailer::new(&settings.mail)?),
-        crypto,
-        settings.jobs.clone(),
-    ));
+    let worker = Arc::new(
+        Worker::new(
+            pool,
+            Arc::new(SystemClock),
+            Arc::new(Mailer::new(&settings.mail)?),
+            crypto,
+            settings.jobs.clone(),
+        )
+        .with_notifier(RedisStore::new(&settings.redis)?),
+    );
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(worker.run(stopped));
     shutdown_signal().await;

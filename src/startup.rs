@@ -69,17 +69,22 @@ impl Application {
         ));
         let authz =
             Arc::new(Authz::load(&settings.authz, &settings.tenancy, health.clone()).await?);
-        let listeners: Vec<Arc<dyn InvalidationListener>> = vec![tenants.clone(), authz.clone()];
+        let import_progress = Arc::new(imports::progress::ProgressHub::default());
+        let listeners: Vec<Arc<dyn InvalidationListener>> =
+            vec![tenants.clone(), authz.clone(), import_progress.clone()];
         let bus = Arc::new(InvalidationBus::new(redis.clone(), health, listeners));
         bus.clone().spawn_listener();
 
-        let worker = Arc::new(Worker::new(
-            db::connect_app_pool(&settings.database, &settings.database.worker_url()?).await?,
-            clock.clone(),
-            Arc::new(Mailer::new(&settings.mail)?),
-            crypto.clone(),
-            settings.jobs.clone(),
-        ));
+        let worker = Arc::new(
+            Worker::new(
+                db::connect_app_pool(&settings.database, &settings.database.worker_url()?).await?,
+                clock.clone(),
+                Arc::new(Mailer::new(&settings.mail)?),
+                crypto.clone(),
+                settings.jobs.clone(),
+            )
+            .with_notifier(redis.clone()),
+        );
         let (shutdown, shutdown_signal) = watch::channel(false);
         let worker_task = settings
             .jobs
@@ -122,6 +127,7 @@ impl Application {
             crypto,
             redis,
             bus,
+            import_progress,
             openapi_json,
         });
         let server_state = state.clone();
@@ -286,6 +292,7 @@ fn api_scope() -> impl HttpServiceFactory + OpenApiFactory + 'static {
         .service(imports::routes::import_errors)
         .service(imports::routes::commit_import)
         .service(imports::routes::cancel_import)
+        .service(imports::routes::import_events)
         .default_service(web::to(not_found))
 }
 

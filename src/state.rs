@@ -29,6 +29,8 @@ pub struct AppState {
     pub limiter: RateLimiter,
     pub redis: RedisStore,
     pub bus: Arc<InvalidationBus>,
+    /// Wakes the import progress streams of this instance.
+    pub import_progress: Arc<crate::modules::imports::progress::ProgressHub>,
     /// The relying party for the organizations' identity providers.
     pub oidc: Arc<OidcClient>,
     /// Single-use values shared by the instances (SSO sign-ins in flight).

@@ -45,6 +45,11 @@ pub enum Invalidation {
     Tenant { slug: String },
     /// A tenant's authorization policy changed: rebuild its enforcer.
     Policy { tenant_id: TenantId },
+    /// An import moved on (a chunk committed, it finished): wake whoever streams its progress.
+    ImportProgress {
+        tenant_id: TenantId,
+        import_id: uuid::Uuid,
+    },
 }
 
 /// A cache that listens to the bus.

@@ -11,7 +11,8 @@ use uuid::Uuid;
 
 use super::JobKind;
 use crate::{
-    clock::SharedClock, config::JobsSettings, crypto::Crypto, domain::TenantId, mail::Mailer,
+    clock::SharedClock, config::JobsSettings, coordination::RedisStore, crypto::Crypto,
+    domain::TenantId, mail::Mailer,
 };
 
 /// A job this worker holds the lease of.
@@ -44,6 +45,8 @@ pub struct Worker {
     mailer: Arc<Mailer>,
     crypto: Arc<Crypto>,
     settings: JobsSettings,
+    /// Where progress is announced to every instance (imports), when there is Redis.
+    notify: Option<RedisStore>,
 }
 
 impl Worker {
@@ -62,6 +65,7 @@ impl Worker {
             mailer,
             crypto,
             settings,
+            notify: None,
         }
     }
 
@@ -154,6 +158,7 @@ impl Worker {
                 &self.pool,
                 &self.clock,
                 &self.crypto,
+                self.notify.as_ref(),
                 tenant,
                 &job.payload,
                 None,
@@ -165,6 +170,12 @@ impl Worker {
                 job.kind
             ))),
         }
+    }
+
+    /// Announce progress (of imports) on Redis, so progress streams on every instance wake at once.
+    pub fn with_notifier(mut self, store: RedisStore) -> Worker {
+        self.notify = Some(store);
+        self
     }
 
     /// Extends the lease while the job runs, so a long job is not taken by another worker.

@@ -551,6 +551,7 @@ async fn a_worker_stopped_between_chunks_is_resumed_exactly_where_it_stopped() {
         &app.state.pool,
         &clock,
         &app.state.crypto,
+        None,
         acme.id,
         &payload,
         Some(1),
@@ -679,6 +680,7 @@ async fn errors_block_a_commit_unless_skipped_and_an_import_can_be_cancelled_bet
         &app.state.pool,
         &clock,
         &app.state.crypto,
+        None,
         acme.id,
         &payload,
         Some(1),
@@ -758,4 +760,63 @@ async fn new_members_can_be_invited_by_mail_once_the_chunk_has_committed() {
         StatusCode::OK,
         "the mailed link lets the new member in"
     );
+}
+
+#[tokio::test]
+async fn progress_streams_as_server_sent_events_until_the_import_is_done() {
+    let app = spawn_app_with(|s| s.imports.chunk_rows = 1).await;
+    let acme = app.create_tenant("acme").await;
+    let owner = app.login_owner(&acme).await;
+    let csv = "email\nsse1@acme.example\nsse2@acme.example\nsse3@acme.example\n";
+    let body = uploaded(&app, "acme", &owner, "sse.csv", csv).await;
+    let id = body["import"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        commit(&app, &owner, &id, json!({})).await.status(),
+        StatusCode::ACCEPTED
+    );
+
+    let mut stream = app
+        .get(
+            "acme",
+            &format!("/api/v1/imports/{id}/events"),
+            &owner.access,
+        )
+        .await;
+    assert_eq!(stream.status(), StatusCode::OK);
+    assert_eq!(stream.headers()["content-type"], "text/event-stream");
+    let worker = app.worker.clone();
+    let running = tokio::spawn(async move { worker.run_once().await.unwrap() });
+    let mut text = String::new();
+    let mut events: Vec<(String, Value)> = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        let Some(chunk) = stream.chunk().await.unwrap() else {
+            break;
+        };
+        text.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = text.find("\n\n") {
+            let block: String = text.drain(..end + 2).collect();
+            let kind = block
+                .lines()
+                .find_map(|l| l.strip_prefix("event: "))
+                .unwrap()
+                .to_owned();
+            let data = block
+                .lines()
+                .find_map(|l| l.strip_prefix("data: "))
+                .unwrap();
+            events.push((kind, serde_json::from_str(data).unwrap()));
+        }
+        if events.last().is_some_and(|(kind, _)| kind == "done") {
+            break;
+        }
+    }
+    running.await.unwrap();
+    let (kind, last) = events.last().expect("some events");
+    assert_eq!(kind, "done", "{events:?}");
+    assert_eq!(last["state"], "completed");
+    assert_eq!(last["progress"]["percent"], 100);
+    assert_eq!(events[0].0, "progress");
+    assert_eq!(events[0].1["state"], "queued");
+    assert!(events.len() >= 2, "{events:?}");
 }

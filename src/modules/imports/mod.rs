@@ -4,6 +4,7 @@
 
 pub mod fields;
 pub mod process;
+pub mod progress;
 pub mod routes;
 pub mod service;
 pub mod upload;

@@ -15,6 +15,10 @@ use crate::{
     audit::{self, Actor, AuditCtx, AuditEvent},
     auth::service::{self as auth_service, SessionScope},
     clock::SharedClock,
+    coordination::{
+        RedisStore,
+        bus::{self, Invalidation},
+    },
     crypto::Crypto,
     domain::{TenantId, UserId},
     error::ApiError,
@@ -90,6 +94,7 @@ pub async fn run(
     pool: &PgPool,
     clock: &SharedClock,
     crypto: &Crypto,
+    notify: Option<&RedisStore>,
     tenant: TenantId,
     payload: &Value,
     budget: Option<usize>,
@@ -120,21 +125,37 @@ pub async fn run(
                 tx.commit()
                     .await
                     .map_err(|e| JobError::Retry(e.to_string()))?;
+                announce(notify, tenant, import_id).await;
                 chunks += 1;
             }
             Ok(Step::Done) => {
                 tx.commit()
                     .await
                     .map_err(|e| JobError::Retry(e.to_string()))?;
+                announce(notify, tenant, import_id).await;
                 return Ok(Progress::Finished);
             }
             Err(Failure::Retry(error)) => return Err(JobError::Retry(error)),
             Err(Failure::Fatal(reason)) => {
                 tx.rollback().await;
                 fail(pool, clock, tenant, import_id, &reason).await?;
+                announce(notify, tenant, import_id).await;
                 return Ok(Progress::Finished);
             }
         }
+    }
+}
+
+async fn announce(notify: Option<&RedisStore>, tenant_id: TenantId, import_id: Uuid) {
+    if let Some(store) = notify {
+        bus::announce(
+            store,
+            &Invalidation::ImportProgress {
+                tenant_id,
+                import_id,
+            },
+        )
+        .await;
     }
 }
 

@@ -523,3 +523,120 @@ pub async fn import_errors(
         ))
         .body(body))
 }
+
+/// What a progress stream keeps between two events.
+struct Stream {
+    state: Data<AppState>,
+    tenant: crate::domain::TenantId,
+    user: Option<crate::domain::UserId>,
+    id: Uuid,
+    news: tokio::sync::broadcast::Receiver<(crate::domain::TenantId, Uuid)>,
+    next: Option<ImportRow>,
+    last: Option<String>,
+    done: bool,
+    until: std::time::Instant,
+}
+
+impl Stream {
+    /// Until this import's news arrives (another instance's job, through Redis), or a second passes.
+    async fn wait(&mut self) {
+        let (tenant, id) = (self.tenant, self.id);
+        let news = &mut self.news;
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), async move {
+            loop {
+                match news.recv().await {
+                    Ok((t, i)) if t == tenant && i == id => return,
+                    Ok(_) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => return,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                        return;
+                    }
+                }
+            }
+        })
+        .await;
+    }
+
+    async fn read(&self) -> Result<ImportRow, ApiError> {
+        let tx = crate::tenancy::TenantTx::begin(&self.state.pool, self.tenant, self.user).await?;
+        let row = service::get(&tx, self.id).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+}
+
+/// The import's progress as Server-Sent Events: `progress` whenever it moves (woken through Redis
+/// pub/sub, else every second), then `done` with the final state. Ends after an hour at most.
+#[utoipa::path(
+    tag = "imports",
+    security(("bearer" = [])),
+    params(("import_id" = Uuid, Path, description = "The import's id")),
+    responses((status = 200, description = "text/event-stream of the import as GET /imports/{id} shows it", content_type = "text/event-stream"))
+)]
+#[get("/imports/{import_id}/events")]
+pub async fn import_events(
+    state: Data<AppState>,
+    token: AccessToken,
+    import_id: Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let auth = token.open(&state).await?;
+    state
+        .authz
+        .require(&auth, Obj::Members, Act::Import)
+        .await?;
+    let first = service::get(&auth.tx, *import_id).await?;
+    auth.tx.commit().await?;
+    let start = Stream {
+        news: state.import_progress.subscribe(),
+        tenant: auth.principal.tenant_id,
+        user: auth.principal.user_id(),
+        id: *import_id,
+        next: Some(first),
+        last: None,
+        done: false,
+        until: std::time::Instant::now() + std::time::Duration::from_secs(3600),
+        state,
+    };
+    let events = futures_util::stream::unfold(start, |mut s| async move {
+        loop {
+            if s.done {
+                return None;
+            }
+            let row = match s.next.take() {
+                Some(row) => row,
+                None => {
+                    s.wait().await;
+                    match s.read().await {
+                        Ok(row) => row,
+                        Err(_) => {
+                            s.done = true;
+                            let event = actix_web::web::Bytes::from_static(
+                                b"event: error\ndata: {\"detail\":\"the import could not be read\"}\n\n",
+                            );
+                            return Some((Ok::<_, actix_web::Error>(event), s));
+                        }
+                    }
+                }
+            };
+            let finished = matches!(row.state.as_str(), "completed" | "failed" | "cancelled");
+            let json = serde_json::to_string(&ImportResponse::new(row, s.state.clock.now()))
+                .unwrap_or_default();
+            if std::time::Instant::now() > s.until {
+                s.done = true;
+            }
+            if finished || s.last.as_deref() != Some(json.as_str()) {
+                s.done |= finished;
+                let kind = if finished { "done" } else { "progress" };
+                let event = actix_web::web::Bytes::from(format!("event: {kind}\ndata: {json}\n\n"));
+                s.last = Some(json);
+                return Some((Ok(event), s));
+            }
+        }
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header(("x-accel-buffering", "no"))
+        .streaming(events))
+}

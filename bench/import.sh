@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# End-to-end CSV import (upload -> validate -> commit -> completed, audit events included) against
+# PostgreSQL COPY of the same rows into a plain table of the same shape, for each size given; also the
+# server's peak RSS (VmHWM) for each size, the server restarted fresh for each.
+# Usage: bench/import.sh [rows ...]   (default: 10000 100000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ "$#" -gt 0 ]; then SIZES=("$@"); else SIZES=(10000 100000); fi
+PORT=18081
+DB=trellis_bench_import
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/trellis/target}"
+export APP_ENVIRONMENT=local APP_DATABASE__NAME=$DB APP_SERVER__PORT=$PORT RUST_LOG=warn
+export APP_REDIS__KEY_PREFIX=trellis_bench_import APP_SERVER__VAR_DIR="$(mktemp -d)"
+export APP_IMPORTS__MAX_UPLOAD_BYTES=$((1024 * 1024 * 1024))
+ADMIN="${APP_DATABASE__ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+DB_URL="${ADMIN%/*}/$DB"
+WORK=$(mktemp -d)
+SERVER=
+cleanup() {
+  [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null || true
+  psql "$ADMIN" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+cargo build --release --quiet --bin trellis
+BIN="$CARGO_TARGET_DIR/release/trellis"
+now() { date +%s.%N; }
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+echo "| rows | import (s) | rows/s | COPY (s) | ratio | server peak RSS (MB) |"
+echo "|---|---|---|---|---|---|"
+for N in "${SIZES[@]}"; do
+  python3 bench/gen_people.py "$N" > "$WORK/people.csv"
+  psql "$ADMIN" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
+  "$BIN" serve > "$WORK/server.log" 2>&1 &
+  SERVER=$!
+  for _ in $(seq 1 150); do curl -fs "localhost:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
+  psql "$DB_URL" -qc "UPDATE tenants SET seat_limit = 100000000" >/dev/null
+  PASSWORD=$(sed -n 's/.*owner@acme.localhost  password: //p' "$WORK/server.log")
+  H="Host: acme.localhost:$PORT"
+  TOKEN=$(curl -fs -H "$H" "localhost:$PORT/api/v1/auth/login" -H 'content-type: application/json' \
+    -d "{\"email\":\"owner@acme.localhost\",\"password\":\"$PASSWORD\"}" | json 'd["access_token"]')
+  AUTH="authorization: Bearer $TOKEN"
+
+  start=$(now)
+  ID=$(curl -fs -H "$H" -H "$AUTH" -F "file=@$WORK/people.csv" "localhost:$PORT/api/v1/imports" | json 'd["import"]["id"]')
+  curl -fs -o /dev/null -H "$H" -H "$AUTH" -H 'content-type: application/json' -d '{"mode":"upsert"}' \
+    "localhost:$PORT/api/v1/imports/$ID/validate"
+  curl -fs -o /dev/null -H "$H" -H "$AUTH" -H 'content-type: application/json' -d '{"mode":"upsert"}' \
+    "localhost:$PORT/api/v1/imports/$ID/commit"
+  while :; do
+    STATE=$(curl -fs -H "$H" -H "$AUTH" "localhost:$PORT/api/v1/imports/$ID" | json 'd["state"]')
+    case "$STATE" in completed) break ;; failed|cancelled) echo "import $STATE" >&2; exit 1 ;; esac
+    sleep 0.05
+  done
+  took=$(python3 -c "print($(now) - $start)")
+  rss=$(awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$SERVER/status")
+  created=$(psql "$DB_URL" -qAtc "SELECT count(*) FROM audit_events WHERE action = 'member.provisioned' AND metadata->>'source' = 'import'")
+  [ "$created" = "$N" ] || { echo "expected $N import audit events, found $created" >&2; exit 1; }
+
+  psql "$DB_URL" -qc "CREATE TABLE bench_copy (email text, first_name text, last_name text, title text,
+    department text, location text, manager_email text, employee_id text, role text, start_date date)" >/dev/null
+  copy_start=$(now)
+  psql "$DB_URL" -qc "\\copy bench_copy FROM '$WORK/people.csv' WITH (FORMAT csv, HEADER true)" >/dev/null
+  copy_took=$(python3 -c "print($(now) - $copy_start)")
+
+  python3 -c "print(f'| $N | {$took:.2f} | {$N/$took:,.0f} | {$copy_took:.2f} | {$took/$copy_took:.1f}x | $rss |')"
+  kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
+done
