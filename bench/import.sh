@@ -28,7 +28,7 @@ BIN="$CARGO_TARGET_DIR/release/trellis"
 now() { date +%s.%N; }
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
-echo "| rows | import (s) | rows/s | COPY (s) | ratio | server peak RSS (MB) |"
+echo "| rows | import (s) | rows/s | COPY (s) | ratio | server peak RSS (MB): after start / after import |"
 echo "|---|---|---|---|---|---|"
 for N in "${SIZES[@]}"; do
   python3 bench/gen_people.py "$N" > "$WORK/people.csv"
@@ -37,6 +37,7 @@ for N in "${SIZES[@]}"; do
   SERVER=$!
   for _ in $(seq 1 150); do curl -fs "localhost:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
   psql "$DB_URL" -qc "UPDATE tenants SET seat_limit = 100000000" >/dev/null
+  idle=$(awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$SERVER/status")
   PASSWORD=$(sed -n 's/.*owner@acme.localhost  password: //p' "$WORK/server.log")
   H="Host: acme.localhost:$PORT"
   TOKEN=$(curl -fs -H "$H" "localhost:$PORT/api/v1/auth/login" -H 'content-type: application/json' \
@@ -47,14 +48,18 @@ for N in "${SIZES[@]}"; do
   ID=$(curl -fs -H "$H" -H "$AUTH" -F "file=@$WORK/people.csv" "localhost:$PORT/api/v1/imports" | json 'd["import"]["id"]')
   curl -fs -o /dev/null -H "$H" -H "$AUTH" -H 'content-type: application/json' -d '{"mode":"upsert"}' \
     "localhost:$PORT/api/v1/imports/$ID/validate"
+  validated=$(now)
   curl -fs -o /dev/null -H "$H" -H "$AUTH" -H 'content-type: application/json' -d '{"mode":"upsert"}' \
     "localhost:$PORT/api/v1/imports/$ID/commit"
+  committed=$(now)
   while :; do
     STATE=$(curl -fs -H "$H" -H "$AUTH" "localhost:$PORT/api/v1/imports/$ID" | json 'd["state"]')
     case "$STATE" in completed) break ;; failed|cancelled) echo "import $STATE" >&2; exit 1 ;; esac
     sleep 0.05
   done
   took=$(python3 -c "print($(now) - $start)")
+  phases=$(python3 -c "print(f'upload+validate {$validated - $start:.2f} s, commit {$committed - $validated:.2f} s, job {$start + $took - $committed:.2f} s')")
+  echo "$N rows: $phases" >&2
   rss=$(awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$SERVER/status")
   created=$(psql "$DB_URL" -qAtc "SELECT count(*) FROM audit_events WHERE action = 'member.provisioned' AND metadata->>'source' = 'import'")
   [ "$created" = "$N" ] || { echo "expected $N import audit events, found $created" >&2; exit 1; }
@@ -65,6 +70,6 @@ for N in "${SIZES[@]}"; do
   psql "$DB_URL" -qc "\\copy bench_copy FROM '$WORK/people.csv' WITH (FORMAT csv, HEADER true)" >/dev/null
   copy_took=$(python3 -c "print($(now) - $copy_start)")
 
-  python3 -c "print(f'| $N | {$took:.2f} | {$N/$took:,.0f} | {$copy_took:.2f} | {$took/$copy_took:.1f}x | $rss |')"
+  python3 -c "print(f'| $N | {$took:.2f} | {$N/$took:,.0f} | {$copy_took:.2f} | {$took/$copy_took:.1f}x | $idle / $rss |')"
   kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
 done

@@ -263,6 +263,7 @@ async fn step(
         .await?;
         return Ok(Step::Done);
     }
+    super::validate::plan_for_bulk(tx).await?;
     if import.state == "queued" {
         exec(
             tx,

@@ -205,6 +205,18 @@ fn normalize(
     (Value::Object(value), errors)
 }
 
+/// The import's rows were written moments ago, so the planner has no statistics for them (and the app
+/// role cannot ANALYZE): it would guess one row each and join them by nested loops, quadratic in the
+/// file. For the rest of this transaction, joins go by hash or merge instead.
+pub async fn plan_for_bulk(tx: &TenantTx) -> Result<(), ApiError> {
+    tx.execute_raw(Statement::from_string(
+        DbBackend::Postgres,
+        "SET LOCAL enable_nestloop = off",
+    ))
+    .await?;
+    Ok(())
+}
+
 async fn exec(tx: &TenantTx, sql: &str, values: Vec<sea_orm::Value>) -> Result<u64, ApiError> {
     Ok(tx
         .execute_raw(Statement::from_sql_and_values(
@@ -243,6 +255,7 @@ pub async fn run(
 ) -> Result<Value, ApiError> {
     mapping.check()?;
     let t = tx.tenant_id().as_uuid();
+    plan_for_bulk(tx).await?;
     // 1. Each row on its own, a page at a time.
     let mut after = 0i32;
     loop {
@@ -316,10 +329,12 @@ pub async fn run(
     // 3. The member each row is: by employee id, else by address.
     exec(
         tx,
-        "UPDATE import_rows r SET user_id = coalesce( \
-           (SELECT u.id FROM users u WHERE u.tenant_id = $1 AND u.employee_id = r.value->>'employee_id'), \
-           (SELECT u.id FROM users u WHERE u.tenant_id = $1 AND u.email = r.value->>'email')) \
-         WHERE r.tenant_id = $1 AND r.import_id = $2 AND r.value IS NOT NULL",
+        "UPDATE import_rows r SET user_id = m.id FROM ( \
+           SELECT x.line, coalesce(ue.id, um.id) AS id FROM import_rows x \
+           LEFT JOIN users ue ON ue.tenant_id = x.tenant_id AND ue.employee_id = x.value->>'employee_id' \
+           LEFT JOIN users um ON um.tenant_id = x.tenant_id AND um.email = x.value->>'email' \
+           WHERE x.tenant_id = $1 AND x.import_id = $2 AND x.value IS NOT NULL) m \
+         WHERE r.tenant_id = $1 AND r.import_id = $2 AND r.line = m.line AND m.id IS NOT NULL",
         vec![t.into(), import_id.into()],
     )
     .await?;
