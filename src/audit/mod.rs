@@ -169,32 +169,12 @@ pub async fn record_many(
     ctx: &AuditCtx,
     events: Vec<AuditEvent>,
 ) -> Result<(), DbErr> {
-    use entity::audit_events::ActiveModel;
     if events.is_empty() {
         return Ok(());
     }
-    let rows = events.into_iter().map(|event| {
-        let (target_type, target_id, target_display) = match event.target {
-            Some(t) => (Some(t.kind.to_owned()), Some(t.id), t.display),
-            None => (None, None, None),
-        };
-        ActiveModel {
-            tenant_id: Set(tx.tenant_id().as_uuid()),
-            occurred_at: Set(ctx.now.into()),
-            id: Set(uuid::Uuid::now_v7()),
-            actor_type: Set(ctx.actor.kind.as_str().to_owned()),
-            actor_id: Set(ctx.actor.id),
-            actor_display: Set(ctx.actor.display.clone()),
-            action: Set(event.action.to_owned()),
-            target_type: Set(target_type),
-            target_id: Set(target_id),
-            target_display: Set(target_display),
-            request_id: Set(Some(ctx.request.request_id.clone()).filter(|id| !id.is_empty())),
-            ip: Set(ctx.request.ip.map(|ip| ip.to_string())),
-            user_agent: Set(ctx.request.user_agent.clone()),
-            metadata: Set(event.metadata),
-        }
-    });
+    let rows = events
+        .into_iter()
+        .map(|event| row(tx.tenant_id(), ctx, event));
     entity::audit_events::Entity::insert_many(rows)
         .exec_without_returning(tx)
         .await
@@ -208,12 +188,19 @@ pub async fn record_in(
     ctx: &AuditCtx,
     event: AuditEvent,
 ) -> Result<(), DbErr> {
-    use entity::audit_events::ActiveModel;
+    entity::audit_events::Entity::insert(row(tenant, ctx, event))
+        .exec_without_returning(db)
+        .await
+        .map(|_| ())
+}
+
+/// The row an event is stored as.
+fn row(tenant: TenantId, ctx: &AuditCtx, event: AuditEvent) -> entity::audit_events::ActiveModel {
     let (target_type, target_id, target_display) = match event.target {
         Some(t) => (Some(t.kind.to_owned()), Some(t.id), t.display),
         None => (None, None, None),
     };
-    let row = ActiveModel {
+    entity::audit_events::ActiveModel {
         tenant_id: Set(tenant.as_uuid()),
         occurred_at: Set(ctx.now.into()),
         id: Set(uuid::Uuid::now_v7()),
@@ -228,9 +215,5 @@ pub async fn record_in(
         ip: Set(ctx.request.ip.map(|ip| ip.to_string())),
         user_agent: Set(ctx.request.user_agent.clone()),
         metadata: Set(event.metadata),
-    };
-    entity::audit_events::Entity::insert(row)
-        .exec_without_returning(db)
-        .await
-        .map(|_| ())
+    }
 }
