@@ -820,3 +820,38 @@ async fn progress_streams_as_server_sent_events_until_the_import_is_done() {
     assert_eq!(events[0].1["state"], "queued");
     assert!(events.len() >= 2, "{events:?}");
 }
+
+#[tokio::test]
+async fn column_names_from_the_file_never_reach_the_sql_as_text() {
+    let app = spawn_app().await;
+    let acme = app.create_tenant("acme").await;
+    let owner = app.login_owner(&acme).await;
+    let header = "Mail'); DROP TABLE users; --";
+    let csv = format!("\"{header}\",Name\nx@acme.example,X\nx@acme.example,Y\n");
+    let body = upload(
+        &app,
+        "acme",
+        &owner,
+        "odd.csv",
+        csv.as_bytes(),
+        Some(&json!({ "email": header })),
+    )
+    .await;
+    assert_eq!(body.status(), StatusCode::CREATED);
+    let body: Value = body.json().await.unwrap();
+    let report = validate(
+        &app,
+        "acme",
+        &owner,
+        body["import"]["id"].as_str().unwrap(),
+        "upsert",
+    )
+    .await;
+    assert_eq!(report["errors"][0]["column"], header, "{report}");
+    assert_eq!(report["errors"][0]["line"], 3);
+    assert_eq!(
+        member_rows(&app, &owner).await.len(),
+        1,
+        "users is still there"
+    );
+}

@@ -228,15 +228,12 @@ async fn exec(tx: &TenantTx, sql: &str, values: Vec<sea_orm::Value>) -> Result<u
         .rows_affected())
 }
 
-/// Appends an error (`column`, `reason` built by `reason_sql`) to the rows `condition` selects.
-fn add_error_sql(column: Option<&str>, reason_sql: &str, from_where: &str) -> String {
-    let column = match column {
-        Some(c) => format!("'{}'", c.replace('\'', "''")),
-        None => "NULL".into(),
-    };
+/// Appends an error (the column named by parameter `column_param`, the reason `reason_sql` builds) to
+/// the rows `from_where` selects. The column's name comes from the file, so it is always a parameter.
+fn add_error_sql(column_param: usize, reason_sql: &str, from_where: &str) -> String {
     format!(
         "UPDATE import_rows r SET errors = coalesce(r.errors, '[]'::jsonb) || \
-           jsonb_build_array(jsonb_build_object('column', {column}::text, 'reason', {reason_sql})) \
+           jsonb_build_array(jsonb_build_object('column', ${column_param}::text, 'reason', {reason_sql})) \
          {from_where}"
     )
 }
@@ -312,7 +309,7 @@ pub async fn run(
             continue;
         }
         let sql = add_error_sql(
-            header_of(field),
+            3,
             &format!(
                 "'the same {} as line ' || d.first",
                 field.as_str().replace('_', " ")
@@ -323,7 +320,16 @@ pub async fn run(
                  WHERE r.tenant_id = $1 AND r.import_id = $2 AND r.line = d.line AND d.first < d.line"
             ),
         );
-        exec(tx, &sql, vec![t.into(), import_id.into()]).await?;
+        exec(
+            tx,
+            &sql,
+            vec![
+                t.into(),
+                import_id.into(),
+                header_of(field).map(str::to_owned).into(),
+            ],
+        )
+        .await?;
     }
 
     // 3. The member each row is: by employee id, else by address.
@@ -339,12 +345,18 @@ pub async fn run(
     )
     .await?;
     let sql = add_error_sql(
-        header_of(Field::Email),
+        3,
         "'the address belongs to another member than employee id ' || (r.value->>'employee_id')",
         "FROM users u WHERE r.tenant_id = $1 AND r.import_id = $2 AND u.tenant_id = $1 \
            AND u.email = r.value->>'email' AND r.user_id IS NOT NULL AND u.id <> r.user_id",
     );
-    exec(tx, &sql, vec![t.into(), import_id.into()]).await?;
+    let email_header = header_of(Field::Email).map(str::to_owned);
+    exec(
+        tx,
+        &sql,
+        vec![t.into(), import_id.into(), email_header.into()],
+    )
+    .await?;
 
     // 4. Roles: each must exist, not be owner, and be one the importer could grant.
     if mapping.column(Field::Role).is_some() {
@@ -372,7 +384,7 @@ pub async fn run(
         }
         for (role, why) in refused {
             let sql = add_error_sql(
-                header_of(Field::Role),
+                5,
                 "$4",
                 "WHERE r.tenant_id = $1 AND r.import_id = $2 AND r.value->>'role' = $3",
             );
@@ -384,6 +396,7 @@ pub async fn run(
                     import_id.into(),
                     role.clone().into(),
                     format!("{role:?} {why}").into(),
+                    header_of(Field::Role).map(str::to_owned).into(),
                 ],
             )
             .await?;
@@ -393,7 +406,7 @@ pub async fn run(
     // 5. Managers: in the file (a row without errors) or already members.
     if mapping.column(Field::ManagerEmail).is_some() {
         let sql = add_error_sql(
-            header_of(Field::ManagerEmail),
+            3,
             "'the manager ' || (r.value->>'manager_email') || ' is neither in the file nor a member'",
             "FROM (SELECT o.line FROM import_rows o \
                  LEFT JOIN import_rows m ON m.tenant_id = o.tenant_id AND m.import_id = o.import_id \
@@ -403,7 +416,13 @@ pub async fn run(
                    AND m.line IS NULL AND u.id IS NULL) bad \
              WHERE r.tenant_id = $1 AND r.import_id = $2 AND r.line = bad.line",
         );
-        exec(tx, &sql, vec![t.into(), import_id.into()]).await?;
+        let manager_header = header_of(Field::ManagerEmail).map(str::to_owned);
+        exec(
+            tx,
+            &sql,
+            vec![t.into(), import_id.into(), manager_header.into()],
+        )
+        .await?;
     }
 
     // 6. What each row would do.
