@@ -1,5 +1,5 @@
 //! The `trellis` command line: `serve` (the default), `migrate`, `tenant create`, `seed-demo`,
-//! `keys generate`. Every command reads the same settings, so each reaches the same database.
+//! `keys generate`, `import`. Every command reads the same settings, so each reaches the same database.
 
 use std::{io::Read, path::Path, sync::Arc};
 
@@ -51,6 +51,8 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Import members from a CSV file (the same path as the API), with a progress bar.
+    Import(crate::modules::imports::command::ImportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -135,6 +137,7 @@ pub async fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<()> {
         Command::Migrate => migrate(settings).await,
         Command::Tenant(TenantCommand::Create(args)) => create_tenant(&settings, args).await,
         Command::Worker => run_worker(settings).await,
+        Command::Import(args) => crate::modules::imports::command::run(&settings, args).await,
         Command::SeedDemo => seed_demo(&settings).await.map(|seed| seed.print()),
         Command::Keys(KeysCommand::Generate { kid }) => {
             println!("{}", keys::generate(&kid).expose_secret());

@@ -54,6 +54,10 @@ pub enum Subject {
         key_id: Uuid,
         name: String,
     },
+    /// An operator's command (`trellis import`) acting for the organization: no person, no key.
+    System {
+        name: String,
+    },
 }
 
 impl Principal {
@@ -61,7 +65,7 @@ impl Principal {
     pub fn user_id(&self) -> Option<UserId> {
         match &self.subject {
             Subject::User { user_id, .. } => Some(*user_id),
-            Subject::ApiKey { .. } => None,
+            Subject::ApiKey { .. } | Subject::System { .. } => None,
         }
     }
 
@@ -74,7 +78,7 @@ impl Principal {
                 session_id,
                 ..
             } => Ok((*user_id, *session_id)),
-            Subject::ApiKey { .. } => Err(ApiError::forbidden(
+            Subject::ApiKey { .. } | Subject::System { .. } => Err(ApiError::forbidden(
                 "user_only",
                 "only a signed-in person can do this, not an API key",
             )),
@@ -95,6 +99,7 @@ impl Principal {
                 ..
             } => format!("{display_name} ({email})"),
             Subject::ApiKey { name, .. } => format!("the API key {name}"),
+            Subject::System { name } => name.clone(),
         }
     }
 
@@ -102,6 +107,7 @@ impl Principal {
         match &self.subject {
             Subject::User { user_id, email, .. } => Actor::user(*user_id, email),
             Subject::ApiKey { key_id, name } => Actor::api_key(*key_id, name),
+            Subject::System { name } => Actor::system(name),
         }
     }
 }

@@ -855,3 +855,77 @@ async fn column_names_from_the_file_never_reach_the_sql_as_text() {
         "users is still there"
     );
 }
+
+#[tokio::test]
+async fn the_command_line_imports_through_the_same_path() {
+    let app = spawn_app_with(|s| s.imports.chunk_rows = 2).await;
+    let acme = app.create_tenant("acme").await;
+    let owner = app.login_owner(&acme).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("staff.csv");
+    std::fs::write(&file, STAFF).unwrap();
+    let args = |dry_run: bool| trellis::modules::imports::command::ImportArgs {
+        tenant: "acme".into(),
+        file: file.clone(),
+        mode: "upsert".into(),
+        dry_run,
+        send_invitations: false,
+        confirm_deactivations: None,
+        skip_error_rows: false,
+    };
+    trellis::modules::imports::command::run(&app.settings, args(true))
+        .await
+        .unwrap();
+    assert_eq!(
+        member_rows(&app, &owner).await.len(),
+        1,
+        "a dry run writes no member"
+    );
+
+    trellis::modules::imports::command::run(&app.settings, args(false))
+        .await
+        .unwrap();
+    let members = member_rows(&app, &owner).await;
+    assert_eq!(members.len(), 1 + 6);
+    let carol = members
+        .iter()
+        .find(|m| m["email"] == "carol@acme.example")
+        .unwrap();
+    let dan = members
+        .iter()
+        .find(|m| m["email"] == "dan@acme.example")
+        .unwrap();
+    assert_eq!(dan["manager_id"], carol["id"]);
+    let list: Value = app
+        .get("acme", "/api/v1/imports", &owner.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["items"][0]["state"], "completed");
+    let pool = app.owner_pool().await;
+    let actor: String = sqlx::query_scalar(
+        "SELECT actor_type FROM audit_events WHERE action = 'import.committed' AND tenant_id = $1",
+    )
+    .bind(acme.id.as_uuid())
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        actor, "system",
+        "the command acts as the organization, not as a person"
+    );
+
+    // Again: nothing to change, and a wrong tenant is an error.
+    trellis::modules::imports::command::run(&app.settings, args(false))
+        .await
+        .unwrap();
+    assert_eq!(member_rows(&app, &owner).await.len(), 7);
+    let mut wrong = args(false);
+    wrong.tenant = "nosuch".into();
+    assert!(
+        trellis::modules::imports::command::run(&app.settings, wrong)
+            .await
+            .is_err()
+    );
+}

@@ -287,6 +287,8 @@ pub async fn reset_member_mfa(
 fn signed_in_user(principal: &crate::auth::Principal) -> Result<(UserId, String), ApiError> {
     match &principal.subject {
         Subject::User { user_id, email, .. } => Ok((*user_id, email.clone())),
-        Subject::ApiKey { .. } => Err(principal.user().err().unwrap_or_else(ApiError::not_found)),
+        Subject::ApiKey { .. } | Subject::System { .. } => {
+            Err(principal.user().err().unwrap_or_else(ApiError::not_found))
+        }
     }
 }

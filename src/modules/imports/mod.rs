@@ -2,6 +2,7 @@
 //! column mapping (detected, overridable), a dry-run validation report, the error file, and the commit:
 //! a job that writes the rows in chunks, each with its checkpoint ([`process`]). See docs/imports.md.
 
+pub mod command;
 pub mod fields;
 pub mod process;
 pub mod progress;
