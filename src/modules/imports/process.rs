@@ -25,6 +25,7 @@ use crate::{
     http::context::RequestContext,
     jobs::worker::JobError,
     mail::{self, MailTemplate},
+    modules::members::service as members,
     tenancy::{TenantTx, tx::TenantLock},
 };
 
@@ -367,17 +368,17 @@ async fn create_members(
 async fn ensure_seats(tx: &TenantTx, more: i64) -> Result<(), Failure> {
     let t = tx.tenant_id().as_uuid();
     tx.lock(TenantLock::Seats).await?;
-    let seats = tx
+    let limit: i32 = tx
         .query_one_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "SELECT (SELECT seat_limit FROM tenants WHERE id = $1) AS seat_limit, \
-               (SELECT count(*) FROM users WHERE tenant_id = $1 AND status IN ('active', 'invited')) AS used",
+            "SELECT seat_limit FROM tenants WHERE id = $1",
             [t.into()],
         ))
         .await?
-        .ok_or_else(|| Failure::Retry("no seat count".into()))?;
-    let limit: i32 = seats.try_get("", "seat_limit")?;
-    let used: i64 = seats.try_get("", "used")?;
+        .ok_or_else(|| Failure::Retry("no seat limit".into()))?
+        .try_get("", "seat_limit")?;
+    // What a seat is, as everywhere else.
+    let used = members::seats_used(tx).await.map_err(ApiError::from)?;
     if used + more > i64::from(limit) {
         return Err(Failure::Fatal(format!(
             "the seat limit ({limit}) was reached while importing: {more} more members did not fit"

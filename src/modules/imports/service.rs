@@ -274,6 +274,26 @@ pub async fn validate(
     let headers = import.headers();
     let mapping = import.mapping()?;
     let report = validate::run(tx, authz, principal, tenant, id, &headers, &mapping, mode).await?;
+    store_report(tx, ctx, id, mode, &report).await?;
+    audit::record(
+        tx,
+        ctx,
+        AuditEvent::new("import.validated")
+            .target("import", id, Some(&import.file_name))
+            .metadata(json!({ "mode": mode.as_str(), "counts": report["counts"], "seats": report["seats"] })),
+    )
+    .await?;
+    get(tx, id).await
+}
+
+/// The import is `validated` in `mode`, with `report`.
+async fn store_report(
+    tx: &TenantTx,
+    ctx: &AuditCtx,
+    id: Uuid,
+    mode: Mode,
+    report: &Value,
+) -> Result<(), ApiError> {
     tx.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "UPDATE imports SET report = $3, mode = $4, state = 'validated', updated_at = $5 \
@@ -287,15 +307,7 @@ pub async fn validate(
         ],
     ))
     .await?;
-    audit::record(
-        tx,
-        ctx,
-        AuditEvent::new("import.validated")
-            .target("import", id, Some(&import.file_name))
-            .metadata(json!({ "mode": mode.as_str(), "counts": report["counts"], "seats": report["seats"] })),
-    )
-    .await?;
-    get(tx, id).await
+    Ok(())
 }
 
 /// One page of the rows validation refused, in line order after `after`: (line, cells, errors).
@@ -370,19 +382,7 @@ pub async fn commit(
     let n = |key: &str| counts[key].as_i64().unwrap_or(0);
     let t = tx.tenant_id().as_uuid();
     // The report is kept whatever happens next.
-    tx.execute_raw(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        "UPDATE imports SET report = $3, mode = $4, state = 'validated', updated_at = $5 \
-         WHERE tenant_id = $1 AND id = $2",
-        [
-            t.into(),
-            id.into(),
-            report.clone().into(),
-            mode.as_str().into(),
-            ctx.now.into(),
-        ],
-    ))
-    .await?;
+    store_report(tx, ctx, id, mode, &report).await?;
     if n("error") > 0 && !request.skip_error_rows {
         return Err(ApiError::conflict(
             "import_has_errors",

@@ -43,8 +43,8 @@ fn resource_scope(path: &str, resource: routes::Resource) -> Scope {
         .route("", web::route().to(routes::method_not_allowed))
         .route("/.search", web::post().to(routes::search))
         .route("/{id}", web::get().to(routes::get))
-        .route("/{id}", web::put().to(routes::replace))
-        .route("/{id}", web::patch().to(routes::patch))
+        .route("/{id}", web::put().to(routes::write))
+        .route("/{id}", web::patch().to(routes::write))
         .route("/{id}", web::delete().to(routes::delete))
         .route("/{id}", web::route().to(routes::method_not_allowed))
 }

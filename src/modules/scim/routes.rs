@@ -247,26 +247,8 @@ pub async fn create(
     Ok(response)
 }
 
-pub async fn replace(
-    state: Data<AppState>,
-    auth: ScimAuth,
-    req: HttpRequest,
-    id: Path<String>,
-    body: Bytes,
-    resource: Data<Resource>,
-) -> ScimResult<HttpResponse> {
-    let query = query_params(&req)?;
-    let doc = document::body_json(&body)?;
-    let session = open(&state, auth).await?;
-    let saved = resource.replace(&session, &id, doc).await?;
-    commit(session).await?;
-    Ok(respond(
-        StatusCode::OK,
-        &document::project(resource.rt(), saved, &query),
-    ))
-}
-
-pub async fn patch(
+/// PUT (replace) and PATCH: the resource's new document is answered.
+pub async fn write(
     state: Data<AppState>,
     auth: ScimAuth,
     req: HttpRequest,
@@ -277,7 +259,11 @@ pub async fn patch(
     let query = query_params(&req)?;
     let body = document::body_json(&body)?;
     let session = open(&state, auth).await?;
-    let saved = resource.patch(&session, &id, body).await?;
+    let saved = if req.method() == actix_web::http::Method::PATCH {
+        resource.patch(&session, &id, body).await?
+    } else {
+        resource.replace(&session, &id, body).await?
+    };
     commit(session).await?;
     Ok(respond(
         StatusCode::OK,
