@@ -20,6 +20,7 @@ mod m20261122_000010_mfa;
 mod m20261122_000011_member_profile;
 mod m20261122_000012_directory;
 mod m20261122_000013_imports;
+mod m20261123_000014_import_staging;
 
 /// Owns every object; runs migrations and maintenance. Never used on a request path.
 pub const OWNER_ROLE: &str = "trellis_owner";
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000011_member_profile::Migration),
             Box::new(m20261122_000012_directory::Migration),
             Box::new(m20261122_000013_imports::Migration),
+            Box::new(m20261123_000014_import_staging::Migration),
         ]
     }
 }

@@ -181,6 +181,61 @@ pub async fn record_many(
         .map(|_| ())
 }
 
+/// Records one `action` event on a `target_type` for each row of `events`, the last of the common table
+/// expressions in `with` (columns `target_id`, `target_display`, `metadata`), in the same statement as
+/// the change those expressions make: a set-based change (a chunk of an import) writes its rows and their
+/// events at once. `values` are `with`'s parameters ($1…); the events' own are numbered after them.
+/// Returns how many events were recorded.
+pub async fn record_each(
+    tx: &TenantTx,
+    ctx: &AuditCtx,
+    action: &'static str,
+    target_type: &'static str,
+    with: &str,
+    mut values: Vec<sea_orm::Value>,
+) -> Result<u64, DbErr> {
+    let n = values.len();
+    let common = Common::of(ctx);
+    let sql = format!(
+        "WITH {with} \
+         INSERT INTO audit_events (tenant_id, occurred_at, id, actor_type, actor_id, actor_display, action, \
+           target_type, target_id, target_display, request_id, ip, user_agent, metadata) \
+         SELECT ${t}::uuid, ${at}::timestamptz, app.uuid_v7(), ${a}::text, ${a_id}::uuid, ${a_display}::text, \
+           ${action}::text, ${target}::text, e.target_id, e.target_display, ${request}::text, ${ip}::text, \
+           ${agent}::text, e.metadata \
+         FROM events e",
+        t = n + 1,
+        at = n + 2,
+        a = n + 3,
+        a_id = n + 4,
+        a_display = n + 5,
+        action = n + 6,
+        target = n + 7,
+        request = n + 8,
+        ip = n + 9,
+        agent = n + 10,
+    );
+    values.extend([
+        tx.tenant_id().as_uuid().into(),
+        ctx.now.into(),
+        common.actor_type.into(),
+        common.actor_id.into(),
+        common.actor_display.into(),
+        action.into(),
+        target_type.into(),
+        common.request_id.into(),
+        common.ip.into(),
+        common.user_agent.into(),
+    ]);
+    tx.execute_raw(sea_orm::Statement::from_sql_and_values(
+        sea_orm::DbBackend::Postgres,
+        sql,
+        values,
+    ))
+    .await
+    .map(|r| r.rows_affected())
+}
+
 /// Records `event` for `tenant` on any connection (the owner's, when provisioning a tenant).
 pub async fn record_in(
     db: &impl ConnectionTrait,
@@ -194,26 +249,50 @@ pub async fn record_in(
         .map(|_| ())
 }
 
+/// What every event of a request records besides the change itself: who acted, and from where.
+struct Common {
+    actor_type: &'static str,
+    actor_id: Option<uuid::Uuid>,
+    actor_display: Option<String>,
+    request_id: Option<String>,
+    ip: Option<String>,
+    user_agent: Option<String>,
+}
+
+impl Common {
+    fn of(ctx: &AuditCtx) -> Common {
+        Common {
+            actor_type: ctx.actor.kind.as_str(),
+            actor_id: ctx.actor.id,
+            actor_display: ctx.actor.display.clone(),
+            request_id: Some(ctx.request.request_id.clone()).filter(|id| !id.is_empty()),
+            ip: ctx.request.ip.map(|ip| ip.to_string()),
+            user_agent: ctx.request.user_agent.clone(),
+        }
+    }
+}
+
 /// The row an event is stored as.
 fn row(tenant: TenantId, ctx: &AuditCtx, event: AuditEvent) -> entity::audit_events::ActiveModel {
     let (target_type, target_id, target_display) = match event.target {
         Some(t) => (Some(t.kind.to_owned()), Some(t.id), t.display),
         None => (None, None, None),
     };
+    let common = Common::of(ctx);
     entity::audit_events::ActiveModel {
         tenant_id: Set(tenant.as_uuid()),
         occurred_at: Set(ctx.now.into()),
         id: Set(uuid::Uuid::now_v7()),
-        actor_type: Set(ctx.actor.kind.as_str().to_owned()),
-        actor_id: Set(ctx.actor.id),
-        actor_display: Set(ctx.actor.display.clone()),
+        actor_type: Set(common.actor_type.to_owned()),
+        actor_id: Set(common.actor_id),
+        actor_display: Set(common.actor_display),
         action: Set(event.action.to_owned()),
         target_type: Set(target_type),
         target_id: Set(target_id),
         target_display: Set(target_display),
-        request_id: Set(Some(ctx.request.request_id.clone()).filter(|id| !id.is_empty())),
-        ip: Set(ctx.request.ip.map(|ip| ip.to_string())),
-        user_agent: Set(ctx.request.user_agent.clone()),
+        request_id: Set(common.request_id),
+        ip: Set(common.ip),
+        user_agent: Set(common.user_agent),
         metadata: Set(event.metadata),
     }
 }

@@ -117,6 +117,27 @@ impl TenantTx {
         .map(|_| ())
     }
 
+    /// Streams what `data` yields into `statement`, a `COPY … FROM STDIN` written in the code, and
+    /// returns the rows copied. COPY FROM refuses tables under row-level security, so it fills a
+    /// temporary table that a set-based statement then moves into tenant tables, where RLS applies.
+    pub async fn copy_in(
+        &self,
+        statement: &'static str,
+        mut data: tokio::sync::mpsc::Receiver<Vec<u8>>,
+    ) -> Result<u64, DbErr> {
+        self.with_conn(async |conn| {
+            let mut copy = conn.copy_in_raw(statement).await?;
+            while let Some(chunk) = data.recv().await {
+                if let Err(error) = copy.send(chunk).await {
+                    let _ = copy.abort(error.to_string()).await;
+                    return Err(error);
+                }
+            }
+            copy.finish().await
+        })
+        .await
+    }
+
     /// Commits. Refuses when a statement of this transaction failed (the server would roll back).
     pub async fn commit(self) -> Result<(), DbErr> {
         let conn = self.conn.lock().await.take();

@@ -507,6 +507,25 @@ async fn a_commit_writes_every_row_in_chunks_links_managers_and_a_rerun_changes_
         audit_count(&app, &acme, "member.profile_updated", "import").await,
         1
     );
+    // The update's event holds exactly what changed, before and after.
+    let change: Value = sqlx::query_scalar(
+        "SELECT metadata FROM audit_events WHERE tenant_id = $1 AND action = 'member.profile_updated' \
+         AND target_id = $2",
+    )
+    .bind(acme.id.as_uuid())
+    .bind(existing["id"].as_str().unwrap())
+    .fetch_one(&app.owner_pool().await)
+    .await
+    .unwrap();
+    assert_eq!(change["after"]["department"], "R&D", "{change}");
+    assert_eq!(change["before"]["department"], Value::Null, "{change}");
+    assert_eq!(change["after"]["manager_email"], "dan@acme.example");
+    assert_eq!(change["after"]["display_name"], "Existing Person");
+    assert!(
+        change["after"].get("email").is_none(),
+        "unchanged: {change}"
+    );
+    assert!(change["after"].get("role").is_none(), "unchanged: {change}");
     app.assert_audited(acme.id, &["import.committed", "import.completed"])
         .await;
 

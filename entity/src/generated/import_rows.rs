@@ -22,6 +22,9 @@ pub struct Model {
     pub action: Option<String>,
     #[sea_orm(column_type = "JsonBinary", nullable)]
     pub errors: Option<Json>,
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub row_errors: Option<Json>,
+    pub manager_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

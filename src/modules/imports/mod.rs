@@ -7,6 +7,7 @@ pub mod fields;
 pub mod process;
 pub mod progress;
 pub mod routes;
+pub mod rows;
 pub mod service;
 pub mod upload;
 pub mod validate;

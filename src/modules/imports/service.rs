@@ -6,8 +6,11 @@ use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use std::sync::Arc;
+
 use super::{
     fields::Mapping,
+    rows::{self, Shape},
     upload::{self, Parsed, Spooled},
     validate::{self, Mode},
 };
@@ -31,6 +34,7 @@ pub struct ImportRow {
     pub delimiter: String,
     pub headers: Value,
     pub mapping: Value,
+    pub normalized_mapping: Option<Value>,
     pub state: String,
     pub mode: Option<String>,
     pub total_rows: i32,
@@ -68,8 +72,8 @@ impl ImportRow {
     }
 }
 
-const COLUMNS: &str = "id, created_by, file_name, file_sha256, file_bytes, delimiter, headers, mapping, state, \
-     mode, total_rows, processed_rows, counts, report, error, created_at, updated_at, started_at, finished_at";
+const COLUMNS: &str = "id, created_by, file_name, file_sha256, file_bytes, delimiter, headers, mapping, \
+     normalized_mapping, state, mode, total_rows, processed_rows, counts, report, error, created_at, updated_at, started_at, finished_at";
 
 /// Creates an import from a spooled upload: its rows are stored as they are read. Nothing is kept if
 /// the file turns out to be unusable.
@@ -102,11 +106,12 @@ pub async fn create(
         Some(requested) => Mapping::from_json(requested, &headers)?,
         None => Mapping::detect(&headers),
     };
+    let stored_mapping = mapping.to_json(&headers);
     tx.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "INSERT INTO imports (tenant_id, id, created_by, file_name, file_sha256, file_bytes, delimiter, \
-           headers, mapping, state, total_rows, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'uploaded', 0, $10, $10)",
+           headers, mapping, normalized_mapping, state, total_rows, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, 'uploaded', 0, $10, $10)",
         [
             t.into(),
             id.into(),
@@ -116,27 +121,16 @@ pub async fn create(
             (bytes as i64).into(),
             (delimiter as char).to_string().into(),
             json!(headers).into(),
-            mapping.to_json(&headers).into(),
+            stored_mapping.into(),
             ctx.now.into(),
         ],
     ))
     .await?;
-    let mut total: i64 = 0;
-    while let Some(next) = parsed.recv().await {
-        let Parsed::Rows(rows) = next? else { continue };
-        total += rows.len() as i64;
-        let batch: Vec<Value> = rows
-            .into_iter()
-            .map(|r| json!([r.line, r.cells, r.problem]))
-            .collect();
-        tx.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "INSERT INTO import_rows (tenant_id, import_id, line, cells, problem) \
-             SELECT $1, $2, (e->>0)::int, e->1, e->>2 FROM jsonb_array_elements($3::jsonb) e",
-            [t.into(), id.into(), Value::Array(batch).into()],
-        ))
-        .await?;
-    }
+    let shape = Shape {
+        headers: Arc::new(headers),
+        mapping: Arc::new(mapping),
+    };
+    let total = rows::insert(tx, id, parsed, shape).await?;
     tx.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "UPDATE imports SET total_rows = $3 WHERE tenant_id = $1 AND id = $2",
@@ -271,9 +265,7 @@ pub async fn validate(
 ) -> Result<ImportRow, ApiError> {
     let import = find(tx, id, true).await?.ok_or_else(ApiError::not_found)?;
     ensure_editable(&import)?;
-    let headers = import.headers();
-    let mapping = import.mapping()?;
-    let report = validate::run(tx, authz, principal, tenant, id, &headers, &mapping, mode).await?;
+    let report = validate::run(tx, authz, principal, tenant, &import, mode).await?;
     store_report(tx, ctx, id, mode, &report).await?;
     audit::record(
         tx,
@@ -374,10 +366,8 @@ pub async fn commit(
 ) -> Result<ImportRow, ApiError> {
     let import = find(tx, id, true).await?.ok_or_else(ApiError::not_found)?;
     ensure_editable(&import)?;
-    let headers = import.headers();
-    let mapping = import.mapping()?;
     let mode = request.mode;
-    let report = validate::run(tx, authz, principal, tenant, id, &headers, &mapping, mode).await?;
+    let report = validate::run(tx, authz, principal, tenant, &import, mode).await?;
     let counts = &report["counts"];
     let n = |key: &str| counts[key].as_i64().unwrap_or(0);
     let t = tx.tenant_id().as_uuid();

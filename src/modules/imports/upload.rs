@@ -330,6 +330,13 @@ fn check_row(line: i32, mut cells: Vec<String>, headers: &[String]) -> Row {
         cells.truncate(headers.len().max(1) + 5);
     }
     for (i, cell) in cells.iter_mut().enumerate() {
+        if cell.contains('\0') {
+            let column = headers.get(i).map(String::as_str).unwrap_or("(extra)");
+            problem.get_or_insert(format!(
+                "the cell in column {column:?} holds a NUL character (is the file binary?)"
+            ));
+            cell.retain(|c| c != '\0');
+        }
         let chars = cell.chars().count();
         if chars > MAX_CELL_CHARS {
             let column = headers.get(i).map(String::as_str).unwrap_or("(extra)");
@@ -378,6 +385,9 @@ mod tests {
         let huge = check_row(3, vec!["x".repeat(20_000), "y".into()], &headers);
         assert!(huge.problem.unwrap().contains("20000 characters"));
         assert!(huge.cells[0].chars().count() < 300);
+        let nul = check_row(5, vec!["a\0b".into(), "y".into()], &headers);
+        assert!(nul.problem.unwrap().contains("NUL"));
+        assert_eq!(nul.cells[0], "ab");
         assert!(
             check_row(4, vec!["1".into(), "2".into()], &headers)
                 .problem

@@ -1,18 +1,22 @@
-//! The dry run: what an import would do, written nowhere but on its rows. Each row is normalised in Rust
-//! (pages of rows, so memory stays flat); everything that compares rows with each other or with the
-//! organization runs as set-based SQL over the import's rows (duplicates, the member a row matches,
-//! roles, managers, what would change). The report counts rows to create, update, leave unchanged and
-//! (in `sync` mode) deactivate, checks the seat limit, lists the first errors and previews the first rows
-//! as they will be stored.
+//! The dry run: what an import would do, written nowhere but on its rows. Each row was normalised on
+//! its own when it was stored ([`normalize`], in Rust, on blocking threads); everything that compares
+//! rows with each other or with the organization is one set-based statement over the import's rows
+//! (duplicates, the member a row is, roles, managers, what would change). The report counts rows to
+//! create, update, leave unchanged and (in `sync` mode) deactivate, checks the seat limit, lists the
+//! first errors and previews the first rows as they will be stored.
 
-use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use super::fields::{Field, Mapping};
+use super::{
+    fields::{Field, Mapping},
+    rows::{self, Shape},
+    service::ImportRow,
+};
 use crate::{
     auth::Principal,
     authz::Authz,
@@ -22,7 +26,6 @@ use crate::{
     tenancy::{Tenant, TenantTx},
 };
 
-const PAGE: i64 = 2_000;
 /// Errors listed in the report (all of them are in the error file).
 const REPORTED_ERRORS: i64 = 100;
 const PREVIEW_ROWS: i64 = 10;
@@ -66,7 +69,7 @@ pub fn is_formula(text: &str) -> bool {
 }
 
 /// A row's values as they will be stored (only the mapped fields), or why not.
-fn normalize(
+pub(super) fn normalize(
     cells: &[String],
     problem: Option<&str>,
     mapping: &Mapping,
@@ -228,137 +231,122 @@ async fn exec(tx: &TenantTx, sql: &str, values: Vec<sea_orm::Value>) -> Result<u
         .rows_affected())
 }
 
-/// Appends an error (the column named by parameter `column_param`, the reason `reason_sql` builds) to
-/// the rows `from_where` selects. The column's name comes from the file, so it is always a parameter.
-fn add_error_sql(column_param: usize, reason_sql: &str, from_where: &str) -> String {
-    format!(
-        "UPDATE import_rows r SET errors = coalesce(r.errors, '[]'::jsonb) || \
-           jsonb_build_array(jsonb_build_object('column', ${column_param}::text, 'reason', {reason_sql})) \
-         {from_where}"
-    )
-}
+/// Works out, in one statement over the import's rows, what validation finds by comparing each row
+/// with the file and the organization: the same address or employee id twice, the member the row is
+/// (by employee id, else address; a new member gets the id it will have), refused roles, the manager
+/// (a row of the file without errors, or a member), and the action. Only rows whose outcome changed are
+/// written, so validating again (as a commit does) costs a read when nothing changed.
+///
+/// Parameters: $1 tenant, $2 import, $3 mode, $4..$7 the headers of the email, employee id, role and
+/// manager columns (the file's text: always parameters), $8 refused roles, $9 why each is refused.
+const PLAN: &str = "\
+WITH src AS ( \
+  SELECT line, value, row_errors, user_id AS planned_before, action AS action_before, \
+    value->>'email' AS email, value->>'employee_id' AS employee_id, \
+    value->>'manager_email' AS manager_email, value->>'role' AS role \
+  FROM import_rows WHERE tenant_id = $1 AND import_id = $2), \
+firsts AS ( \
+  SELECT line, \
+    CASE WHEN email IS NOT NULL THEN min(line) OVER (PARTITION BY email) END AS email_first, \
+    CASE WHEN employee_id IS NOT NULL THEN min(line) OVER (PARTITION BY employee_id) END AS employee_first \
+  FROM src), \
+checked AS ( \
+  SELECT s.line, s.value, s.manager_email, s.email, coalesce(ue.id, um.id) AS member_id, \
+    coalesce(ue.id, um.id, CASE WHEN s.action_before = 'create' THEN s.planned_before END, gen_random_uuid()) AS planned, \
+    coalesce(s.row_errors, '[]'::jsonb) \
+    || CASE WHEN f.email_first < s.line THEN jsonb_build_array(jsonb_build_object('column', $4::text, \
+         'reason', 'the same email as line ' || f.email_first)) ELSE '[]'::jsonb END \
+    || CASE WHEN f.employee_first < s.line THEN jsonb_build_array(jsonb_build_object('column', $5::text, \
+         'reason', 'the same employee id as line ' || f.employee_first)) ELSE '[]'::jsonb END \
+    || CASE WHEN ue.id <> um.id THEN jsonb_build_array(jsonb_build_object('column', $4::text, \
+         'reason', 'the address belongs to another member than employee id ' || s.employee_id)) ELSE '[]'::jsonb END \
+    || CASE WHEN s.role = ANY($8::text[]) THEN jsonb_build_array(jsonb_build_object('column', $6::text, \
+         'reason', ($9::text[])[array_position($8::text[], s.role)])) ELSE '[]'::jsonb END \
+    AS errs \
+  FROM src s JOIN firsts f ON f.line = s.line \
+  LEFT JOIN users ue ON ue.tenant_id = $1 AND ue.employee_id = s.employee_id \
+  LEFT JOIN users um ON um.tenant_id = $1 AND um.email = s.email), \
+resolved AS ( \
+  SELECT c.line, c.value, c.member_id, c.planned, coalesce(fm.planned, mu.id) AS manager_id, \
+    c.errs || CASE WHEN c.manager_email IS NOT NULL AND fm.planned IS NULL AND mu.id IS NULL \
+      THEN jsonb_build_array(jsonb_build_object('column', $7::text, \
+        'reason', 'the manager ' || c.manager_email || ' is neither in the file nor a member')) \
+      ELSE '[]'::jsonb END AS errs \
+  FROM checked c \
+  LEFT JOIN checked fm ON fm.email = c.manager_email AND fm.errs = '[]'::jsonb \
+  LEFT JOIN users mu ON mu.tenant_id = $1 AND mu.email = c.manager_email), \
+outcome AS ( \
+  SELECT x.line, \
+    CASE WHEN x.errs = '[]'::jsonb THEN x.planned ELSE x.member_id END AS user_id, \
+    CASE WHEN x.errs = '[]'::jsonb THEN x.manager_id END AS manager_id, \
+    nullif(x.errs, '[]'::jsonb) AS errors, \
+    CASE \
+      WHEN x.errs <> '[]'::jsonb THEN 'error' \
+      WHEN x.member_id IS NULL THEN 'create' \
+      WHEN $3 = 'create_only' THEN 'unchanged' \
+      WHEN u.status = 'deactivated' \
+        OR u.email IS DISTINCT FROM x.value->>'email' \
+        OR (x.value ? 'display_name' AND u.display_name IS DISTINCT FROM coalesce(x.value->>'display_name', '')) \
+        OR (x.value ? 'given_name' AND u.given_name IS DISTINCT FROM x.value->>'given_name') \
+        OR (x.value ? 'family_name' AND u.family_name IS DISTINCT FROM x.value->>'family_name') \
+        OR (x.value ? 'title' AND u.title IS DISTINCT FROM x.value->>'title') \
+        OR (x.value ? 'department' AND u.department IS DISTINCT FROM x.value->>'department') \
+        OR (x.value ? 'location' AND u.location IS DISTINCT FROM x.value->>'location') \
+        OR (x.value ? 'employee_id' AND u.employee_id IS DISTINCT FROM x.value->>'employee_id') \
+        OR (x.value ? 'start_date' AND u.start_date IS DISTINCT FROM (x.value->>'start_date')::date) \
+        OR (x.value ? 'manager_email' AND mu.email IS DISTINCT FROM x.value->>'manager_email') \
+        OR (x.value->>'role' IS NOT NULL AND ms.role IS DISTINCT FROM x.value->>'role' AND ms.role <> 'owner') \
+      THEN 'update' ELSE 'unchanged' END AS action \
+  FROM resolved x \
+  LEFT JOIN users u ON u.tenant_id = $1 AND u.id = x.member_id \
+  LEFT JOIN memberships ms ON ms.tenant_id = $1 AND ms.user_id = x.member_id \
+  LEFT JOIN users mu ON mu.tenant_id = $1 AND mu.id = u.manager_id) \
+UPDATE import_rows r SET user_id = o.user_id, manager_id = o.manager_id, errors = o.errors, action = o.action \
+FROM outcome o \
+WHERE r.tenant_id = $1 AND r.import_id = $2 AND r.line = o.line \
+  AND (r.user_id, r.manager_id, r.errors, r.action) IS DISTINCT FROM (o.user_id, o.manager_id, o.errors, o.action)";
 
-/// Runs the dry run on `import_id`'s rows and returns the report (also stored on the import).
-#[allow(clippy::too_many_arguments)]
+/// Runs the dry run on `import`'s rows and returns the report (the caller stores it on the import).
 pub async fn run(
     tx: &TenantTx,
     authz: &Authz,
     principal: &Principal,
     tenant: &Tenant,
-    import_id: Uuid,
-    headers: &[String],
-    mapping: &Mapping,
+    import: &ImportRow,
     mode: Mode,
 ) -> Result<Value, ApiError> {
+    let headers = import.headers();
+    let mapping = import.mapping()?;
     mapping.check()?;
+    let import_id = import.id;
     let t = tx.tenant_id().as_uuid();
     plan_for_bulk(tx).await?;
-    // 1. Each row on its own, a page at a time.
-    let mut after = 0i32;
-    loop {
-        let rows = tx
-            .query_all_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "SELECT line, cells, problem FROM import_rows \
-                 WHERE tenant_id = $1 AND import_id = $2 AND line > $3 ORDER BY line LIMIT $4",
-                [t.into(), import_id.into(), after.into(), PAGE.into()],
-            ))
-            .await?;
-        let Some(last) = rows.last() else { break };
-        after = last.try_get("", "line")?;
-        let mut updates = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let line: i32 = row.try_get("", "line")?;
-            let cells: Value = row.try_get("", "cells")?;
-            let problem: Option<String> = row.try_get("", "problem")?;
-            let cells: Vec<String> = cells
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .map(|c| c.as_str().unwrap_or_default().to_owned())
-                        .collect()
-                })
-                .unwrap_or_default();
-            let (value, errors) = normalize(&cells, problem.as_deref(), mapping, headers);
-            updates.push(json!([line, value, errors]));
-        }
+    // 1. Each row on its own, normalised when it was stored: again only if the mapping changed since.
+    let stored_mapping = mapping.to_json(&headers);
+    if import.normalized_mapping.as_ref() != Some(&stored_mapping) {
+        let shape = Shape {
+            headers: Arc::new(headers.clone()),
+            mapping: Arc::new(mapping.clone()),
+        };
+        rows::normalize_again(tx, import_id, &shape).await?;
         exec(
             tx,
-            "UPDATE import_rows r SET value = e->1, \
-               errors = CASE WHEN jsonb_array_length(e->2) > 0 THEN e->2 END, user_id = NULL, action = NULL \
-             FROM jsonb_array_elements($3::jsonb) e \
-             WHERE r.tenant_id = $1 AND r.import_id = $2 AND r.line = (e->>0)::int",
-            vec![t.into(), import_id.into(), Value::Array(updates).into()],
+            "UPDATE imports SET normalized_mapping = $3 WHERE tenant_id = $1 AND id = $2",
+            vec![t.into(), import_id.into(), stored_mapping.into()],
         )
         .await?;
-        if (rows.len() as i64) < PAGE {
-            break;
-        }
     }
 
     let header_of = |field: Field| {
         mapping
             .column(field)
             .and_then(|i| headers.get(i))
-            .map(String::as_str)
+            .map(String::to_owned)
     };
 
-    // 2. The same address, or employee id, twice in the file.
-    for (field, key) in [(Field::Email, "email"), (Field::EmployeeId, "employee_id")] {
-        if mapping.column(field).is_none() {
-            continue;
-        }
-        let sql = add_error_sql(
-            3,
-            &format!(
-                "'the same {} as line ' || d.first",
-                field.as_str().replace('_', " ")
-            ),
-            &format!(
-                "FROM (SELECT line, min(line) OVER (PARTITION BY value->>'{key}') AS first FROM import_rows \
-                   WHERE tenant_id = $1 AND import_id = $2 AND value->>'{key}' IS NOT NULL) d \
-                 WHERE r.tenant_id = $1 AND r.import_id = $2 AND r.line = d.line AND d.first < d.line"
-            ),
-        );
-        exec(
-            tx,
-            &sql,
-            vec![
-                t.into(),
-                import_id.into(),
-                header_of(field).map(str::to_owned).into(),
-            ],
-        )
-        .await?;
-    }
-
-    // 3. The member each row is: by employee id, else by address.
-    exec(
-        tx,
-        "UPDATE import_rows r SET user_id = m.id FROM ( \
-           SELECT x.line, coalesce(ue.id, um.id) AS id FROM import_rows x \
-           LEFT JOIN users ue ON ue.tenant_id = x.tenant_id AND ue.employee_id = x.value->>'employee_id' \
-           LEFT JOIN users um ON um.tenant_id = x.tenant_id AND um.email = x.value->>'email' \
-           WHERE x.tenant_id = $1 AND x.import_id = $2 AND x.value IS NOT NULL) m \
-         WHERE r.tenant_id = $1 AND r.import_id = $2 AND r.line = m.line AND m.id IS NOT NULL",
-        vec![t.into(), import_id.into()],
-    )
-    .await?;
-    let sql = add_error_sql(
-        3,
-        "'the address belongs to another member than employee id ' || (r.value->>'employee_id')",
-        "FROM users u WHERE r.tenant_id = $1 AND r.import_id = $2 AND u.tenant_id = $1 \
-           AND u.email = r.value->>'email' AND r.user_id IS NOT NULL AND u.id <> r.user_id",
-    );
-    let email_header = header_of(Field::Email).map(str::to_owned);
-    exec(
-        tx,
-        &sql,
-        vec![t.into(), import_id.into(), email_header.into()],
-    )
-    .await?;
-
-    // 4. Roles: each must exist, not be owner, and be one the importer could grant.
+    // 2. Roles: each must exist, not be owner, and be one the importer could grant.
+    let mut refused: Vec<String> = Vec::new();
+    let mut reasons: Vec<String> = Vec::new();
     if mapping.column(Field::Role).is_some() {
         let named = tx
             .query_all_raw(Statement::from_sql_and_values(
@@ -368,95 +356,41 @@ pub async fn run(
                 [t.into(), import_id.into()],
             ))
             .await?;
-        let mut refused: BTreeSet<(String, &str)> = BTreeSet::new();
         for row in named {
             let role: String = row.try_get("", "role")?;
-            if role == "owner" {
-                refused.insert((role, "owner cannot be given by an import"));
+            let why = if role == "owner" {
+                "owner cannot be given by an import"
             } else if !authz.role_exists(tx, &role).await? {
-                refused.insert((role, "is not a role of this organization"));
+                "is not a role of this organization"
             } else if !authz.covers(tx, principal, &role).await? {
-                refused.insert((
-                    role,
-                    "has permissions you do not hold, so you cannot grant it",
-                ));
-            }
-        }
-        for (role, why) in refused {
-            let sql = add_error_sql(
-                5,
-                "$4",
-                "WHERE r.tenant_id = $1 AND r.import_id = $2 AND r.value->>'role' = $3",
-            );
-            exec(
-                tx,
-                &sql,
-                vec![
-                    t.into(),
-                    import_id.into(),
-                    role.clone().into(),
-                    format!("{role:?} {why}").into(),
-                    header_of(Field::Role).map(str::to_owned).into(),
-                ],
-            )
-            .await?;
+                "has permissions you do not hold, so you cannot grant it"
+            } else {
+                continue;
+            };
+            reasons.push(format!("{role:?} {why}"));
+            refused.push(role);
         }
     }
 
-    // 5. Managers: in the file (a row without errors) or already members.
-    if mapping.column(Field::ManagerEmail).is_some() {
-        let sql = add_error_sql(
-            3,
-            "'the manager ' || (r.value->>'manager_email') || ' is neither in the file nor a member'",
-            "FROM (SELECT o.line FROM import_rows o \
-                 LEFT JOIN import_rows m ON m.tenant_id = o.tenant_id AND m.import_id = o.import_id \
-                   AND m.value->>'email' = o.value->>'manager_email' AND m.errors IS NULL \
-                 LEFT JOIN users u ON u.tenant_id = o.tenant_id AND u.email = o.value->>'manager_email' \
-                 WHERE o.tenant_id = $1 AND o.import_id = $2 AND o.value->>'manager_email' IS NOT NULL \
-                   AND m.line IS NULL AND u.id IS NULL) bad \
-             WHERE r.tenant_id = $1 AND r.import_id = $2 AND r.line = bad.line",
-        );
-        let manager_header = header_of(Field::ManagerEmail).map(str::to_owned);
-        exec(
-            tx,
-            &sql,
-            vec![t.into(), import_id.into(), manager_header.into()],
-        )
-        .await?;
-    }
-
-    // 6. What each row would do.
+    // 3. Everything that compares rows with each other and with the organization, in one statement.
     exec(
         tx,
-        "UPDATE import_rows r SET action = s.action FROM ( \
-           SELECT x.line, CASE \
-             WHEN x.errors IS NOT NULL THEN 'error' \
-             WHEN x.user_id IS NULL THEN 'create' \
-             WHEN $3 = 'create_only' THEN 'unchanged' \
-             WHEN u.status = 'deactivated' \
-               OR u.email IS DISTINCT FROM x.value->>'email' \
-               OR (x.value ? 'display_name' AND u.display_name IS DISTINCT FROM coalesce(x.value->>'display_name', '')) \
-               OR (x.value ? 'given_name' AND u.given_name IS DISTINCT FROM x.value->>'given_name') \
-               OR (x.value ? 'family_name' AND u.family_name IS DISTINCT FROM x.value->>'family_name') \
-               OR (x.value ? 'title' AND u.title IS DISTINCT FROM x.value->>'title') \
-               OR (x.value ? 'department' AND u.department IS DISTINCT FROM x.value->>'department') \
-               OR (x.value ? 'location' AND u.location IS DISTINCT FROM x.value->>'location') \
-               OR (x.value ? 'employee_id' AND u.employee_id IS DISTINCT FROM x.value->>'employee_id') \
-               OR (x.value ? 'start_date' AND u.start_date IS DISTINCT FROM (x.value->>'start_date')::date) \
-               OR (x.value ? 'manager_email' AND mu.email IS DISTINCT FROM x.value->>'manager_email') \
-               OR (x.value->>'role' IS NOT NULL AND ms.role IS DISTINCT FROM x.value->>'role' AND ms.role <> 'owner') \
-             THEN 'update' ELSE 'unchanged' END AS action \
-           FROM import_rows x \
-           LEFT JOIN users u ON u.tenant_id = x.tenant_id AND u.id = x.user_id \
-           LEFT JOIN memberships ms ON ms.tenant_id = u.tenant_id AND ms.user_id = u.id \
-           LEFT JOIN users mu ON mu.tenant_id = u.tenant_id AND mu.id = u.manager_id \
-           WHERE x.tenant_id = $1 AND x.import_id = $2) s \
-         WHERE r.tenant_id = $1 AND r.import_id = $2 AND r.line = s.line",
-        vec![t.into(), import_id.into(), mode.as_str().into()],
+        PLAN,
+        vec![
+            t.into(),
+            import_id.into(),
+            mode.as_str().into(),
+            header_of(Field::Email).into(),
+            header_of(Field::EmployeeId).into(),
+            header_of(Field::Role).into(),
+            header_of(Field::ManagerEmail).into(),
+            refused.into(),
+            reasons.into(),
+        ],
     )
     .await?;
 
-    // 7. Counts, seats, errors, preview.
+    // 4. Counts, seats, errors, preview.
     let counts_row = tx
         .query_one_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
