@@ -9,7 +9,7 @@
 pub mod worker;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, DbErr, EntityTrait};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -50,6 +50,9 @@ impl JobKind {
 }
 
 /// Queues a job in the request's transaction; it runs once the transaction commits.
+/// The channel a transaction that queued a job notifies on commit; workers `LISTEN` to it.
+pub const QUEUED_CHANNEL: &str = "trellis_jobs_queued";
+
 pub async fn enqueue(
     tx: &TenantTx,
     kind: JobKind,
@@ -75,5 +78,8 @@ pub async fn enqueue(
     })
     .exec_without_returning(tx)
     .await?;
+    // Delivered when the transaction commits (and folded into one per transaction): workers wake at once.
+    tx.execute_unprepared(&format!("NOTIFY {QUEUED_CHANNEL}"))
+        .await?;
     Ok(id)
 }

@@ -5,7 +5,7 @@ use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sqlx::{PgPool, Row};
+use sqlx::{PgPool, Row, postgres::PgListener};
 use tokio::{sync::watch, task::JoinHandle};
 use uuid::Uuid;
 
@@ -272,6 +272,23 @@ impl Worker {
         .map(|done| done.rows_affected())
     }
 
+    async fn listen(&self) -> Option<PgListener> {
+        let mut listener = match PgListener::connect_with(&self.pool).await {
+            Ok(listener) => listener,
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for new jobs; polling only");
+                return None;
+            }
+        };
+        match listener.listen(super::QUEUED_CHANNEL).await {
+            Ok(()) => Some(listener),
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for new jobs; polling only");
+                None
+            }
+        }
+    }
+
     /// Deletes succeeded jobs older than the retention; dead jobs stay for inspection.
     pub async fn prune(&self) -> Result<u64, sqlx::Error> {
         let before: DateTime<Utc> =
@@ -283,10 +300,13 @@ impl Worker {
             .map(|done| done.rows_affected())
     }
 
-    /// Polls for due jobs until `shutdown` turns true, then releases its leases.
+    /// Runs due jobs until `shutdown` turns true, then releases its leases. It wakes when a transaction
+    /// that queued a job commits (`LISTEN`, see [`super::enqueue`]), and polls as well: for jobs due later,
+    /// and while the listening connection is down.
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         tracing::info!(worker = %self.id, "job worker started");
         let poll = Duration::from_millis(self.settings.poll_interval_ms.max(10));
+        let mut listener = self.listen().await;
         let mut last_prune = tokio::time::Instant::now();
         loop {
             let ran = match self.run_once().await {
@@ -312,6 +332,12 @@ impl Worker {
             tokio::select! {
                 _ = shutdown.changed() => break,
                 _ = tokio::time::sleep(poll) => {}
+                woke = next_notification(&mut listener) => {
+                    if let Err(error) = woke {
+                        tracing::warn!(%error, "listening for new jobs failed; polling only");
+                        listener = None;
+                    }
+                }
             }
             if *shutdown.borrow() {
                 break;
@@ -328,4 +354,12 @@ enum Outcome {
     Succeeded,
     Retry(String),
     Dead(String),
+}
+
+/// The next "a job was queued" notification; never, without a listener.
+async fn next_notification(listener: &mut Option<PgListener>) -> Result<(), sqlx::Error> {
+    match listener {
+        Some(listener) => listener.recv().await.map(|_| ()),
+        None => std::future::pending().await,
+    }
 }

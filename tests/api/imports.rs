@@ -547,6 +547,32 @@ async fn a_commit_writes_every_row_in_chunks_links_managers_and_a_rerun_changes_
 }
 
 #[tokio::test]
+async fn a_committed_import_wakes_the_worker_at_once_not_at_its_next_poll() {
+    // The worker polls hourly here: only the commit's notification can wake it in time.
+    let app = spawn_app_with(|s| s.jobs.poll_interval_ms = 3_600_000).await;
+    let acme = app.create_tenant("acme").await;
+    let owner = app.login_owner(&acme).await;
+    people(&app, &acme, &owner).await;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(app.worker.clone().run(stopped));
+    let body = uploaded(&app, "acme", &owner, "staff.csv", STAFF).await;
+    let id = body["import"]["id"].as_str().unwrap().to_owned();
+    let committed = commit(&app, &owner, &id, json!({ "mode": "upsert" })).await;
+    assert_eq!(committed.status(), StatusCode::ACCEPTED);
+    let mut state = Value::Null;
+    for _ in 0..300 {
+        state = import_of(&app, &owner, &id).await["state"].clone();
+        if state == "completed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(state, "completed");
+    stop.send(true).unwrap();
+    running.await.unwrap();
+}
+
+#[tokio::test]
 async fn a_worker_stopped_between_chunks_is_resumed_exactly_where_it_stopped() {
     let app = spawn_app_with(|s| s.imports.chunk_rows = 2).await;
     let acme = app.create_tenant("acme").await;
