@@ -1,8 +1,10 @@
 //! Committing an import: a job that works through the import's rows in line order, one chunk per
 //! transaction. Each chunk writes its members, their audit events and the import's checkpoint together,
 //! so a worker killed at any moment resumes after the last committed chunk: no row twice, none lost.
-//! When every row is in, one last transaction links managers (all members exist by then), deactivates
-//! the members a `sync` leaves out, and completes the import.
+//! The chunk's writes are set-based statements from the import's rows (nothing passes through the
+//! server). When every row is in, one last transaction links the managers further down the file than
+//! their reports (all members exist by then), deactivates the members a `sync` leaves out, and
+//! completes the import.
 
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::{Value, json};
