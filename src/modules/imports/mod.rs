@@ -4,6 +4,7 @@
 
 pub mod command;
 pub mod fields;
+pub mod normalize;
 pub mod process;
 pub mod progress;
 pub mod routes;

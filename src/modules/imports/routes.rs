@@ -15,9 +15,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{
+    normalize::is_formula,
     service::{self, ImportRow},
     upload,
-    validate::{Mode, is_formula},
+    validate::Mode,
 };
 use crate::{
     auth::AccessToken,

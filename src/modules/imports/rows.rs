@@ -13,8 +13,8 @@ use uuid::Uuid;
 
 use super::{
     fields::Mapping,
+    normalize::normalize,
     upload::{Parsed, Row},
-    validate::normalize,
 };
 use crate::{error::ApiError, tenancy::TenantTx};
 
@@ -31,6 +31,14 @@ const UNSTAGE: &str = "DROP TABLE import_rows_in";
 pub struct Shape {
     pub headers: Arc<Vec<String>>,
     pub mapping: Arc<Mapping>,
+}
+
+/// An import's stored rows, as validation works on them.
+pub struct Stored {
+    pub import_id: Uuid,
+    pub shape: Shape,
+    /// The mapping (as stored on the import) the rows' values were normalised with.
+    pub normalized_with: Option<Value>,
 }
 
 /// Stores the parsed file's rows as `import_id`'s, normalised with `shape`; returns how many.
@@ -94,15 +102,9 @@ pub async fn normalize_again(
         let rows = page
             .iter()
             .map(|r| -> Result<Row, ApiError> {
-                let cells: Value = r.try_get("", "cells")?;
                 Ok(Row {
                     line: r.try_get("", "line")?,
-                    cells: cells
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .map(|c| c.as_str().unwrap_or_default().to_owned())
-                        .collect(),
+                    cells: cells_of(&r.try_get("", "cells")?),
                     problem: r.try_get("", "problem")?,
                 })
             })
@@ -131,6 +133,16 @@ pub async fn normalize_again(
     .await?;
     tx.execute_unprepared(UNSTAGE).await?;
     Ok(())
+}
+
+/// A stored row's cells (`import_rows.cells`, a JSON array of strings).
+pub fn cells_of(cells: &Value) -> Vec<String> {
+    cells
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| c.as_str().unwrap_or_default().to_owned())
+        .collect()
 }
 
 async fn exec(tx: &TenantTx, sql: &str, import_id: Uuid) -> Result<u64, ApiError> {

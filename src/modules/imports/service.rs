@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::{
     fields::Mapping,
-    rows::{self, Shape},
+    rows::{self, Shape, Stored},
     upload::{self, Parsed, Spooled},
     validate::{self, Mode},
 };
@@ -62,6 +62,18 @@ impl ImportRow {
 
     pub fn mapping(&self) -> Result<Mapping, ApiError> {
         Mapping::from_json(&self.mapping, &self.headers())
+    }
+
+    /// Its rows, as validation works on them.
+    pub fn stored(&self) -> Result<Stored, ApiError> {
+        Ok(Stored {
+            import_id: self.id,
+            shape: Shape {
+                mapping: Arc::new(self.mapping()?),
+                headers: Arc::new(self.headers()),
+            },
+            normalized_with: self.normalized_mapping.clone(),
+        })
     }
 
     pub fn sha256_hex(&self) -> String {
@@ -265,7 +277,7 @@ pub async fn validate(
 ) -> Result<ImportRow, ApiError> {
     let import = find(tx, id, true).await?.ok_or_else(ApiError::not_found)?;
     ensure_editable(&import)?;
-    let report = validate::run(tx, authz, principal, tenant, &import, mode).await?;
+    let report = validate::run(tx, authz, principal, tenant, &import.stored()?, mode).await?;
     store_report(tx, ctx, id, mode, &report).await?;
     audit::record(
         tx,
@@ -325,16 +337,11 @@ pub async fn error_rows(
         .await?;
     rows.iter()
         .map(|r| {
-            let cells: Value = r.try_get("", "cells")?;
-            let cells = cells
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .map(|c| c.as_str().unwrap_or_default().to_owned())
-                        .collect()
-                })
-                .unwrap_or_default();
-            Ok((r.try_get("", "line")?, cells, r.try_get("", "errors")?))
+            Ok((
+                r.try_get("", "line")?,
+                rows::cells_of(&r.try_get("", "cells")?),
+                r.try_get("", "errors")?,
+            ))
         })
         .collect()
 }
@@ -367,7 +374,7 @@ pub async fn commit(
     let import = find(tx, id, true).await?.ok_or_else(ApiError::not_found)?;
     ensure_editable(&import)?;
     let mode = request.mode;
-    let report = validate::run(tx, authz, principal, tenant, &import, mode).await?;
+    let report = validate::run(tx, authz, principal, tenant, &import.stored()?, mode).await?;
     let counts = &report["counts"];
     let n = |key: &str| counts[key].as_i64().unwrap_or(0);
     let t = tx.tenant_id().as_uuid();
