@@ -1,5 +1,5 @@
 //! Imports written set-based (ADR 0008): the mapping an import's rows were normalised with (validation
-//! normalises again only when the mapping has changed since), each row's own problems kept apart from
+//! normalises again only when the mapping has changed since), the seats a committed import reserves, each row's own problems kept apart from
 //! what comparing rows adds, the member each row's manager resolves to, and time-ordered (v7) ids for the
 //! audit events that set-based statements write.
 
@@ -16,7 +16,10 @@ impl MigrationTrait for Migration {
             manager,
             &format!(
                 r#"
-ALTER TABLE imports ADD COLUMN normalized_mapping jsonb;
+ALTER TABLE imports ADD COLUMN normalized_mapping jsonb,
+    -- Seats held for the members a queued or processing import has yet to write (a seat is counted once:
+    -- the reservation shrinks as the members are written).
+    ADD COLUMN seats_reserved integer NOT NULL DEFAULT 0 CHECK (seats_reserved >= 0);
 -- `row_errors`: what is wrong with the row on its own (set when it is normalised); `errors`: those and
 -- what validation found comparing it with the file and the organization. `user_id`: the member the row
 -- is (for a new one, the id it will get); `manager_id`: the member its manager is.
@@ -43,7 +46,7 @@ GRANT EXECUTE ON FUNCTION app.uuid_v7() TO {APP_ROLE}, {WORKER_ROLE};
             manager,
             "DROP FUNCTION app.uuid_v7(); \
              ALTER TABLE import_rows DROP COLUMN row_errors, DROP COLUMN manager_id; \
-             ALTER TABLE imports DROP COLUMN normalized_mapping;",
+             ALTER TABLE imports DROP COLUMN normalized_mapping, DROP COLUMN seats_reserved;",
         )
         .await
     }

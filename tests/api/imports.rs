@@ -447,6 +447,31 @@ async fn audit_count(app: &TestApp, tenant: &TestTenant, action: &str, source: &
     .unwrap()
 }
 
+/// Runs the queued import job of `tenant` for one chunk, as a worker killed after it would have.
+async fn one_chunk(
+    app: &TestApp,
+    tenant: &TestTenant,
+) -> trellis::modules::imports::process::Progress {
+    let payload: Value =
+        sqlx::query_scalar("SELECT payload FROM jobs WHERE kind = 'import.run' AND tenant_id = $1")
+            .bind(tenant.id.as_uuid())
+            .fetch_one(&app.owner_pool().await)
+            .await
+            .unwrap();
+    let clock: trellis::clock::SharedClock = std::sync::Arc::new(app.clock.clone());
+    trellis::modules::imports::process::run(
+        &app.state.pool,
+        &clock,
+        &app.state.crypto,
+        None,
+        tenant.id,
+        &payload,
+        Some(1),
+    )
+    .await
+    .unwrap()
+}
+
 const STAFF: &str = "email,name,role,manager email,department,employee id\n\
     carol@acme.example,Carol Chief,manager,,Board,E100\n\
     dan@acme.example,Dan Dev,member,carol@acme.example,R&D,E101\n\
@@ -573,6 +598,67 @@ async fn a_committed_import_wakes_the_worker_at_once_not_at_its_next_poll() {
 }
 
 #[tokio::test]
+async fn a_committed_import_holds_its_seats_until_its_members_take_them() {
+    // Nine seats: the owner, an existing member, the five new members of STAFF, and two more.
+    let app = spawn_app_with(|s| s.imports.chunk_rows = 2).await;
+    let acme = app.create_tenant_with_seats("acme", 9).await;
+    let owner = app.login_owner(&acme).await;
+    people(&app, &acme, &owner).await;
+    let body = uploaded(&app, "acme", &owner, "staff.csv", STAFF).await;
+    let id = body["import"]["id"].as_str().unwrap().to_owned();
+    let committed = commit(&app, &owner, &id, json!({ "mode": "upsert" })).await;
+    assert_eq!(committed.status(), StatusCode::ACCEPTED);
+    let committed: Value = committed.json().await.unwrap();
+    assert_eq!(committed["report"]["seats"]["needed"], 5, "{committed}");
+
+    // Queued, nothing written yet: two seats are free, not seven.
+    let invite = |email: &'static str| {
+        let (app, owner) = (&app, &owner);
+        async move {
+            app.post(
+                "acme",
+                "/api/v1/invitations",
+                &owner.access,
+                &json!({ "email": email, "role": "member" }),
+            )
+            .await
+            .status()
+        }
+    };
+    assert_eq!(invite("gail@acme.example").await, StatusCode::CREATED);
+    assert_eq!(
+        invite("hank@acme.example").await,
+        StatusCode::CREATED,
+        "the ninth seat"
+    );
+    assert_eq!(
+        invite("ivan@acme.example").await,
+        StatusCode::CONFLICT,
+        "the import's five seats are held"
+    );
+
+    // Half way, the seats written and the seats still held add up to the same.
+    assert_eq!(
+        one_chunk(&app, &acme).await,
+        trellis::modules::imports::process::Progress::Paused
+    );
+    assert_eq!(
+        invite("ivan@acme.example").await,
+        StatusCode::CONFLICT,
+        "written or held, the seats are the import's"
+    );
+    app.worker.run_once().await.unwrap();
+    let done = import_of(&app, &owner, &id).await;
+    assert_eq!(done["state"], "completed", "{done}");
+    assert_eq!(done["counts"]["created"], 5);
+    assert_eq!(
+        invite("ivan@acme.example").await,
+        StatusCode::CONFLICT,
+        "all nine seats are taken"
+    );
+}
+
+#[tokio::test]
 async fn a_worker_stopped_between_chunks_is_resumed_exactly_where_it_stopped() {
     let app = spawn_app_with(|s| s.imports.chunk_rows = 2).await;
     let acme = app.create_tenant("acme").await;
@@ -586,25 +672,8 @@ async fn a_worker_stopped_between_chunks_is_resumed_exactly_where_it_stopped() {
     );
 
     // A worker gets through one chunk and stops (killed): that chunk is committed, nothing else.
-    let pool = app.owner_pool().await;
-    let payload: Value = sqlx::query_scalar("SELECT payload FROM jobs WHERE kind = 'import.run'")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    let clock: trellis::clock::SharedClock = std::sync::Arc::new(app.clock.clone());
-    let progress = trellis::modules::imports::process::run(
-        &app.state.pool,
-        &clock,
-        &app.state.crypto,
-        None,
-        acme.id,
-        &payload,
-        Some(1),
-    )
-    .await
-    .unwrap();
     assert_eq!(
-        progress,
+        one_chunk(&app, &acme).await,
         trellis::modules::imports::process::Progress::Paused
     );
     let halfway = import_of(&app, &owner, &id).await;
@@ -715,23 +784,7 @@ async fn errors_block_a_commit_unless_skipped_and_an_import_can_be_cancelled_bet
 
     let skipping = commit(&app, &owner, &id, json!({ "skip_error_rows": true })).await;
     assert_eq!(skipping.status(), StatusCode::ACCEPTED);
-    let pool = app.owner_pool().await;
-    let payload: Value = sqlx::query_scalar("SELECT payload FROM jobs WHERE kind = 'import.run'")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    let clock: trellis::clock::SharedClock = std::sync::Arc::new(app.clock.clone());
-    trellis::modules::imports::process::run(
-        &app.state.pool,
-        &clock,
-        &app.state.crypto,
-        None,
-        acme.id,
-        &payload,
-        Some(1),
-    )
-    .await
-    .unwrap();
+    one_chunk(&app, &acme).await;
     let cancel = app
         .post(
             "acme",

@@ -42,6 +42,7 @@ pub struct Model {
     pub finished_at: Option<DateTimeWithTimeZone>,
     #[sea_orm(column_type = "JsonBinary", nullable)]
     pub normalized_mapping: Option<Json>,
+    pub seats_reserved: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

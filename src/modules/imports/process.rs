@@ -25,8 +25,7 @@ use crate::{
     http::context::RequestContext,
     jobs::worker::JobError,
     mail::{self, MailTemplate},
-    modules::members::service as members,
-    tenancy::{TenantTx, tx::TenantLock},
+    tenancy::TenantTx,
 };
 
 /// Where a run stopped.
@@ -304,10 +303,6 @@ async fn step(
         after: import.checkpoint,
         last: last_line,
     };
-    let seats = chunk.try_get::<i64>("", "creates")? + chunk.try_get::<i64>("", "reactivations")?;
-    if seats > 0 {
-        ensure_seats(tx, seats).await?;
-    }
     let created = if chunk.try_get::<i64>("", "creates")? > 0 {
         create_members(tx, &ctx, &lines, invite).await?
     } else {
@@ -319,6 +314,8 @@ async fn step(
         0
     };
     let skipped: i64 = chunk.try_get("", "skipped")?;
+    // The seats the commit reserved for these members are theirs now.
+    let seated = created + chunk.try_get::<i64>("", "reactivations")?;
     let mut counts = import.counts.clone();
     counts["created"] = (count_of(&counts, "created") + created).into();
     counts["updated"] = (count_of(&counts, "updated") + updated).into();
@@ -328,7 +325,8 @@ async fn step(
     exec(
         tx,
         "UPDATE imports SET checkpoint_line = $3, processed_rows = processed_rows + $4, counts = $5, \
-           updated_at = $6 WHERE tenant_id = $1 AND id = $2",
+           seats_reserved = greatest(seats_reserved - $7, 0), updated_at = $6 \
+         WHERE tenant_id = $1 AND id = $2",
         vec![
             t.into(),
             import_id.into(),
@@ -336,6 +334,7 @@ async fn step(
             (rows as i32).into(),
             counts.into(),
             ctx.now.into(),
+            seated.into(),
         ],
     )
     .await?;
@@ -426,29 +425,6 @@ async fn create_members(
         send_invitations(tx, ctx, invite, lines).await?;
     }
     Ok(created)
-}
-
-/// `more` members can take a seat now (under the organization's seat lock, held to the commit).
-async fn ensure_seats(tx: &TenantTx, more: i64) -> Result<(), Failure> {
-    let t = tx.tenant_id().as_uuid();
-    tx.lock(TenantLock::Seats).await?;
-    let limit: i32 = tx
-        .query_one_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT seat_limit FROM tenants WHERE id = $1",
-            [t.into()],
-        ))
-        .await?
-        .ok_or_else(|| Failure::Retry("no seat limit".into()))?
-        .try_get("", "seat_limit")?;
-    // What a seat is, as everywhere else.
-    let used = members::seats_used(tx).await.map_err(ApiError::from)?;
-    if used + more > i64::from(limit) {
-        return Err(Failure::Fatal(format!(
-            "the seat limit ({limit}) was reached while importing: {more} more members did not fit"
-        )));
-    }
-    Ok(())
 }
 
 /// An invitation for each of the chunk's new members, mailed after the chunk commits (the mail is a

@@ -21,7 +21,7 @@ use crate::{
     error::ApiError,
     http::pagination::PageRequest,
     jobs::{self, JobKind},
-    tenancy::{Tenant, TenantTx},
+    tenancy::{Tenant, TenantTx, tx::TenantLock},
 };
 
 #[derive(Debug, Clone, FromQueryResult)]
@@ -374,6 +374,8 @@ pub async fn commit(
     let import = find(tx, id, true).await?.ok_or_else(ApiError::not_found)?;
     ensure_editable(&import)?;
     let mode = request.mode;
+    // The seat check below and the reservation it leads to, with no other seat taken in between.
+    tx.lock(TenantLock::Seats).await?;
     let report = validate::run(tx, authz, principal, tenant, &import.stored()?, mode).await?;
     let counts = &report["counts"];
     let n = |key: &str| counts[key].as_i64().unwrap_or(0);
@@ -441,8 +443,14 @@ pub async fn commit(
     tx.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "UPDATE imports SET state = 'queued', send_invitations = $3, counts = '{}', processed_rows = 0, \
-           checkpoint_line = 0, updated_at = $4 WHERE tenant_id = $1 AND id = $2",
-        [t.into(), id.into(), request.send_invitations.into(), ctx.now.into()],
+           checkpoint_line = 0, seats_reserved = $5, updated_at = $4 WHERE tenant_id = $1 AND id = $2",
+        [
+            t.into(),
+            id.into(),
+            request.send_invitations.into(),
+            ctx.now.into(),
+            report["seats"]["needed"].as_i64().unwrap_or(0).into(),
+        ],
     ))
     .await?;
     jobs::enqueue(

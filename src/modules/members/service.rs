@@ -729,10 +729,14 @@ pub(super) async fn ensure_free_seat(tx: &TenantTx, tenant: &Tenant) -> Result<(
     Ok(())
 }
 
+/// The seats taken: active and invited members, and the seats a committed import holds for the members
+/// it has yet to write (so an import never runs out of seats halfway, and never counts them twice).
 pub async fn seats_used(tx: &TenantTx) -> Result<i64> {
     count(
         tx,
-        "SELECT count(*) AS n FROM users WHERE tenant_id = $1 AND status IN ('active', 'invited')",
+        "SELECT (SELECT count(*) FROM users WHERE tenant_id = $1 AND status IN ('active', 'invited')) \
+              + (SELECT coalesce(sum(seats_reserved), 0) FROM imports \
+                 WHERE tenant_id = $1 AND state IN ('queued', 'processing')) AS n",
         vec![tx.tenant_id().as_uuid().into()],
     )
     .await
