@@ -86,33 +86,35 @@ WITH src AS ( \
     value->>'email' AS email, value->>'employee_id' AS employee_id, \
     value->>'manager_email' AS manager_email, value->>'role' AS role \
   FROM import_rows WHERE tenant_id = $1 AND import_id = $2), \
-firsts AS ( \
-  SELECT line, \
-    CASE WHEN email IS NOT NULL THEN min(line) OVER (PARTITION BY email) END AS email_first, \
-    CASE WHEN employee_id IS NOT NULL THEN min(line) OVER (PARTITION BY employee_id) END AS employee_first \
-  FROM src), \
+dup_emails AS ( \
+  SELECT email, min(line) AS first FROM src WHERE email IS NOT NULL GROUP BY email HAVING count(*) > 1), \
+dup_employee_ids AS ( \
+  SELECT employee_id, min(line) AS first FROM src WHERE employee_id IS NOT NULL \
+  GROUP BY employee_id HAVING count(*) > 1), \
 checked AS ( \
   SELECT s.line, s.value, s.manager_email, s.email, coalesce(ue.id, um.id) AS member_id, \
     coalesce(ue.id, um.id, CASE WHEN s.action_before = 'create' THEN s.planned_before END, gen_random_uuid()) AS planned, \
-    coalesce(s.row_errors, '[]'::jsonb) \
-    || CASE WHEN f.email_first < s.line THEN jsonb_build_array(jsonb_build_object('column', $4::text, \
-         'reason', 'the same email as line ' || f.email_first)) ELSE '[]'::jsonb END \
-    || CASE WHEN f.employee_first < s.line THEN jsonb_build_array(jsonb_build_object('column', $5::text, \
-         'reason', 'the same employee id as line ' || f.employee_first)) ELSE '[]'::jsonb END \
+    CASE WHEN de.first < s.line OR di.first < s.line OR ue.id <> um.id \
+      OR s.role = ANY($8::text[]) THEN coalesce(s.row_errors, '[]'::jsonb) \
+    || CASE WHEN de.first < s.line THEN jsonb_build_array(jsonb_build_object('column', $4::text, \
+         'reason', 'the same email as line ' || de.first)) ELSE '[]'::jsonb END \
+    || CASE WHEN di.first < s.line THEN jsonb_build_array(jsonb_build_object('column', $5::text, \
+         'reason', 'the same employee id as line ' || di.first)) ELSE '[]'::jsonb END \
     || CASE WHEN ue.id <> um.id THEN jsonb_build_array(jsonb_build_object('column', $4::text, \
          'reason', 'the address belongs to another member than employee id ' || s.employee_id)) ELSE '[]'::jsonb END \
     || CASE WHEN s.role = ANY($8::text[]) THEN jsonb_build_array(jsonb_build_object('column', $6::text, \
          'reason', ($9::text[])[array_position($8::text[], s.role)])) ELSE '[]'::jsonb END \
-    AS errs \
-  FROM src s JOIN firsts f ON f.line = s.line \
+    ELSE coalesce(s.row_errors, '[]'::jsonb) END AS errs \
+  FROM src s LEFT JOIN dup_emails de ON de.email = s.email \
+  LEFT JOIN dup_employee_ids di ON di.employee_id = s.employee_id \
   LEFT JOIN users ue ON ue.tenant_id = $1 AND ue.employee_id = s.employee_id \
   LEFT JOIN users um ON um.tenant_id = $1 AND um.email = s.email), \
 resolved AS ( \
   SELECT c.line, c.value, c.member_id, c.planned, coalesce(fm.planned, mu.id) AS manager_id, \
-    c.errs || CASE WHEN c.manager_email IS NOT NULL AND fm.planned IS NULL AND mu.id IS NULL \
-      THEN jsonb_build_array(jsonb_build_object('column', $7::text, \
+    CASE WHEN c.manager_email IS NOT NULL AND fm.planned IS NULL AND mu.id IS NULL \
+      THEN c.errs || jsonb_build_array(jsonb_build_object('column', $7::text, \
         'reason', 'the manager ' || c.manager_email || ' is neither in the file nor a member')) \
-      ELSE '[]'::jsonb END AS errs \
+      ELSE c.errs END AS errs \
   FROM checked c \
   LEFT JOIN checked fm ON fm.email = c.manager_email AND fm.errs = '[]'::jsonb \
   LEFT JOIN users mu ON mu.tenant_id = $1 AND mu.email = c.manager_email), \
