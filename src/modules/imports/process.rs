@@ -518,6 +518,19 @@ async fn update_members(tx: &TenantTx, ctx: &AuditCtx, lines: &Lines) -> Result<
             "{column} = CASE WHEN d.want ? '{key}' THEN {expr} ELSE u.{column} END"
         ));
     }
+    // What the member is now, under the keys of the row's values.
+    let mut was: Vec<String> = PROFILE
+        .iter()
+        .map(|(key, column)| format!("'{key}', u.{column}"))
+        .collect();
+    was.extend(
+        [
+            "'manager_email', mu.email",
+            "'role', ms.role",
+            "'status', u.status",
+        ]
+        .map(String::from),
+    );
     let with = format!(
         "src AS ( \
            SELECT r.user_id AS id, r.value AS v FROM import_rows r \
@@ -525,10 +538,7 @@ async fn update_members(tx: &TenantTx, ctx: &AuditCtx, lines: &Lines) -> Result<
              AND r.action = 'update'), \
          cur AS ( \
            SELECT s.id, u.email, \
-             jsonb_build_object('email', u.email, 'display_name', u.display_name, 'given_name', u.given_name, \
-               'family_name', u.family_name, 'title', u.title, 'department', u.department, \
-               'location', u.location, 'employee_id', u.employee_id, 'start_date', u.start_date, \
-               'manager_email', mu.email, 'role', ms.role, 'status', u.status) AS was, \
+             jsonb_build_object({was}) AS was, \
              s.v \
                || CASE WHEN s.v ? 'display_name' \
                     THEN jsonb_build_object('display_name', coalesce(s.v->>'display_name', '')) \
@@ -560,7 +570,8 @@ async fn update_members(tx: &TenantTx, ctx: &AuditCtx, lines: &Lines) -> Result<
            SELECT d.id::text AS target_id, d.email AS target_display, \
              jsonb_build_object('before', d.before, 'after', d.after, 'source', 'import') AS metadata \
            FROM changed d)",
-        set = set.join(", ")
+        set = set.join(", "),
+        was = was.join(", ")
     );
     let mut values = lines.values(tx);
     values.push(ctx.now.into());
