@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use secrecy::ExposeSecret;
 
 use crate::{
+    audit::{sealer::Sealer, signing::DigestSigner},
     auth::password::{NewPassword, PasswordHasher},
     clock::{Clock, SystemClock},
     config::Settings,
@@ -115,6 +116,8 @@ pub enum RingArg {
     Jwt,
     /// The keys for secrets at rest (crypto.keys).
     Crypto,
+    /// The keys that sign the audit chain's digests (audit.signing_keys).
+    Audit,
 }
 
 impl From<RingArg> for Ring {
@@ -122,6 +125,7 @@ impl From<RingArg> for Ring {
         match ring {
             RingArg::Jwt => Ring::Jwt,
             RingArg::Crypto => Ring::Crypto,
+            RingArg::Audit => Ring::Audit,
         }
     }
 }
@@ -175,6 +179,7 @@ fn save_ring(
     let configured = match ring {
         Ring::Jwt => settings.auth.jwt_keys.is_some(),
         Ring::Crypto => settings.crypto.keys.is_some(),
+        Ring::Audit => settings.audit.signing_keys.is_some(),
     };
     if settings.environment == crate::config::Environment::Local && !configured {
         keys::write_local(name, Path::new(&settings.server.var_dir), file, spec)?;
@@ -186,6 +191,7 @@ fn save_ring(
         let variable = match ring {
             Ring::Jwt => "APP_AUTH__JWT_KEYS",
             Ring::Crypto => "APP_CRYPTO__KEYS",
+            Ring::Audit => "APP_AUDIT__SIGNING_KEYS",
         };
         println!("{done}. Set {variable} on every instance to:");
         println!("{}", spec.expose_secret());
@@ -216,7 +222,14 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
 
 async fn run_worker(settings: Settings) -> anyhow::Result<()> {
     let crypto = Arc::new(Crypto::parse(&key_ring(&settings, Ring::Crypto)?)?);
+    let signer = Arc::new(DigestSigner::parse(&key_ring(&settings, Ring::Audit)?)?);
     let pool = db::connect_app_pool(&settings.database, &settings.database.worker_url()?).await?;
+    let sealer = Sealer::new(
+        pool.clone(),
+        Arc::new(SystemClock),
+        signer,
+        settings.audit.clone(),
+    );
     let worker = Arc::new(
         Worker::new(
             pool,
@@ -225,7 +238,8 @@ async fn run_worker(settings: Settings) -> anyhow::Result<()> {
             crypto,
             settings.jobs.clone(),
         )
-        .with_notifier(RedisStore::new(&settings.redis)?),
+        .with_notifier(RedisStore::new(&settings.redis)?)
+        .with_audit(sealer, settings.audit.retention_interval_secs),
     );
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(worker.run(stopped));

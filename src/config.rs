@@ -50,6 +50,7 @@ pub struct Settings {
     pub jobs: JobsSettings,
     pub sso: SsoSettings,
     pub imports: ImportSettings,
+    pub audit: AuditSettings,
     pub telemetry: TelemetrySettings,
 }
 
@@ -143,6 +144,23 @@ pub struct AuthSettings {
 pub struct CryptoSettings {
     /// AES-GCM keys for secrets at rest, `kid:base64url(32 bytes)`, comma-separated.
     pub keys: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSettings {
+    /// Ed25519 seeds that sign the chain's digests, `kid:base64url(32 bytes)`, comma-separated, newest
+    /// first (a key ring, like `auth.jwt_keys`).
+    pub signing_keys: Option<SecretString>,
+    /// Events chained per tenant transaction of the sealer.
+    pub seal_batch: i64,
+    /// A chain head is signed at most this often (and only when it moved).
+    pub digest_interval_secs: i64,
+    /// An event dated this long before events already sealed was not written by a live transaction of
+    /// the application: it is sealed, marked late, and verification reports it as inserted.
+    pub seal_grace_secs: i64,
+    /// How often the worker applies each organization's retention.
+    pub retention_interval_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -267,6 +285,7 @@ impl Settings {
                 ),
                 ("APP_AUTH__JWT_KEYS", self.auth.jwt_keys.is_some()),
                 ("APP_CRYPTO__KEYS", self.crypto.keys.is_some()),
+                ("APP_AUDIT__SIGNING_KEYS", self.audit.signing_keys.is_some()),
                 // Without it mail would only be logged: invitations and resets never arrive.
                 ("APP_MAIL__SMTP_URL", self.mail.smtp_url.is_some()),
             ] {
@@ -400,6 +419,7 @@ mod tests {
         settings.database.worker_url = secret();
         settings.auth.jwt_keys = secret();
         settings.crypto.keys = secret();
+        settings.audit.signing_keys = secret();
         let err = settings.validate().unwrap_err().to_string();
         assert!(err.contains("APP_MAIL__SMTP_URL"), "{err}");
         settings.mail.smtp_url = Some(SecretString::from("smtp://127.0.0.1:25"));

@@ -16,6 +16,7 @@ use tracing_actix_web::TracingLogger;
 use utoipa_actix_web::{AppExt, OpenApiFactory, scope};
 
 use crate::{
+    audit::{self, sealer::Sealer, signing::DigestSigner},
     auth::{self, JwtKeys, oidc::OidcClient, password::PasswordHasher, rate_limit::RateLimiter},
     authz::Authz,
     clock::SharedClock,
@@ -60,6 +61,7 @@ impl Application {
         }
         let jwt_keys = JwtKeys::parse(&key_ring(&settings, Ring::Jwt)?)?;
         let crypto = Arc::new(Crypto::parse(&key_ring(&settings, Ring::Crypto)?)?);
+        let audit_signer = Arc::new(DigestSigner::parse(&key_ring(&settings, Ring::Audit)?)?);
         let redis = RedisStore::new(&settings.redis)?;
         let health = BusHealth::default();
         let tenants = Arc::new(TenantDirectory::new(
@@ -75,15 +77,24 @@ impl Application {
         let bus = Arc::new(InvalidationBus::new(redis.clone(), health, listeners));
         bus.clone().spawn_listener();
 
+        let worker_pool =
+            db::connect_app_pool(&settings.database, &settings.database.worker_url()?).await?;
+        let sealer = Sealer::new(
+            worker_pool.clone(),
+            clock.clone(),
+            audit_signer.clone(),
+            settings.audit.clone(),
+        );
         let worker = Arc::new(
             Worker::new(
-                db::connect_app_pool(&settings.database, &settings.database.worker_url()?).await?,
+                worker_pool,
                 clock.clone(),
                 Arc::new(Mailer::new(&settings.mail)?),
                 crypto.clone(),
                 settings.jobs.clone(),
             )
-            .with_notifier(redis.clone()),
+            .with_notifier(redis.clone())
+            .with_audit(sealer, settings.audit.retention_interval_secs),
         );
         let (shutdown, shutdown_signal) = watch::channel(false);
         let worker_task = settings
@@ -128,6 +139,7 @@ impl Application {
             redis,
             bus,
             import_progress,
+            audit_signer,
             openapi_json,
         });
         let server_state = state.clone();
@@ -190,11 +202,12 @@ impl Application {
     }
 }
 
-/// The two key rings.
+/// The key rings.
 #[derive(Debug, Clone, Copy)]
 pub enum Ring {
     Jwt,
     Crypto,
+    Audit,
 }
 
 impl Ring {
@@ -203,6 +216,7 @@ impl Ring {
         match self {
             Ring::Jwt => (crate::auth::keys::RING, "jwt-keys", "jwt"),
             Ring::Crypto => (crate::crypto::RING, "crypto-keys", "aes"),
+            Ring::Audit => (crate::audit::signing::RING, "audit-keys", "audit"),
         }
     }
 }
@@ -213,6 +227,7 @@ pub fn key_ring(settings: &Settings, ring: Ring) -> anyhow::Result<SecretString>
     let configured = match ring {
         Ring::Jwt => settings.auth.jwt_keys.clone(),
         Ring::Crypto => settings.crypto.keys.clone(),
+        Ring::Audit => settings.audit.signing_keys.clone(),
     };
     match configured {
         Some(spec) => Ok(spec),
@@ -293,6 +308,12 @@ fn api_scope() -> impl HttpServiceFactory + OpenApiFactory + 'static {
         .service(imports::routes::commit_import)
         .service(imports::routes::cancel_import)
         .service(imports::routes::import_events)
+        // The fixed paths before `/audit-events/{event_id}`.
+        .service(audit::routes::list_events)
+        .service(audit::routes::export_events)
+        .service(audit::routes::verify_chain)
+        .service(audit::routes::public_keys)
+        .service(audit::routes::get_event)
         .default_service(web::to(not_found))
 }
 

@@ -35,6 +35,8 @@ pub struct AppState {
     pub oidc: Arc<OidcClient>,
     /// Single-use values shared by the instances (SSO sign-ins in flight).
     pub one_time: Arc<OneTimeStore>,
+    /// Signs the audit chain's digests; its ring's public keys verify them.
+    pub audit_signer: Arc<crate::audit::signing::DigestSigner>,
     /// The OpenAPI document, serialised once.
     pub openapi_json: String,
     /// The port in links the server hands out (`server.public_port`; outside production, the bound port

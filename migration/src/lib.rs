@@ -21,6 +21,7 @@ mod m20261122_000011_member_profile;
 mod m20261122_000012_directory;
 mod m20261122_000013_imports;
 mod m20261123_000014_import_staging;
+mod m20261206_000015_audit_chain;
 
 /// Owns every object; runs migrations and maintenance. Never used on a request path.
 pub const OWNER_ROLE: &str = "trellis_owner";
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000012_directory::Migration),
             Box::new(m20261122_000013_imports::Migration),
             Box::new(m20261123_000014_import_staging::Migration),
+            Box::new(m20261206_000015_audit_chain::Migration),
         ]
     }
 }

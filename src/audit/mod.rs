@@ -1,7 +1,16 @@
 //! The audit log's write path: every state change records an event in the same transaction as the
 //! change, so both commit or neither does. Events are append-only in the database itself (a trigger
-//! refuses UPDATE and DELETE; the app role may only INSERT and SELECT). Search, export and the hash
-//! chain build on this table (docs/audit.md).
+//! refuses UPDATE and DELETE; the app role may only INSERT and SELECT). Around the writer: search and
+//! export (`query`, `routes`), the hash chain (`chain`, `sealer`, `signing`, `verify`; ADR 0009) and
+//! retention (`retention`). docs/audit.md describes the log as compliance staff use it.
+
+pub mod chain;
+pub mod query;
+pub mod retention;
+pub mod routes;
+pub mod sealer;
+pub mod signing;
+pub mod verify;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};

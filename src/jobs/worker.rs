@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use super::JobKind;
 use crate::{
-    clock::SharedClock, config::JobsSettings, coordination::RedisStore, crypto::Crypto,
-    domain::TenantId, mail::Mailer,
+    audit::sealer::Sealer, clock::SharedClock, config::JobsSettings, coordination::RedisStore,
+    crypto::Crypto, domain::TenantId, mail::Mailer,
 };
 
 /// A job this worker holds the lease of.
@@ -47,6 +47,8 @@ pub struct Worker {
     settings: JobsSettings,
     /// Where progress is announced to every instance (imports), when there is Redis.
     notify: Option<RedisStore>,
+    /// Chains new audit events, and how often to apply audit retention.
+    audit: Option<(Sealer, Duration)>,
 }
 
 impl Worker {
@@ -66,6 +68,7 @@ impl Worker {
             crypto,
             settings,
             notify: None,
+            audit: None,
         }
     }
 
@@ -176,6 +179,56 @@ impl Worker {
     pub fn with_notifier(mut self, store: RedisStore) -> Worker {
         self.notify = Some(store);
         self
+    }
+
+    /// Seal new audit events (every second, beside the jobs) and apply audit retention every
+    /// `retention_secs`.
+    pub fn with_audit(mut self, sealer: Sealer, retention_secs: u64) -> Worker {
+        self.audit = Some((sealer, Duration::from_secs(retention_secs.max(1))));
+        self
+    }
+
+    /// Chains every tenant's new audit events (and signs heads that are due); returns how many events.
+    /// [`Worker::run`] does it every second; tests call it to seal deterministically.
+    pub async fn seal_audit(&self) -> Result<u64, sea_orm::DbErr> {
+        match &self.audit {
+            Some((sealer, _)) => sealer.seal_all().await,
+            None => Ok(0),
+        }
+    }
+
+    /// Applies every organization's audit retention now; returns the events deleted.
+    pub async fn apply_audit_retention(&self) -> Result<u64, sea_orm::DbErr> {
+        crate::audit::retention::apply_all(&self.pool, self.clock.now()).await
+    }
+
+    /// Seals new audit events every second and applies audit retention when due, until `shutdown`; a
+    /// task of its own, so a long job (an import) never delays the chain.
+    async fn maintain_audit(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let Some((_, retention_every)) = &self.audit else {
+            return;
+        };
+        let mut last_retention: Option<tokio::time::Instant> = None;
+        loop {
+            if let Err(error) = self.seal_audit().await {
+                tracing::warn!(%error, "sealing audit events failed");
+            }
+            if last_retention.is_none_or(|at| at.elapsed() >= *retention_every) {
+                match self.apply_audit_retention().await {
+                    Ok(0) => {}
+                    Ok(deleted) => tracing::info!(deleted, "audit retention applied"),
+                    Err(error) => tracing::warn!(%error, "applying audit retention failed"),
+                }
+                last_retention = Some(tokio::time::Instant::now());
+            }
+            tokio::select! {
+                _ = shutdown.changed() => return,
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+            if *shutdown.borrow() {
+                return;
+            }
+        }
     }
 
     /// Extends the lease while the job runs, so a long job is not taken by another worker.
@@ -308,6 +361,10 @@ impl Worker {
         let poll = Duration::from_millis(self.settings.poll_interval_ms.max(10));
         let mut listener = self.listen().await;
         let mut last_prune = tokio::time::Instant::now();
+        let audit = self
+            .audit
+            .is_some()
+            .then(|| tokio::spawn(self.clone().maintain_audit(shutdown.clone())));
         loop {
             let ran = match self.run_once().await {
                 Ok(ran) => ran,
@@ -342,6 +399,9 @@ impl Worker {
             if *shutdown.borrow() {
                 break;
             }
+        }
+        if let Some(audit) = audit {
+            let _ = audit.await;
         }
         match self.release_leases().await {
             Ok(released) => tracing::info!(released, "job worker stopped"),

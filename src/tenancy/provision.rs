@@ -4,8 +4,9 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    Statement, TransactionTrait,
+    ActiveValue::{NotSet, Set},
+    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, Statement,
+    TransactionTrait,
 };
 use serde_json::json;
 
@@ -80,6 +81,7 @@ pub async fn create_tenant(
         session_absolute_hours: Set(None),
         mfa_required: Set(false),
         directory_default_role: Set("member".into()),
+        audit_retention_days: NotSet,
         updated_at: Set(now.into()),
     })
     .exec_without_returning(&tx)

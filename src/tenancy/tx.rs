@@ -40,6 +40,8 @@ pub enum TenantLock {
     /// Directory role sync: SCIM group changes, one at a time, so concurrent ones cannot leave a member
     /// with a role worked out from groups they have since left.
     Directory = 3,
+    /// The audit chain: one sealer (or retention run) at a time extends or trims a tenant's chain.
+    AuditChain = 4,
 }
 
 impl TenantTx {
@@ -115,6 +117,21 @@ impl TenantTx {
         ))
         .await
         .map(|_| ())
+    }
+
+    /// Takes `lock` if nobody holds it, until this transaction ends; `false` when somebody does.
+    pub async fn try_lock(&self, lock: TenantLock) -> Result<bool, DbErr> {
+        let row = self
+            .query_one_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT pg_try_advisory_xact_lock($1, hashtext($2)) AS taken",
+                [(lock as i32).into(), self.tenant_id.to_string().into()],
+            ))
+            .await?;
+        match row {
+            Some(row) => row.try_get("", "taken"),
+            None => Ok(false),
+        }
     }
 
     /// Streams what `data` yields into `statement`, a `COPY … FROM STDIN` written in the code, and

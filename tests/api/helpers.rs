@@ -96,6 +96,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
     let jwt_spec = JwtKeys::generate_spec("test1");
     settings.auth.jwt_keys = Some(jwt_spec.clone());
     settings.crypto.keys = Some(trellis::keys::generate("aes-test"));
+    settings.audit.signing_keys = Some(trellis::keys::generate("audit-test"));
     customise(&mut settings);
     spawn_on(settings, db_name, jwt_spec).await
 }
@@ -572,4 +573,12 @@ pub async fn problem(response: Response) -> Value {
 pub async fn expect_problem(response: Response, status: StatusCode) -> String {
     assert_eq!(response.status(), status, "unexpected status");
     problem(response).await["code"].as_str().unwrap().to_owned()
+}
+
+/// The SQLSTATE of a database error.
+pub fn sqlstate(error: &sqlx::Error) -> String {
+    match error {
+        sqlx::Error::Database(db) => db.code().map(|c| c.into_owned()).unwrap_or_default(),
+        other => format!("not a database error: {other}"),
+    }
 }

@@ -96,6 +96,16 @@ async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
     let hr_session = app.login("acme", &hr).await;
     let session_id = session_id_of(&hr_session.access);
     let invited_member = invited["member"]["id"].as_str().unwrap().to_owned();
+    let owner_pool = app.owner_pool().await;
+    let (event_id,): (uuid::Uuid,) = sqlx::query_as(
+        "SELECT id FROM audit_events WHERE tenant_id = $1 AND action = 'member.invited' LIMIT 1",
+    )
+    .bind(acme.id.as_uuid())
+    .fetch_one(&owner_pool)
+    .await
+    .unwrap();
+    owner_pool.close().await;
+    app.worker.seal_audit().await.unwrap();
     Fixtures {
         ids: BTreeMap::from([
             ("member_id", hr.id.to_string()),
@@ -104,6 +114,7 @@ async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
             ("session_id", session_id.clone()),
             ("api_key_id", api_key_id.clone()),
             ("import_id", import_id.clone()),
+            ("event_id", event_id.to_string()),
         ]),
         secrets: vec![
             acme.id.to_string(),
@@ -113,6 +124,7 @@ async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
             hr.email.clone(),
             invited_member,
             invitation_id,
+            event_id.to_string(),
             role_id,
             session_id,
             api_key_id,

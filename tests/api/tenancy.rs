@@ -7,7 +7,7 @@ use sqlx::Connection;
 use trellis::tenancy::TenantTx;
 use uuid::Uuid;
 
-use crate::helpers::{expect_problem, spawn_app, spawn_app_with};
+use crate::helpers::{expect_problem, spawn_app, spawn_app_with, sqlstate};
 
 async fn member_emails(app: &crate::helpers::TestApp, slug: &str, token: &str) -> Vec<String> {
     let response = app.get(slug, "/api/v1/members", token).await;
@@ -368,11 +368,4 @@ async fn begin_as(
     .await
     .unwrap();
     tx
-}
-
-fn sqlstate(error: &sqlx::Error) -> String {
-    match error {
-        sqlx::Error::Database(db) => db.code().map(|c| c.into_owned()).unwrap_or_default(),
-        other => format!("not a database error: {other}"),
-    }
 }

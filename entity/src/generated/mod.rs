@@ -3,7 +3,13 @@
 pub mod prelude;
 
 pub mod api_keys;
+pub mod audit_anchors;
+pub mod audit_chain_heads;
+pub mod audit_digests;
 pub mod audit_events;
+pub mod audit_pending;
+pub mod audit_seals;
+pub mod audit_signing_keys;
 pub mod directory_role_mappings;
 pub mod import_rows;
 pub mod imports;

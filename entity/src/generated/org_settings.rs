@@ -21,6 +21,7 @@ pub struct Model {
     pub mfa_required: bool,
     #[sea_orm(column_type = "Text")]
     pub directory_default_role: String,
+    pub audit_retention_days: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -21,6 +21,8 @@ pub struct Model {
 pub enum Relation {
     #[sea_orm(has_many = "super::api_keys::Entity")]
     ApiKeys,
+    #[sea_orm(has_one = "super::audit_chain_heads::Entity")]
+    AuditChainHeads,
     #[sea_orm(has_many = "super::directory_role_mappings::Entity")]
     DirectoryRoleMappings,
     #[sea_orm(has_many = "super::imports::Entity")]
@@ -62,6 +64,12 @@ pub enum Relation {
 impl Related<super::api_keys::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::ApiKeys.def()
+    }
+}
+
+impl Related<super::audit_chain_heads::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::AuditChainHeads.def()
     }
 }
 

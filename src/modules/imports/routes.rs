@@ -15,7 +15,6 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{
-    normalize::is_formula,
     service::{self, ImportRow},
     upload,
     validate::Mode,
@@ -28,6 +27,7 @@ use crate::{
         ValidJson,
         pagination::{Page, PageQuery},
     },
+    spreadsheet::defuse,
     state::AppState,
     tenancy::Tenant,
 };
@@ -444,15 +444,6 @@ pub async fn cancel_import(
     let now = auth.ctx.now;
     auth.tx.commit().await?;
     Ok(HttpResponse::Accepted().json(ImportResponse::new(import, now)))
-}
-
-/// A cell as a spreadsheet will show it, never run: text that would start a formula gets a leading `'`.
-fn defuse(cell: &str) -> String {
-    if is_formula(cell) {
-        format!("'{cell}")
-    } else {
-        cell.to_owned()
-    }
 }
 
 /// The rows validation refused, as CSV: the file's columns, then `line` and `error`.

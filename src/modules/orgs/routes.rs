@@ -46,6 +46,8 @@ pub struct OrgSettingsResponse {
     pub session_absolute_hours: Option<i32>,
     /// Password sign-ins need a second step (TOTP); members without one enrol at their next sign-in.
     pub mfa_required: bool,
+    /// Audit events older than this many days are deleted (the chain stays verifiable).
+    pub audit_retention_days: i32,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -60,6 +62,7 @@ impl From<OrgSettings> for OrgSettingsResponse {
             session_idle_minutes: s.session_idle_minutes,
             session_absolute_hours: s.session_absolute_hours,
             mfa_required: s.mfa_required,
+            audit_retention_days: s.audit_retention_days,
             updated_at: s.updated_at.to_utc(),
         }
     }
@@ -82,6 +85,8 @@ pub struct UpdateOrgSettingsRequest {
     /// 1 to 8760 hours; 0 returns to the server's default.
     pub session_absolute_hours: Option<i32>,
     pub mfa_required: Option<bool>,
+    /// 90 to 3650 days.
+    pub audit_retention_days: Option<i32>,
 }
 
 impl UpdateOrgSettingsRequest {
@@ -143,6 +148,16 @@ impl UpdateOrgSettingsRequest {
             }
         }
         change.mfa_required = self.mfa_required;
+        if let Some(days) = self.audit_retention_days {
+            if (90..=3650).contains(&days) {
+                change.audit_retention_days = Some(days);
+            } else {
+                errors.push(FieldError::new(
+                    "audit_retention_days",
+                    "must be between 90 and 3650",
+                ));
+            }
+        }
         if let Some(domains) = self.allowed_email_domains {
             match service::parse_domains(domains) {
                 Ok(domains) => change.allowed_email_domains = Some(domains),

@@ -25,6 +25,8 @@ pub struct SettingsChange {
     pub session_absolute_hours: Option<Option<i32>>,
     /// Password sign-ins need a second step.
     pub mfa_required: Option<bool>,
+    /// How long audit events are kept (90 to 3650 days).
+    pub audit_retention_days: Option<i32>,
 }
 
 pub async fn get(tx: &TenantTx) -> Result<OrgSettings, ApiError> {
@@ -65,7 +67,8 @@ pub async fn update(
                             coalesce($6, old.allowed_email_domains) AS allowed_email_domains, \
                             CASE WHEN $8 THEN $9 ELSE old.session_idle_minutes END AS session_idle_minutes, \
                             CASE WHEN $10 THEN $11 ELSE old.session_absolute_hours END AS session_absolute_hours, \
-                            coalesce($12, old.mfa_required) AS mfa_required \
+                            coalesce($12, old.mfa_required) AS mfa_required, \
+                            coalesce($13, old.audit_retention_days) AS audit_retention_days \
                      FROM old) \
              UPDATE org_settings AS s SET \
                display_name = new.display_name, default_locale = new.default_locale, \
@@ -73,10 +76,12 @@ pub async fn update(
                allowed_email_domains = new.allowed_email_domains, \
                session_idle_minutes = new.session_idle_minutes, \
                session_absolute_hours = new.session_absolute_hours, \
-               mfa_required = new.mfa_required, updated_at = $7 \
+               mfa_required = new.mfa_required, audit_retention_days = new.audit_retention_days, \
+               updated_at = $7 \
              FROM old, new \
              WHERE s.tenant_id = old.tenant_id \
-               AND to_jsonb(new) IS DISTINCT FROM to_jsonb(old) - 'tenant_id' - 'updated_at' \
+               AND (SELECT jsonb_object_agg(key, value) FROM jsonb_each(to_jsonb(old)) \
+                    WHERE to_jsonb(new) ? key) IS DISTINCT FROM to_jsonb(new) \
              RETURNING s.*, to_jsonb(old) - 'updated_at' AS before, to_jsonb(s) - 'updated_at' AS after",
             [
                 tx.tenant_id().as_uuid().into(),
@@ -91,6 +96,7 @@ pub async fn update(
                 change.session_absolute_hours.is_some().into(),
                 change.session_absolute_hours.flatten().into(),
                 change.mfa_required.into(),
+                change.audit_retention_days.into(),
             ],
         ))
         .await?;
