@@ -64,7 +64,7 @@ SELECT t.tenant_id, ts, app.uuid_v7(), 'user', u.id, u.email, a.a, 'user', gen_r
 FROM tenants_of t, generate_series(1, t.events) i,
   LATERAL (SELECT now() - (random() * interval '365 days') AS ts) x,
   actors u, actions a
-WHERE u.n = (i * 7919) % (SELECT count(*) FROM actors) AND a.n = (i * 31) % 16;
+WHERE u.n = (i::bigint * 7919) % (SELECT count(*) FROM actors) AND a.n = (i::bigint * 31) % 16;
 ANALYZE audit_events;
 SQL
 seed_took=$(python3 -c "print($(now) - $seed_start)")
@@ -72,8 +72,9 @@ total=$(psql "$DB_URL" -qAtc "SELECT count(*) FROM audit_events")
 echo "seeded $total events in ${seed_took}s"
 
 # The page: an actor, the member.* actions, the last 30 days.
-ACTOR=$(psql "$DB_URL" -qAtc "SELECT id FROM users WHERE tenant_id = '$ACME' ORDER BY email OFFSET 7 LIMIT 1")
 FROM=$(date -u -d '30 days ago' +%Y-%m-%dT%H:%M:%SZ)
+ACTOR=$(psql "$DB_URL" -qAtc "SELECT actor_id FROM audit_events WHERE tenant_id = '$ACME'
+  AND action LIKE 'member.%' AND occurred_at >= '$FROM' GROUP BY actor_id ORDER BY count(*) DESC LIMIT 1")
 API_PATH="/api/v1/audit-events?actor_id=$ACTOR&action=member.&from=$FROM&limit=50"
 read -r api_p50 api_p95 api_bytes < <(python3 bench/latency.py "acme.localhost:$PORT" "$PORT" "$API_PATH" "$TOKEN" 500)
 rows=$(curl -fs -H "$H" -H "authorization: Bearer $TOKEN" "localhost:$PORT$API_PATH" | json 'len(d["items"])')

@@ -754,3 +754,33 @@ async fn the_running_worker_seals_new_events_within_seconds() {
     );
     assert_eq!(verify(&app, &owner).await["ok"], true);
 }
+
+#[tokio::test]
+async fn a_settings_change_that_changes_nothing_records_nothing() {
+    let app = spawn_app().await;
+    let acme = app.create_tenant("acme").await;
+    let owner = app.login_owner(&acme).await;
+    let patch = |body: Value| {
+        let (app, owner) = (&app, &owner);
+        async move {
+            let response = app
+                .send_json(
+                    Method::PATCH,
+                    "acme",
+                    "/api/v1/org/settings",
+                    &owner.access,
+                    &body,
+                )
+                .await;
+            assert_eq!(response.status(), StatusCode::OK);
+        }
+    };
+    patch(json!({ "audit_retention_days": 400 })).await;
+    patch(json!({ "audit_retention_days": 400 })).await;
+    patch(json!({})).await;
+    let changes = page(&app, &owner, "action=org.settings_updated").await;
+    let items = changes["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "only the real change: {items:?}");
+    assert_eq!(items[0]["metadata"]["before"]["audit_retention_days"], 365);
+    assert_eq!(items[0]["metadata"]["after"]["audit_retention_days"], 400);
+}
