@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use secrecy::ExposeSecret;
 
 use crate::{
-    audit::{sealer::Sealer, signing::DigestSigner},
+    audit::signing::DigestSigner,
     auth::password::{NewPassword, PasswordHasher},
     clock::{Clock, SystemClock},
     config::Settings,
@@ -18,10 +18,8 @@ use crate::{
     crypto::Crypto,
     db,
     domain::{DisplayName, Email, TenantSlug},
-    jobs::worker::Worker,
     keys,
-    mail::Mailer,
-    startup::{Application, Ring, key_ring},
+    startup::{Application, Ring, job_worker, key_ring},
     tenancy::provision::{self, NewTenant, ProvisionError},
 };
 
@@ -176,24 +174,16 @@ fn save_ring(
     done: &str,
 ) -> anyhow::Result<()> {
     let (name, file, _) = ring.names();
-    let configured = match ring {
-        Ring::Jwt => settings.auth.jwt_keys.is_some(),
-        Ring::Crypto => settings.crypto.keys.is_some(),
-        Ring::Audit => settings.audit.signing_keys.is_some(),
-    };
-    if settings.environment == crate::config::Environment::Local && !configured {
+    if settings.environment == crate::config::Environment::Local
+        && ring.configured(settings).is_none()
+    {
         keys::write_local(name, Path::new(&settings.server.var_dir), file, spec)?;
         println!(
             "{done}; {}/{file} updated: restart trellis to use it",
             settings.server.var_dir
         );
     } else {
-        let variable = match ring {
-            Ring::Jwt => "APP_AUTH__JWT_KEYS",
-            Ring::Crypto => "APP_CRYPTO__KEYS",
-            Ring::Audit => "APP_AUDIT__SIGNING_KEYS",
-        };
-        println!("{done}. Set {variable} on every instance to:");
+        println!("{done}. Set {} on every instance to:", ring.variable());
         println!("{}", spec.expose_secret());
     }
     Ok(())
@@ -223,23 +213,15 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
 async fn run_worker(settings: Settings) -> anyhow::Result<()> {
     let crypto = Arc::new(Crypto::parse(&key_ring(&settings, Ring::Crypto)?)?);
     let signer = Arc::new(DigestSigner::parse(&key_ring(&settings, Ring::Audit)?)?);
-    let pool = db::connect_app_pool(&settings.database, &settings.database.worker_url()?).await?;
-    let sealer = Sealer::new(
-        pool.clone(),
-        Arc::new(SystemClock),
-        signer,
-        settings.audit.clone(),
-    );
     let worker = Arc::new(
-        Worker::new(
-            pool,
+        job_worker(
+            &settings,
             Arc::new(SystemClock),
-            Arc::new(Mailer::new(&settings.mail)?),
             crypto,
-            settings.jobs.clone(),
+            signer,
+            RedisStore::new(&settings.redis)?,
         )
-        .with_notifier(RedisStore::new(&settings.redis)?)
-        .with_audit(sealer, settings.audit.retention_interval_secs),
+        .await?,
     );
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(worker.run(stopped));

@@ -77,24 +77,15 @@ impl Application {
         let bus = Arc::new(InvalidationBus::new(redis.clone(), health, listeners));
         bus.clone().spawn_listener();
 
-        let worker_pool =
-            db::connect_app_pool(&settings.database, &settings.database.worker_url()?).await?;
-        let sealer = Sealer::new(
-            worker_pool.clone(),
-            clock.clone(),
-            audit_signer.clone(),
-            settings.audit.clone(),
-        );
         let worker = Arc::new(
-            Worker::new(
-                worker_pool,
+            job_worker(
+                &settings,
                 clock.clone(),
-                Arc::new(Mailer::new(&settings.mail)?),
                 crypto.clone(),
-                settings.jobs.clone(),
+                audit_signer.clone(),
+                redis.clone(),
             )
-            .with_notifier(redis.clone())
-            .with_audit(sealer, settings.audit.retention_interval_secs),
+            .await?,
         );
         let (shutdown, shutdown_signal) = watch::channel(false);
         let worker_task = settings
@@ -202,6 +193,28 @@ impl Application {
     }
 }
 
+/// The job worker, as `serve` runs it in-process and `trellis worker` alone: the worker role's pool,
+/// mail, progress announced on Redis, and the audit chain's sealer and retention.
+pub async fn job_worker(
+    settings: &Settings,
+    clock: SharedClock,
+    crypto: Arc<Crypto>,
+    signer: Arc<DigestSigner>,
+    redis: RedisStore,
+) -> anyhow::Result<Worker> {
+    let pool = db::connect_app_pool(&settings.database, &settings.database.worker_url()?).await?;
+    let sealer = Sealer::new(pool.clone(), clock.clone(), signer, settings.audit.clone());
+    Ok(Worker::new(
+        pool,
+        clock,
+        Arc::new(Mailer::new(&settings.mail)?),
+        crypto,
+        settings.jobs.clone(),
+    )
+    .with_notifier(redis)
+    .with_audit(sealer, settings.audit.retention_interval_secs))
+}
+
 /// The key rings.
 #[derive(Debug, Clone, Copy)]
 pub enum Ring {
@@ -219,17 +232,30 @@ impl Ring {
             Ring::Audit => (crate::audit::signing::RING, "audit-keys", "audit"),
         }
     }
+
+    /// The ring as configured, if it is.
+    pub fn configured(self, settings: &Settings) -> Option<SecretString> {
+        match self {
+            Ring::Jwt => settings.auth.jwt_keys.clone(),
+            Ring::Crypto => settings.crypto.keys.clone(),
+            Ring::Audit => settings.audit.signing_keys.clone(),
+        }
+    }
+
+    /// The environment variable that configures it.
+    pub fn variable(self) -> &'static str {
+        match self {
+            Ring::Jwt => "APP_AUTH__JWT_KEYS",
+            Ring::Crypto => "APP_CRYPTO__KEYS",
+            Ring::Audit => "APP_AUDIT__SIGNING_KEYS",
+        }
+    }
 }
 
 /// A key ring from the settings, or in `local` from its file under `server.var_dir` (made on first use).
 pub fn key_ring(settings: &Settings, ring: Ring) -> anyhow::Result<SecretString> {
     let (name, file, prefix) = ring.names();
-    let configured = match ring {
-        Ring::Jwt => settings.auth.jwt_keys.clone(),
-        Ring::Crypto => settings.crypto.keys.clone(),
-        Ring::Audit => settings.audit.signing_keys.clone(),
-    };
-    match configured {
+    match ring.configured(settings) {
         Some(spec) => Ok(spec),
         None if settings.environment == Environment::Local => Ok(keys::local(
             name,

@@ -279,7 +279,7 @@ pub async fn export_events(
             header::CONTENT_DISPOSITION,
             format!(
                 "attachment; filename=\"audit-events-{stamp}.{}\"",
-                format.extension()
+                format.name()
             ),
         ))
         .streaming(body))
@@ -302,10 +302,6 @@ impl Format {
             Format::Csv => "csv",
             Format::JsonLines => "jsonl",
         }
-    }
-
-    fn extension(self) -> &'static str {
-        self.name()
     }
 
     fn content_type(self) -> &'static str {

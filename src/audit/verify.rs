@@ -12,8 +12,12 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{chain, query::COLUMNS, signing};
-use crate::{audit::signing::DigestSigner, tenancy::TenantTx};
+use super::{
+    chain,
+    query::COLUMNS,
+    signing::{self, DigestSigner},
+};
+use crate::tenancy::TenantTx;
 
 const PAGE: i64 = 5_000;
 
@@ -83,9 +87,10 @@ pub async fn verify(
         None => Some(anchor_seq + 1),
     }
     .map(|s| s.max(anchor_seq + 1));
+    let chain_end = max_seq(tx, tenant).await?;
     let end = match range.to {
         Some(to) => seq_at(tx, tenant, to, false).await?,
-        None => max_seq(tx, tenant).await?,
+        None => chain_end,
     };
     let mut newest: Option<DateTime<Utc>> = None;
     if let (Some(start), Some(end)) = (start, end)
@@ -188,7 +193,11 @@ pub async fn verify(
             ),
         ));
     }
-    check_digests(tx, signer, tenant, anchor_seq, start, end, range, report).await
+    let chain_end = chain_end.unwrap_or(anchor_seq);
+    check_digests(
+        tx, signer, tenant, anchor_seq, chain_end, start, end, range, report,
+    )
+    .await
 }
 
 fn broken(
@@ -214,12 +223,12 @@ async fn check_digests(
     signer: &DigestSigner,
     tenant: Uuid,
     anchor_seq: i64,
+    chain_end: i64,
     start: Option<i64>,
     end: Option<i64>,
     range: &Range,
     mut report: Verification,
 ) -> Result<Verification, DbErr> {
-    let chain_end = max_seq(tx, tenant).await?.unwrap_or(anchor_seq);
     // Digests within the range; without an end, every later digest too (a truncated tail shows there).
     let upper = if range.to.is_some() {
         end.unwrap_or(anchor_seq)
