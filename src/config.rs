@@ -159,8 +159,17 @@ pub struct AuditSettings {
     /// An event dated this long before events already sealed was not written by a live transaction of
     /// the application: it is sealed, marked late, and verification reports it as inserted.
     pub seal_grace_secs: i64,
-    /// How often the worker applies each organization's retention.
+    /// How often the worker applies each organization's retention (and makes audit partitions ahead).
     pub retention_interval_secs: u64,
+    /// Events per POST to an organization's log stream.
+    pub stream_batch: i64,
+    /// How long a stream's receiver may take to answer.
+    pub stream_timeout_secs: u64,
+    /// After a failed delivery the stream waits `base * 2^(failures-1)` seconds, at most `max`.
+    pub stream_backoff_base_secs: u64,
+    pub stream_backoff_max_secs: u64,
+    /// Stream URLs on plain http, or on loopback and private addresses: development and tests only.
+    pub allow_insecure_stream_urls: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -23,6 +23,7 @@ pub mod jobs;
 pub mod keys;
 pub mod mail;
 pub mod modules;
+pub mod outbound;
 pub mod spreadsheet;
 pub mod startup;
 pub mod state;

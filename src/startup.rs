@@ -16,7 +16,7 @@ use tracing_actix_web::TracingLogger;
 use utoipa_actix_web::{AppExt, OpenApiFactory, scope};
 
 use crate::{
-    audit::{self, sealer::Sealer, signing::DigestSigner},
+    audit::{self, sealer::Sealer, signing::DigestSigner, stream::sender::Sender as StreamSender},
     auth::{self, JwtKeys, oidc::OidcClient, password::PasswordHasher, rate_limit::RateLimiter},
     authz::Authz,
     clock::SharedClock,
@@ -27,7 +27,7 @@ use crate::{
     error::ApiError,
     health,
     http::{self, context::TrellisRootSpan},
-    jobs::worker::Worker,
+    jobs::worker::{AuditJobs, Worker},
     keys,
     mail::Mailer,
     modules::{api_keys, imports, members, orgs, roles, scim, sessions, sso},
@@ -106,8 +106,8 @@ impl Application {
             .server
             .public_port
             .or((settings.environment != crate::config::Environment::Production).then_some(port));
-        // One process-wide TLS provider for the clients that speak https (identity providers).
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        install_tls_provider();
+        let audit_stream = Arc::new(stream_sender(&settings)?);
         let oidc = Arc::new(OidcClient::new(&settings.sso, clock.clone())?);
         let one_time = Arc::new(OneTimeStore::new(
             redis.clone(),
@@ -131,6 +131,7 @@ impl Application {
             bus,
             import_progress,
             audit_signer,
+            audit_stream,
             openapi_json,
         });
         let server_state = state.clone();
@@ -202,8 +203,15 @@ pub async fn job_worker(
     signer: Arc<DigestSigner>,
     redis: RedisStore,
 ) -> anyhow::Result<Worker> {
+    install_tls_provider();
     let pool = db::connect_app_pool(&settings.database, &settings.database.worker_url()?).await?;
     let sealer = Sealer::new(pool.clone(), clock.clone(), signer, settings.audit.clone());
+    let audit = AuditJobs {
+        sealer,
+        sender: Arc::new(stream_sender(settings)?),
+        settings: settings.audit.clone(),
+        partitions_ahead: settings.database.audit_partitions_ahead,
+    };
     Ok(Worker::new(
         pool,
         clock,
@@ -212,7 +220,20 @@ pub async fn job_worker(
         settings.jobs.clone(),
     )
     .with_notifier(redis)
-    .with_audit(sealer, settings.audit.retention_interval_secs))
+    .with_audit(audit))
+}
+
+/// The client that POSTs to the organizations' audit log streams.
+fn stream_sender(settings: &Settings) -> Result<StreamSender, reqwest::Error> {
+    StreamSender::new(
+        std::time::Duration::from_secs(settings.audit.stream_timeout_secs.max(1)),
+        settings.audit.allow_insecure_stream_urls,
+    )
+}
+
+/// One process-wide TLS provider for the clients that speak https (identity providers, log streams).
+fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// The key rings.
@@ -340,6 +361,10 @@ fn api_scope() -> impl HttpServiceFactory + OpenApiFactory + 'static {
         .service(audit::routes::verify_chain)
         .service(audit::routes::public_keys)
         .service(audit::routes::get_event)
+        .service(audit::stream::routes::get_stream)
+        .service(audit::stream::routes::put_stream)
+        .service(audit::stream::routes::delete_stream)
+        .service(audit::stream::routes::test_stream)
         .default_service(web::to(not_found))
 }
 

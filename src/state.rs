@@ -37,6 +37,8 @@ pub struct AppState {
     pub one_time: Arc<OneTimeStore>,
     /// Signs the audit chain's digests; its ring's public keys verify them.
     pub audit_signer: Arc<crate::audit::signing::DigestSigner>,
+    /// Posts to the organizations' audit log streams (their admins' test deliveries).
+    pub audit_stream: Arc<crate::audit::stream::sender::Sender>,
     /// The OpenAPI document, serialised once.
     pub openapi_json: String,
     /// The port in links the server hands out (`server.public_port`; outside production, the bound port

@@ -22,6 +22,7 @@ mod m20261122_000012_directory;
 mod m20261122_000013_imports;
 mod m20261123_000014_import_staging;
 mod m20261206_000015_audit_chain;
+mod m20261206_000016_audit_stream;
 
 /// Owns every object; runs migrations and maintenance. Never used on a request path.
 pub const OWNER_ROLE: &str = "trellis_owner";
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000013_imports::Migration),
             Box::new(m20261123_000014_import_staging::Migration),
             Box::new(m20261206_000015_audit_chain::Migration),
+            Box::new(m20261206_000016_audit_stream::Migration),
         ]
     }
 }

@@ -10,6 +10,7 @@ pub mod retention;
 pub mod routes;
 pub mod sealer;
 pub mod signing;
+pub mod stream;
 pub mod verify;
 
 use chrono::{DateTime, Utc};
@@ -40,7 +41,7 @@ pub enum ActorKind {
 }
 
 impl ActorKind {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             ActorKind::User => "user",
             ActorKind::ApiKey => "api_key",

@@ -4,7 +4,7 @@
 use actix_web::{
     HttpResponse, get,
     http::header,
-    web::{Bytes, Data, Json, Path, Query},
+    web::{Bytes, Data, Json, Path},
 };
 use chrono::{DateTime, Utc};
 use entity::audit_events::Model as Event;
@@ -23,6 +23,7 @@ use crate::{
     auth::AccessToken,
     authz::{Act, Obj},
     error::{ApiError, ApiResult},
+    http::ValidQuery,
     spreadsheet::defuse,
     state::AppState,
     tenancy::TenantTx,
@@ -87,7 +88,7 @@ pub struct EventResponse {
 }
 
 impl EventResponse {
-    fn new(event: Event, seal: Option<SealOf>) -> EventResponse {
+    pub fn new(event: Event, seal: Option<SealOf>) -> EventResponse {
         EventResponse {
             id: event.id,
             occurred_at: event.occurred_at.to_utc(),
@@ -143,7 +144,7 @@ pub struct EventPage {
 pub async fn list_events(
     state: Data<AppState>,
     token: AccessToken,
-    filters: Query<Filters>,
+    filters: ValidQuery<Filters>,
 ) -> ApiResult<Json<EventPage>> {
     let auth = token.open(&state).await?;
     state.authz.require(&auth, Obj::AuditLog, Act::Read).await?;
@@ -212,7 +213,7 @@ pub async fn get_event(
 pub async fn export_events(
     state: Data<AppState>,
     token: AccessToken,
-    filters: Query<Filters>,
+    filters: ValidQuery<Filters>,
 ) -> ApiResult<HttpResponse> {
     let auth = token.open(&state).await?;
     state
@@ -426,7 +427,7 @@ pub struct VerifyQuery {
 pub async fn verify_chain(
     state: Data<AppState>,
     token: AccessToken,
-    range: Query<VerifyQuery>,
+    range: ValidQuery<VerifyQuery>,
 ) -> ApiResult<Json<Verification>> {
     let auth = token.open(&state).await?;
     state.authz.require(&auth, Obj::AuditLog, Act::Read).await?;

@@ -54,8 +54,9 @@ names!(
         Revoke => "revoke",
         Export => "export",
         Manage => "manage",
-                Reset => "reset",
+        Reset => "reset",
         Import => "import",
+        Configure => "configure",
     }
 );
 
@@ -79,6 +80,7 @@ const ALL: &[(Obj, Act)] = &[
     (Obj::Invitations, Act::Revoke),
     (Obj::AuditLog, Act::Read),
     (Obj::AuditLog, Act::Export),
+    (Obj::AuditLog, Act::Configure),
     (Obj::Roles, Act::Read),
     (Obj::Roles, Act::Manage),
     (Obj::Sessions, Act::Read),

@@ -11,8 +11,16 @@ use uuid::Uuid;
 
 use super::JobKind;
 use crate::{
-    audit::sealer::Sealer, clock::SharedClock, config::JobsSettings, coordination::RedisStore,
-    crypto::Crypto, domain::TenantId, mail::Mailer,
+    audit::{
+        sealer::Sealer,
+        stream::{delivery::Streamer, sender::Sender},
+    },
+    clock::SharedClock,
+    config::{AuditSettings, JobsSettings},
+    coordination::RedisStore,
+    crypto::Crypto,
+    domain::TenantId,
+    mail::Mailer,
 };
 
 /// A job this worker holds the lease of.
@@ -47,8 +55,26 @@ pub struct Worker {
     settings: JobsSettings,
     /// Where progress is announced to every instance (imports), when there is Redis.
     notify: Option<RedisStore>,
-    /// Chains new audit events, and how often to apply audit retention.
-    audit: Option<(Sealer, Duration)>,
+    /// The audit log's upkeep: chaining, streaming, retention, partitions.
+    audit: Option<AuditWork>,
+}
+
+/// What the worker needs to keep the audit log: see [`Worker::with_audit`].
+pub struct AuditJobs {
+    pub sealer: Sealer,
+    /// Posts to the organizations' log streams.
+    pub sender: Arc<Sender>,
+    pub settings: AuditSettings,
+    /// Monthly audit partitions kept ahead of time.
+    pub partitions_ahead: i32,
+}
+
+struct AuditWork {
+    sealer: Sealer,
+    streamer: Streamer,
+    /// How often retention and partition upkeep run.
+    upkeep_every: Duration,
+    partitions_ahead: i32,
 }
 
 impl Worker {
@@ -181,10 +207,24 @@ impl Worker {
         self
     }
 
-    /// Seal new audit events (every second, beside the jobs) and apply audit retention every
-    /// `retention_secs`.
-    pub fn with_audit(mut self, sealer: Sealer, retention_secs: u64) -> Worker {
-        self.audit = Some((sealer, Duration::from_secs(retention_secs.max(1))));
+    /// Keeps the audit log: seals new events and delivers the organizations' log streams (each every
+    /// second, in tasks of their own), applies retention and makes the coming months' partitions every
+    /// `audit.retention_interval_secs`.
+    pub fn with_audit(mut self, jobs: AuditJobs) -> Worker {
+        let streamer = Streamer::new(
+            self.pool.clone(),
+            self.clock.clone(),
+            self.crypto.clone(),
+            jobs.sender,
+            jobs.settings.clone(),
+            self.id.clone(),
+        );
+        self.audit = Some(AuditWork {
+            sealer: jobs.sealer,
+            streamer,
+            upkeep_every: Duration::from_secs(jobs.settings.retention_interval_secs.max(1)),
+            partitions_ahead: jobs.partitions_ahead,
+        });
         self
     }
 
@@ -192,7 +232,15 @@ impl Worker {
     /// [`Worker::run`] does it every second; tests call it to seal deterministically.
     pub async fn seal_audit(&self) -> Result<u64, sea_orm::DbErr> {
         match &self.audit {
-            Some((sealer, _)) => sealer.seal_all().await,
+            Some(audit) => audit.sealer.seal_all().await,
+            None => Ok(0),
+        }
+    }
+
+    /// Sends every due log stream its sealed, undelivered events; returns how many were delivered.
+    pub async fn deliver_audit_streams(&self) -> Result<u64, sea_orm::DbErr> {
+        match &self.audit {
+            Some(audit) => audit.streamer.deliver_all().await,
             None => Ok(0),
         }
     }
@@ -202,30 +250,54 @@ impl Worker {
         crate::audit::retention::apply_all(&self.pool, self.clock.now()).await
     }
 
-    /// Seals new audit events every second and applies audit retention when due, until `shutdown`; a
-    /// task of its own, so a long job (an import) never delays the chain.
+    /// Makes this month's audit partition and the configured months ahead (with the owner's rights, by
+    /// a function the worker may call); returns how many it created.
+    pub async fn ensure_audit_partitions(&self) -> Result<i32, sqlx::Error> {
+        let ahead = self.audit.as_ref().map_or(0, |a| a.partitions_ahead);
+        sqlx::query_scalar("SELECT app.ensure_audit_partitions($1)")
+            .bind(ahead)
+            .fetch_one(&self.pool)
+            .await
+    }
+
+    /// Seals new audit events every second, and applies retention and makes partitions when due, until
+    /// `shutdown`; a task of its own, so a long job (an import) never delays the chain.
     async fn maintain_audit(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
-        let Some((_, retention_every)) = &self.audit else {
+        let Some(audit) = &self.audit else {
             return;
         };
-        let mut last_retention: Option<tokio::time::Instant> = None;
+        let mut last_upkeep: Option<tokio::time::Instant> = None;
         loop {
             if let Err(error) = self.seal_audit().await {
                 tracing::warn!(%error, "sealing audit events failed");
             }
-            if last_retention.is_none_or(|at| at.elapsed() >= *retention_every) {
+            if last_upkeep.is_none_or(|at| at.elapsed() >= audit.upkeep_every) {
                 match self.apply_audit_retention().await {
                     Ok(0) => {}
                     Ok(deleted) => tracing::info!(deleted, "audit retention applied"),
                     Err(error) => tracing::warn!(%error, "applying audit retention failed"),
                 }
-                last_retention = Some(tokio::time::Instant::now());
+                match self.ensure_audit_partitions().await {
+                    Ok(0) => {}
+                    Ok(created) => tracing::info!(created, "audit partitions created"),
+                    Err(error) => tracing::warn!(%error, "creating audit partitions failed"),
+                }
+                last_upkeep = Some(tokio::time::Instant::now());
             }
-            tokio::select! {
-                _ = shutdown.changed() => return,
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            if !sleep_unless_shutdown(&mut shutdown, Duration::from_secs(1)).await {
+                return;
             }
-            if *shutdown.borrow() {
+        }
+    }
+
+    /// Delivers the log streams every second until `shutdown`; a task of its own, so a slow receiver
+    /// never delays the chain.
+    async fn stream_audit(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            if let Err(error) = self.deliver_audit_streams().await {
+                tracing::warn!(%error, "delivering audit streams failed");
+            }
+            if !sleep_unless_shutdown(&mut shutdown, Duration::from_secs(1)).await {
                 return;
             }
         }
@@ -361,10 +433,12 @@ impl Worker {
         let poll = Duration::from_millis(self.settings.poll_interval_ms.max(10));
         let mut listener = self.listen().await;
         let mut last_prune = tokio::time::Instant::now();
-        let audit = self
-            .audit
-            .is_some()
-            .then(|| tokio::spawn(self.clone().maintain_audit(shutdown.clone())));
+        let audit = self.audit.is_some().then(|| {
+            (
+                tokio::spawn(self.clone().maintain_audit(shutdown.clone())),
+                tokio::spawn(self.clone().stream_audit(shutdown.clone())),
+            )
+        });
         loop {
             let ran = match self.run_once().await {
                 Ok(ran) => ran,
@@ -400,8 +474,9 @@ impl Worker {
                 break;
             }
         }
-        if let Some(audit) = audit {
-            let _ = audit.await;
+        if let Some((chain, streams)) = audit {
+            let _ = chain.await;
+            let _ = streams.await;
         }
         match self.release_leases().await {
             Ok(released) => tracing::info!(released, "job worker stopped"),
@@ -414,6 +489,15 @@ enum Outcome {
     Succeeded,
     Retry(String),
     Dead(String),
+}
+
+/// Sleeps `period`; false when `shutdown` turned true meanwhile.
+async fn sleep_unless_shutdown(shutdown: &mut watch::Receiver<bool>, period: Duration) -> bool {
+    tokio::select! {
+        _ = shutdown.changed() => {}
+        _ = tokio::time::sleep(period) => {}
+    }
+    !*shutdown.borrow()
 }
 
 /// The next "a job was queued" notification; never, without a listener.

@@ -220,7 +220,12 @@ async fn filters_narrow_the_search_and_bad_ones_are_refused_by_name() {
     let malformed = app
         .get("acme", "/api/v1/audit-events?actor_id=nope", &owner.access)
         .await;
-    assert_eq!(malformed.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = crate::helpers::problem(malformed).await;
+    assert_eq!(body["status"], 422, "{body}");
+    assert_eq!(
+        body["errors"][0]["field"], "actor_id",
+        "the parameter is named: {body}"
+    );
 
     // Members without audit_log:read get 403.
     let member = app.add_member(&acme, &owner, "plain", "member").await;

@@ -120,7 +120,17 @@ async fn probe(
         }
         "sso:manage" => app.get(slug, "/api/v1/sso/role-mappings", token).await,
         "members:import" => app.get(slug, "/api/v1/imports", token).await,
-        "audit_log:read" | "audit_log:export" | "billing:manage" => return None,
+        "audit_log:read" => {
+            app.get(slug, "/api/v1/audit-events/public-key", token)
+                .await
+        }
+        "audit_log:export" => {
+            // A refused format is checked after the permission: 422 with it, 403 without.
+            app.get(slug, "/api/v1/audit-events/export?format=xml", token)
+                .await
+        }
+        "audit_log:configure" => app.get(slug, "/api/v1/audit-stream", token).await,
+        "billing:manage" => return None,
         other => panic!("no probe for the permission {other}: add one to tests/api/authz.rs"),
     };
     Some(response.status())

@@ -6,6 +6,7 @@ mod helpers;
 
 mod api_keys;
 mod audit;
+mod audit_stream;
 mod auth;
 mod authz;
 mod catalog;

@@ -10,6 +10,7 @@ pub mod audit_events;
 pub mod audit_pending;
 pub mod audit_seals;
 pub mod audit_signing_keys;
+pub mod audit_streams;
 pub mod directory_role_mappings;
 pub mod import_rows;
 pub mod imports;

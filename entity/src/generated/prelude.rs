@@ -8,6 +8,7 @@ pub use super::audit_events::Entity as AuditEvents;
 pub use super::audit_pending::Entity as AuditPending;
 pub use super::audit_seals::Entity as AuditSeals;
 pub use super::audit_signing_keys::Entity as AuditSigningKeys;
+pub use super::audit_streams::Entity as AuditStreams;
 pub use super::directory_role_mappings::Entity as DirectoryRoleMappings;
 pub use super::import_rows::Entity as ImportRows;
 pub use super::imports::Entity as Imports;

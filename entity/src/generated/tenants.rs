@@ -23,6 +23,8 @@ pub enum Relation {
     ApiKeys,
     #[sea_orm(has_one = "super::audit_chain_heads::Entity")]
     AuditChainHeads,
+    #[sea_orm(has_one = "super::audit_streams::Entity")]
+    AuditStreams,
     #[sea_orm(has_many = "super::directory_role_mappings::Entity")]
     DirectoryRoleMappings,
     #[sea_orm(has_many = "super::imports::Entity")]
@@ -70,6 +72,12 @@ impl Related<super::api_keys::Entity> for Entity {
 impl Related<super::audit_chain_heads::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::AuditChainHeads.def()
+    }
+}
+
+impl Related<super::audit_streams::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::AuditStreams.def()
     }
 }
 

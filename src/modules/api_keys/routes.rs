@@ -2,7 +2,7 @@
 
 use actix_web::{
     HttpResponse, delete, get, post,
-    web::{Data, Json, Path, Query},
+    web::{Data, Json, Path},
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -14,7 +14,7 @@ use crate::{
     auth::AccessToken,
     authz::{Act, Obj},
     error::ApiResult,
-    http::{Page, PageQuery, ValidJson},
+    http::{Page, PageQuery, ValidJson, ValidQuery},
     state::AppState,
 };
 
@@ -84,7 +84,7 @@ pub struct CreatedApiKeyResponse {
 pub async fn list_api_keys(
     state: Data<AppState>,
     token: AccessToken,
-    page: Query<PageQuery>,
+    page: ValidQuery<PageQuery>,
 ) -> ApiResult<Json<Page<ApiKeyResponse>>> {
     let auth = token.open(&state).await?;
     state

@@ -6,7 +6,7 @@ use actix_web::{
     HttpRequest, HttpResponse, get,
     http::header,
     post, put,
-    web::{Data, Json, Path, Query},
+    web::{Data, Json, Path},
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -24,7 +24,7 @@ use crate::{
     authz::{Act, Obj},
     error::{ApiError, ApiResult},
     http::{
-        ValidJson,
+        ValidJson, ValidQuery,
         pagination::{Page, PageQuery},
     },
     spreadsheet::defuse,
@@ -198,7 +198,7 @@ pub async fn upload_import(
 pub async fn list_imports(
     state: Data<AppState>,
     token: AccessToken,
-    page: Query<PageQuery>,
+    page: ValidQuery<PageQuery>,
 ) -> ApiResult<Json<Page<ImportResponse>>> {
     let auth = token.open(&state).await?;
     state

@@ -2,7 +2,7 @@
 
 use actix_web::{
     HttpResponse, delete, get, post, put,
-    web::{Data, Json, Path, Query},
+    web::{Data, Json, Path},
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -16,7 +16,7 @@ use crate::{
     authz::{Act, Obj},
     domain::{DisplayName, Email, InvitationId, UserId},
     error::{ApiError, ApiResult, FieldError},
-    http::{Page, PageQuery, RequestContext, ValidJson},
+    http::{Page, PageQuery, RequestContext, ValidJson, ValidQuery},
     state::AppState,
     tenancy::Tenant,
 };
@@ -174,8 +174,8 @@ fn one_of(
 pub async fn list_members(
     state: Data<AppState>,
     token: AccessToken,
-    query: Query<ListMembersQuery>,
-    page: Query<PageQuery>,
+    query: ValidQuery<ListMembersQuery>,
+    page: ValidQuery<PageQuery>,
 ) -> ApiResult<Json<Page<MemberResponse>>> {
     let auth = token.open(&state).await?;
     state.authz.require(&auth, Obj::Members, Act::Read).await?;
@@ -433,8 +433,8 @@ pub async fn create_invitation(
 pub async fn list_invitations(
     state: Data<AppState>,
     token: AccessToken,
-    query: Query<ListInvitationsQuery>,
-    page: Query<PageQuery>,
+    query: ValidQuery<ListInvitationsQuery>,
+    page: ValidQuery<PageQuery>,
 ) -> ApiResult<Json<Page<InvitationResponse>>> {
     let auth = token.open(&state).await?;
     state
