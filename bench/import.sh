@@ -5,46 +5,20 @@
 # users, memberships and audit_events, with their indexes and keys, nothing validated). Also the server's
 # peak RSS (VmHWM) for each size, the server restarted fresh for each.
 # Usage: bench/import.sh [rows ...]   (default: 10000 100000)
-set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$#" -gt 0 ]; then SIZES=("$@"); else SIZES=(10000 100000); fi
-PORT=18081
-DB=trellis_bench_import
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/trellis/target}"
-export APP_ENVIRONMENT=local APP_DATABASE__NAME=$DB APP_SERVER__PORT=$PORT RUST_LOG=warn
-export APP_REDIS__KEY_PREFIX=trellis_bench_import APP_SERVER__VAR_DIR="$(mktemp -d)"
+PORT=18081 DB=trellis_bench_import
 export APP_IMPORTS__MAX_UPLOAD_BYTES=$((1024 * 1024 * 1024))
-ADMIN="${APP_DATABASE__ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
-DB_URL="${ADMIN%/*}/$DB"
-WORK=$(mktemp -d)
-SERVER=
-cleanup() {
-  [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null || true
-  psql "$ADMIN" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-cargo build --release --quiet --bin trellis
-BIN="$CARGO_TARGET_DIR/release/trellis"
-now() { date +%s.%N; }
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+. bench/lib.sh
 
 echo "| rows | import (s) | rows/s | COPY (s) | ratio | floor (s) | ratio | server peak RSS (MB): after start / after import |"
 echo "|---|---|---|---|---|---|---|---|"
 for N in "${SIZES[@]}"; do
   python3 bench/gen_people.py "$N" > "$WORK/people.csv"
-  psql "$ADMIN" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
-  "$BIN" serve > "$WORK/server.log" 2>&1 &
-  SERVER=$!
-  for _ in $(seq 1 150); do curl -fs "localhost:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
+  start_server
   psql "$DB_URL" -qc "UPDATE tenants SET seat_limit = 100000000" >/dev/null
   idle=$(awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$SERVER/status")
-  PASSWORD=$(sed -n 's/.*owner@acme.localhost  password: //p' "$WORK/server.log")
-  H="Host: acme.localhost:$PORT"
-  TOKEN=$(curl -fs -H "$H" "localhost:$PORT/api/v1/auth/login" -H 'content-type: application/json' \
-    -d "{\"email\":\"owner@acme.localhost\",\"password\":\"$PASSWORD\"}" | json 'd["access_token"]')
-  AUTH="authorization: Bearer $TOKEN"
+  sign_in
 
   start=$(now)
   ID=$(curl -fs -H "$H" -H "$AUTH" -F "file=@$WORK/people.csv" "localhost:$PORT/api/v1/imports" | json 'd["import"]["id"]')

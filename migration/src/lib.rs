@@ -23,6 +23,7 @@ mod m20261122_000013_imports;
 mod m20261123_000014_import_staging;
 mod m20261206_000015_audit_chain;
 mod m20261206_000016_audit_stream;
+mod m20261206_000017_session_check;
 
 /// Owns every object; runs migrations and maintenance. Never used on a request path.
 pub const OWNER_ROLE: &str = "trellis_owner";
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000014_import_staging::Migration),
             Box::new(m20261206_000015_audit_chain::Migration),
             Box::new(m20261206_000016_audit_stream::Migration),
+            Box::new(m20261206_000017_session_check::Migration),
         ]
     }
 }

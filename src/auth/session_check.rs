@@ -3,7 +3,9 @@
 //! its idle timeout), the user is active, and the member's role is what `memberships` says now. The
 //! same message refreshes `last_seen_at` at most once a minute, skipping the row when another request
 //! holds it (so concurrent requests of one session, a refresh or a revocation never wait on each other
-//! for that bookkeeping). One predicate decides "live" here and for refresh tokens.
+//! for that bookkeeping). Both are the database function `app.check_session`, whose plans PostgreSQL
+//! caches per connection. One predicate, `app.session_is_live`, decides "live" here and for refresh
+//! tokens.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::{DbErr, RuntimeErr};
@@ -26,14 +28,12 @@ pub struct SessionState {
 }
 
 /// SQL that is true while session `s` is live at `now` under the organization's settings `o`
-/// (`now` is an SQL expression: a literal or a parameter).
+/// (`now` is an SQL expression: a literal or a parameter). The predicate itself is the database function
+/// `app.session_is_live`, which the session check uses too.
 pub fn live_predicate(now: &str) -> String {
     format!(
-        "(s.revoked_at IS NULL AND s.expires_at > {now} \
-          AND (o.session_absolute_hours IS NULL \
-               OR s.created_at + make_interval(hours => o.session_absolute_hours) > {now}) \
-          AND (o.session_idle_minutes IS NULL \
-               OR s.last_seen_at + make_interval(mins => o.session_idle_minutes) > {now}))"
+        "app.session_is_live(s.revoked_at, s.expires_at, s.created_at, s.last_seen_at, \
+           o.session_absolute_hours, o.session_idle_minutes, {now})"
     )
 }
 
@@ -50,21 +50,8 @@ pub async fn begin(
         "'{}'::timestamptz",
         now.to_rfc3339_opts(SecondsFormat::Micros, true)
     );
-    let live = live_predicate(&now);
-    let check = format!(
-        "SELECT {live} AS session_active, u.status, u.email, u.display_name, m.role \
-         FROM sessions s \
-         JOIN users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id \
-         LEFT JOIN memberships m ON m.tenant_id = u.tenant_id AND m.user_id = u.id \
-         LEFT JOIN org_settings o ON o.tenant_id = s.tenant_id \
-         WHERE s.tenant_id = '{tenant}' AND s.id = '{session}' AND s.user_id = '{user}'; \
-         UPDATE sessions SET last_seen_at = {now} \
-         WHERE tenant_id = '{tenant}' AND id IN ( \
-           SELECT id FROM sessions \
-           WHERE tenant_id = '{tenant}' AND id = '{session}' AND revoked_at IS NULL \
-             AND last_seen_at < {now} - interval '1 minute' \
-           FOR UPDATE SKIP LOCKED)"
-    );
+    // A function: its plans are cached per connection, so the check is not planned per request.
+    let check = format!("SELECT * FROM app.check_session('{tenant}', '{session}', '{user}', {now})");
     let (tx, rows) = TenantTx::begin_with(pool, tenant, Some(user), check).await?;
     let state = match rows.first() {
         Some(row) => Some(parse(row).map_err(|e| DbErr::Query(RuntimeErr::SqlxError(e.into())))?),
