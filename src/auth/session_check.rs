@@ -51,7 +51,8 @@ pub async fn begin(
         now.to_rfc3339_opts(SecondsFormat::Micros, true)
     );
     // A function: its plans are cached per connection, so the check is not planned per request.
-    let check = format!("SELECT * FROM app.check_session('{tenant}', '{session}', '{user}', {now})");
+    let check =
+        format!("SELECT * FROM app.check_session('{tenant}', '{session}', '{user}', {now})");
     let (tx, rows) = TenantTx::begin_with(pool, tenant, Some(user), check).await?;
     let state = match rows.first() {
         Some(row) => Some(parse(row).map_err(|e| DbErr::Query(RuntimeErr::SqlxError(e.into())))?),
