@@ -20,7 +20,10 @@ use crate::{
     domain::{DisplayName, Email, TenantSlug},
     keys,
     startup::{Application, Ring, job_worker, key_ring},
-    tenancy::provision::{self, NewTenant, ProvisionError},
+    tenancy::{
+        plan::Plan,
+        provision::{self, NewTenant, ProvisionError},
+    },
 };
 
 #[derive(Debug, Parser)]
@@ -58,6 +61,46 @@ pub enum Command {
 pub enum TenantCommand {
     /// Provision a tenant with its first owner.
     Create(CreateTenantArgs),
+    /// Change what the platform sets for a tenant: plan, seat limit, API rate limit, status.
+    Update(UpdateTenantArgs),
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum PlanArg {
+    Free,
+    Pro,
+    Enterprise,
+}
+
+impl From<PlanArg> for Plan {
+    fn from(plan: PlanArg) -> Plan {
+        match plan {
+            PlanArg::Free => Plan::Free,
+            PlanArg::Pro => Plan::Pro,
+            PlanArg::Enterprise => Plan::Enterprise,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateTenantArgs {
+    #[arg(long)]
+    pub slug: String,
+    /// Moves the tenant to this plan (and, unless --seat-limit is given, to the plan's seat limit).
+    #[arg(long, value_enum)]
+    pub plan: Option<PlanArg>,
+    #[arg(long)]
+    pub seat_limit: Option<i32>,
+    /// API requests per minute for this tenant, instead of its plan's.
+    #[arg(long, conflicts_with = "plan_rate_limit")]
+    pub api_rate_limit: Option<i32>,
+    /// Go back to the plan's API rate limit.
+    #[arg(long)]
+    pub plan_rate_limit: bool,
+    #[arg(long, conflicts_with = "activate")]
+    pub suspend: bool,
+    #[arg(long)]
+    pub activate: bool,
 }
 
 #[derive(Debug, Args)]
@@ -77,9 +120,12 @@ pub struct CreateTenantArgs {
     /// Read the owner's password from standard input.
     #[arg(long)]
     pub admin_password_stdin: bool,
-    /// Seats the organization may use.
-    #[arg(long, default_value_t = 100)]
-    pub seat_limit: i32,
+    /// The plan (its limits and features are configuration, `plans.*`).
+    #[arg(long, value_enum, default_value = "enterprise")]
+    pub plan: PlanArg,
+    /// Seats the organization may use (default: the plan's).
+    #[arg(long)]
+    pub seat_limit: Option<i32>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -138,6 +184,7 @@ pub async fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<()> {
         Command::Serve => serve(settings).await,
         Command::Migrate => migrate(settings).await,
         Command::Tenant(TenantCommand::Create(args)) => create_tenant(&settings, args).await,
+        Command::Tenant(TenantCommand::Update(args)) => update_tenant(&settings, args).await,
         Command::Worker => run_worker(settings).await,
         Command::Import(args) => crate::modules::imports::command::run(&settings, args).await,
         Command::SeedDemo => seed_demo(&settings).await.map(|seed| seed.print()),
@@ -279,7 +326,11 @@ async fn create_tenant(settings: &Settings, args: CreateTenantArgs) -> anyhow::R
         admin_password: NewPassword::parse(&password, email.as_str())
             .map_err(|m| anyhow::anyhow!("the password {m}"))?,
         admin_email: email,
-        seat_limit: args.seat_limit.max(1),
+        plan: args.plan.into(),
+        seat_limit: args
+            .seat_limit
+            .unwrap_or(settings.plans.of(args.plan.into()).seat_limit)
+            .max(1),
     };
     let slug = new.slug.clone();
     let created = provision_tenant(settings, new).await?;
@@ -287,6 +338,58 @@ async fn create_tenant(settings: &Settings, args: CreateTenantArgs) -> anyhow::R
         "tenant {slug} created (id {}), owner id {}: http://{slug}.{}:{}",
         created.tenant_id, created.owner_id, settings.server.base_domain, settings.server.port
     );
+    Ok(())
+}
+
+async fn update_tenant(settings: &Settings, args: UpdateTenantArgs) -> anyhow::Result<()> {
+    let slug = TenantSlug::parse(&args.slug).map_err(|m| anyhow::anyhow!("--slug {m}"))?;
+    if let Some(seats) = args.seat_limit
+        && seats < 0
+    {
+        anyhow::bail!("--seat-limit must be 0 or more");
+    }
+    if let Some(limit) = args.api_rate_limit
+        && !(1..=1_000_000).contains(&limit)
+    {
+        anyhow::bail!("--api-rate-limit must be 1 to 1000000 requests per minute");
+    }
+    let plan: Option<Plan> = args.plan.map(Into::into);
+    let change = provision::TenantChange {
+        plan,
+        seat_limit: args
+            .seat_limit
+            .or(plan.map(|p| settings.plans.of(p).seat_limit)),
+        api_rate_limit: match (args.api_rate_limit, args.plan_rate_limit) {
+            (Some(limit), _) => Some(Some(limit)),
+            (None, true) => Some(None),
+            (None, false) => None,
+        },
+        suspended: match (args.suspend, args.activate) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        },
+    };
+    let owner = db::connect_owner(&settings.database.owner_url()?).await?;
+    let result = provision::update_tenant(
+        &owner,
+        SystemClock.now(),
+        &slug,
+        &change,
+        "trellis tenant update",
+    )
+    .await;
+    let _ = owner.close().await;
+    result?;
+    let store = RedisStore::new(&settings.redis)?;
+    bus::announce(
+        &store,
+        &bus::Invalidation::Tenant {
+            slug: slug.to_string(),
+        },
+    )
+    .await;
+    println!("tenant {slug} updated");
     Ok(())
 }
 
@@ -331,6 +434,7 @@ pub async fn seed_demo(settings: &Settings) -> anyhow::Result<DemoSeed> {
         name: DisplayName::parse("Acme Corporation").map_err(anyhow::Error::msg)?,
         admin_email: Email::parse(email).map_err(anyhow::Error::msg)?,
         admin_password: NewPassword::parse(&password, email).map_err(anyhow::Error::msg)?,
+        plan: Plan::Enterprise,
         seat_limit: 500,
     };
     let url = format!(

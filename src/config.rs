@@ -51,6 +51,8 @@ pub struct Settings {
     pub sso: SsoSettings,
     pub imports: ImportSettings,
     pub audit: AuditSettings,
+    pub plans: PlansSettings,
+    pub usage: UsageSettings,
     pub telemetry: TelemetrySettings,
 }
 
@@ -170,6 +172,36 @@ pub struct AuditSettings {
     pub stream_backoff_max_secs: u64,
     /// Stream URLs on plain http, or on loopback and private addresses: development and tests only.
     pub allow_insecure_stream_urls: bool,
+}
+
+/// The plans' limits and features (`crate::tenancy::plan`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlansSettings {
+    pub free: crate::tenancy::plan::PlanSettings,
+    pub pro: crate::tenancy::plan::PlanSettings,
+    pub enterprise: crate::tenancy::plan::PlanSettings,
+}
+
+/// Usage analytics (`crate::modules::analytics`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UsageSettings {
+    /// Record usage at all (requests and feature events).
+    pub capture: bool,
+    /// Events held in memory before they are written; when full, new events are dropped and counted.
+    pub buffer: usize,
+    /// The buffer is written at least this often, and whenever it holds `flush_batch` events.
+    pub flush_interval_ms: u64,
+    pub flush_batch: usize,
+    /// Raw usage is kept this many days (whole daily partitions are dropped); roll-ups stay.
+    pub retention_days: i32,
+    /// Daily partitions made ahead of time.
+    pub partitions_ahead_days: i32,
+    /// How often the worker rolls up the current and unfinished days.
+    pub rollup_interval_secs: u64,
+    /// Breakdowns by department show no group of fewer people (k-anonymity).
+    pub min_group_size: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -81,6 +81,13 @@ pub enum ApiError {
     Validation(Vec<FieldError>),
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64 },
+    /// A limit of the organization's plan (its API rate limit), named in `detail`.
+    #[error("{detail}")]
+    LimitExceeded {
+        code: &'static str,
+        detail: String,
+        retry_after_secs: u64,
+    },
     #[error("service unavailable ({code})")]
     Unavailable { code: &'static str },
     #[error("internal error")]
@@ -155,6 +162,7 @@ impl ApiError {
             | ApiError::NotFound { code }
             | ApiError::Conflict { code, .. }
             | ApiError::Unprocessable { code, .. }
+            | ApiError::LimitExceeded { code, .. }
             | ApiError::Unavailable { code } => code,
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::PayloadTooLarge => "payload_too_large",
@@ -222,7 +230,9 @@ impl ResponseError for ApiError {
             ApiError::Unprocessable { .. } | ApiError::Validation(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
-            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyRequests { .. } | ApiError::LimitExceeded { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -235,7 +245,10 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
         match self {
-            ApiError::TooManyRequests { retry_after_secs } => {
+            ApiError::TooManyRequests { retry_after_secs }
+            | ApiError::LimitExceeded {
+                retry_after_secs, ..
+            } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
             ApiError::Unauthorized { code } => {

@@ -27,6 +27,8 @@ struct Readiness {
     redis: &'static str,
     /// Whether cross-instance cache invalidation is live (else caches live at most a second).
     invalidation: &'static str,
+    /// Usage capture since this process started, with what it dropped (docs/analytics.md).
+    usage: crate::modules::analytics::capture::CaptureReport,
 }
 
 #[get("/healthz")]
@@ -47,6 +49,7 @@ async fn readyz(state: Data<AppState>) -> HttpResponse {
         status: if database { "ready" } else { "unavailable" },
         database: if database { "up" } else { "down" },
         redis: if redis { "up" } else { "down" },
+        usage: state.usage.report(),
         invalidation: if state.bus.health().is_up() {
             "live"
         } else {

@@ -30,9 +30,12 @@ use crate::{
     jobs::worker::{AuditJobs, Worker},
     keys,
     mail::Mailer,
-    modules::{api_keys, imports, members, orgs, roles, scim, sessions, sso},
+    modules::{
+        analytics::{self, capture::Capture, rollup::Rollup},
+        api_keys, imports, members, orgs, roles, scim, sessions, sso,
+    },
     state::AppState,
-    tenancy::{TenantDirectory, middleware::resolve_tenant},
+    tenancy::{self, TenantDirectory, middleware::resolve_tenant},
     ui,
 };
 
@@ -59,6 +62,7 @@ impl Application {
                 pending[0]
             );
         }
+        let (usage, _usage_writer) = Capture::start(pool.clone(), clock.clone(), &settings.usage);
         let jwt_keys = JwtKeys::parse(&key_ring(&settings, Ring::Jwt)?)?;
         let crypto = Arc::new(Crypto::parse(&key_ring(&settings, Ring::Crypto)?)?);
         let audit_signer = Arc::new(DigestSigner::parse(&key_ring(&settings, Ring::Audit)?)?);
@@ -132,6 +136,7 @@ impl Application {
             import_progress,
             audit_signer,
             audit_stream,
+            usage: Arc::new(usage),
             openapi_json,
         });
         let server_state = state.clone();
@@ -181,6 +186,8 @@ impl Application {
     /// back the leases of the jobs it holds.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
+        // What the usage capture still holds is written before the process ends.
+        self.state.usage.flush().await;
         let _ = self.shutdown.send(true);
         if let Some(task) = self.worker_task {
             let _ = task.await;
@@ -211,7 +218,14 @@ pub async fn job_worker(
         sender: Arc::new(stream_sender(settings)?),
         settings: settings.audit.clone(),
         partitions_ahead: settings.database.audit_partitions_ahead,
+        stream_plans: settings
+            .plans
+            .with(tenancy::plan::Feature::AuditStream)
+            .into_iter()
+            .map(|p| p.as_str().to_owned())
+            .collect(),
     };
+    let rollup = Rollup::new(pool.clone(), clock.clone(), settings.usage.clone());
     Ok(Worker::new(
         pool,
         clock,
@@ -220,7 +234,11 @@ pub async fn job_worker(
         settings.jobs.clone(),
     )
     .with_notifier(redis)
-    .with_audit(audit))
+    .with_audit(audit)
+    .with_usage(
+        rollup,
+        std::time::Duration::from_secs(settings.usage.rollup_interval_secs.max(1)),
+    ))
 }
 
 /// The client that POSTs to the organizations' audit log streams.
@@ -291,7 +309,10 @@ pub fn key_ring(settings: &Settings, ring: Ring) -> anyhow::Result<SecretString>
 /// Every JSON route, under `/api/v1`, behind tenant resolution. Registered through utoipa, so each one
 /// is in the OpenAPI document by construction.
 fn api_scope() -> impl HttpServiceFactory + OpenApiFactory + 'static {
+    // Inner to outer: the plan's API rate limit, usage capture (which sees the 429s too), the tenant.
     scope::scope("/api/v1")
+        .wrap(from_fn(tenancy::limits::api_rate_limit))
+        .wrap(from_fn(analytics::capture::track))
         .wrap(from_fn(resolve_tenant))
         .service(http::openapi::openapi_json)
         .service(auth::routes::login)
@@ -365,6 +386,11 @@ fn api_scope() -> impl HttpServiceFactory + OpenApiFactory + 'static {
         .service(audit::stream::routes::put_stream)
         .service(audit::stream::routes::delete_stream)
         .service(audit::stream::routes::test_stream)
+        .service(analytics::routes::overview)
+        .service(analytics::routes::adoption)
+        .service(analytics::routes::trends)
+        .service(analytics::routes::departments)
+        .service(analytics::routes::export)
         .default_service(web::to(not_found))
 }
 

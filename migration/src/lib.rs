@@ -24,6 +24,7 @@ mod m20261123_000014_import_staging;
 mod m20261206_000015_audit_chain;
 mod m20261206_000016_audit_stream;
 mod m20261206_000017_session_check;
+mod m20261206_000018_plans_and_usage;
 
 /// Owns every object; runs migrations and maintenance. Never used on a request path.
 pub const OWNER_ROLE: &str = "trellis_owner";
@@ -57,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000015_audit_chain::Migration),
             Box::new(m20261206_000016_audit_stream::Migration),
             Box::new(m20261206_000017_session_check::Migration),
+            Box::new(m20261206_000018_plans_and_usage::Migration),
         ]
     }
 }

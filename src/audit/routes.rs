@@ -249,6 +249,12 @@ pub async fn export_events(
     .await?;
     let (tenant, user) = (auth.tx.tenant_id(), auth.tx.user_id());
     auth.tx.commit().await?;
+    state.usage.feature(
+        tenant,
+        user,
+        crate::modules::analytics::capture::FeatureEvent::AuditExported,
+        format.name(),
+    );
 
     // A cursor in a transaction of its own: one snapshot, read a batch per round trip.
     let tx = TenantTx::begin(&state.pool, tenant, user).await?;

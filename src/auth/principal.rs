@@ -207,6 +207,9 @@ fn read_credential(req: &HttpRequest, csrf: Option<&str>) -> Result<AccessToken,
         if let Some(span) = req.extensions().get::<RootSpan>() {
             span.record("user_id", tracing::field::display(claims.sub));
         }
+        // Usage analytics count the member as active (when the request succeeds).
+        req.extensions_mut()
+            .insert(crate::modules::analytics::capture::ActiveUser(claims.sub));
         let changes_state = !req.method().is_safe();
         if by_cookie
             && changes_state

@@ -45,6 +45,8 @@ impl Limit {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateDecision {
     pub allowed: bool,
+    /// Events counted in this window so far.
+    pub count: u32,
     /// Seconds until the window resets.
     pub retry_after_secs: u64,
 }
@@ -88,6 +90,7 @@ impl RateLimiter {
         };
         RateDecision {
             allowed: count <= limit.max,
+            count,
             retry_after_secs,
         }
     }
@@ -101,6 +104,7 @@ impl RateLimiter {
         };
         RateDecision {
             allowed: count < limit.max,
+            count,
             retry_after_secs,
         }
     }

@@ -25,6 +25,7 @@ use crate::{
     domain::{Email, SessionId, TenantId, UserId},
     error::{ApiError, FieldError},
     mail::{self, MailTemplate},
+    modules::analytics::capture::FeatureEvent,
     state::AppState,
     tenancy::{Tenant, TenantTx},
 };
@@ -76,7 +77,14 @@ pub async fn login(
         Some(u) => role_of(&tx, UserId::from_uuid(u.id)).await?,
         None => None,
     };
-    if crate::modules::sso::connection::refuses_password(&tx, claimed_role.as_deref()).await? {
+    if crate::modules::sso::connection::refuses_password(
+        &tx,
+        tenant,
+        &state.settings.plans,
+        claimed_role.as_deref(),
+    )
+    .await?
+    {
         state.passwords.verify(password, None).await?;
         let actor = match &user {
             Some(u) => Actor::user(UserId::from_uuid(u.id), &u.email),
@@ -223,6 +231,15 @@ pub async fn finish_sign_in(
     )
     .await?;
     tx.commit().await?;
+    // Usage analytics: `sso_login` for the identity provider, `login` (by method) otherwise.
+    let event = if sign_in.method == "sso" {
+        FeatureEvent::SsoLogin
+    } else {
+        FeatureEvent::Login
+    };
+    state
+        .usage
+        .feature(tenant.id, Some(user_id), event, sign_in.method);
     token_pair(
         state,
         tenant,

@@ -39,6 +39,7 @@ names!(
         Mfa => "mfa",
         Sso => "sso",
         Billing => "billing",
+        Analytics => "analytics",
     }
 );
 
@@ -89,6 +90,7 @@ const ALL: &[(Obj, Act)] = &[
     (Obj::Mfa, Act::Reset),
     (Obj::Sso, Act::Manage),
     (Obj::Billing, Act::Manage),
+    (Obj::Analytics, Act::Read),
 ];
 
 impl Permission {

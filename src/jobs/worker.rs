@@ -21,6 +21,7 @@ use crate::{
     crypto::Crypto,
     domain::TenantId,
     mail::Mailer,
+    modules::analytics::rollup::Rollup,
 };
 
 /// A job this worker holds the lease of.
@@ -57,6 +58,8 @@ pub struct Worker {
     notify: Option<RedisStore>,
     /// The audit log's upkeep: chaining, streaming, retention, partitions.
     audit: Option<AuditWork>,
+    /// Usage analytics' roll-up and how often it runs.
+    usage: Option<(Rollup, Duration)>,
 }
 
 /// What the worker needs to keep the audit log: see [`Worker::with_audit`].
@@ -67,11 +70,13 @@ pub struct AuditJobs {
     pub settings: AuditSettings,
     /// Monthly audit partitions kept ahead of time.
     pub partitions_ahead: i32,
+    /// The plans whose organizations' log streams are delivered.
+    pub stream_plans: Vec<String>,
 }
 
 struct AuditWork {
     sealer: Sealer,
-    streamer: Streamer,
+    streamer: Arc<Streamer>,
     /// How often retention and partition upkeep run.
     upkeep_every: Duration,
     partitions_ahead: i32,
@@ -95,6 +100,7 @@ impl Worker {
             settings,
             notify: None,
             audit: None,
+            usage: None,
         }
     }
 
@@ -211,14 +217,15 @@ impl Worker {
     /// second, in tasks of their own), applies retention and makes the coming months' partitions every
     /// `audit.retention_interval_secs`.
     pub fn with_audit(mut self, jobs: AuditJobs) -> Worker {
-        let streamer = Streamer::new(
+        let streamer = Arc::new(Streamer::new(
             self.pool.clone(),
             self.clock.clone(),
             self.crypto.clone(),
             jobs.sender,
             jobs.settings.clone(),
             self.id.clone(),
-        );
+            jobs.stream_plans,
+        ));
         self.audit = Some(AuditWork {
             sealer: jobs.sealer,
             streamer,
@@ -226,6 +233,55 @@ impl Worker {
             partitions_ahead: jobs.partitions_ahead,
         });
         self
+    }
+
+    /// Rolls up usage every `every` and keeps its daily partitions (ahead, and past retention dropped).
+    pub fn with_usage(mut self, rollup: Rollup, every: Duration) -> Worker {
+        self.usage = Some((rollup, every));
+        self
+    }
+
+    /// Rolls up every organization's unfinished days of usage now; returns the days rolled up.
+    pub async fn roll_up_usage(&self) -> Result<u64, sea_orm::DbErr> {
+        match &self.usage {
+            Some((rollup, _)) => rollup.run().await,
+            None => Ok(0),
+        }
+    }
+
+    /// Makes the coming days' usage partitions and drops those past retention: (created, dropped).
+    pub async fn keep_usage_partitions(&self) -> Result<(i32, i32), sqlx::Error> {
+        match &self.usage {
+            Some((rollup, _)) => rollup.keep_partitions().await,
+            None => Ok((0, 0)),
+        }
+    }
+
+    /// Rolls usage up every `usage.rollup_interval_secs` and keeps its partitions every hour, until
+    /// `shutdown`.
+    async fn maintain_usage(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let Some((_, every)) = &self.usage else {
+            return;
+        };
+        let mut last_partitions: Option<tokio::time::Instant> = None;
+        loop {
+            if last_partitions.is_none_or(|at| at.elapsed() >= Duration::from_secs(3600)) {
+                match self.keep_usage_partitions().await {
+                    Ok((0, 0)) => {}
+                    Ok((created, dropped)) => {
+                        tracing::info!(created, dropped, "usage partitions kept")
+                    }
+                    Err(error) => tracing::warn!(%error, "keeping usage partitions failed"),
+                }
+                last_partitions = Some(tokio::time::Instant::now());
+            }
+            if let Err(error) = self.roll_up_usage().await {
+                tracing::warn!(%error, "rolling up usage failed");
+            }
+            if !sleep_unless_shutdown(&mut shutdown, *every).await {
+                return;
+            }
+        }
     }
 
     /// Chains every tenant's new audit events (and signs heads that are due); returns how many events.
@@ -290,11 +346,14 @@ impl Worker {
         }
     }
 
-    /// Delivers the log streams every second until `shutdown`; a task of its own, so a slow receiver
-    /// never delays the chain.
+    /// Starts the due log streams' deliveries every second until `shutdown`; a task of its own, so a
+    /// slow receiver never delays the chain (nor, having its own slot, the other organizations).
     async fn stream_audit(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let Some(audit) = &self.audit else {
+            return;
+        };
         loop {
-            if let Err(error) = self.deliver_audit_streams().await {
+            if let Err(error) = audit.streamer.start_due().await {
                 tracing::warn!(%error, "delivering audit streams failed");
             }
             if !sleep_unless_shutdown(&mut shutdown, Duration::from_secs(1)).await {
@@ -433,6 +492,10 @@ impl Worker {
         let poll = Duration::from_millis(self.settings.poll_interval_ms.max(10));
         let mut listener = self.listen().await;
         let mut last_prune = tokio::time::Instant::now();
+        let usage = self
+            .usage
+            .is_some()
+            .then(|| tokio::spawn(self.clone().maintain_usage(shutdown.clone())));
         let audit = self.audit.is_some().then(|| {
             (
                 tokio::spawn(self.clone().maintain_audit(shutdown.clone())),
@@ -477,6 +540,9 @@ impl Worker {
         if let Some((chain, streams)) = audit {
             let _ = chain.await;
             let _ = streams.await;
+        }
+        if let Some(usage) = usage {
+            let _ = usage.await;
         }
         match self.release_leases().await {
             Ok(released) => tracing::info!(released, "job worker stopped"),

@@ -1,6 +1,7 @@
 //! Feature areas, one folder each: `routes.rs` (thin handlers and DTOs), `service.rs` (the logic, on a
 //! [`crate::tenancy::TenantTx`]), `error.rs` where the area has its own failures.
 
+pub mod analytics;
 pub mod api_keys;
 pub mod imports;
 pub mod members;

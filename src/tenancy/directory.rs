@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use sqlx::{PgPool, Row};
 
-use super::{Tenant, TenantStatus};
+use super::{Tenant, TenantStatus, plan::Plan};
 use crate::{
     cache::TtlCache,
     config::TenancySettings,
@@ -44,7 +44,7 @@ impl TenantDirectory {
         }
         let generation = self.cache.generation();
         let row =
-            sqlx::query("SELECT id, slug, status, plan, seat_limit FROM tenants WHERE slug = $1")
+            sqlx::query("SELECT id, slug, status, plan, seat_limit, api_rate_limit FROM tenants WHERE slug = $1")
                 .bind(slug.as_str())
                 .fetch_optional(&self.pool)
                 .await?;
@@ -56,8 +56,10 @@ impl TenantDirectory {
                     "active" => TenantStatus::Active,
                     _ => TenantStatus::Suspended,
                 },
-                plan: row.try_get("plan")?,
+                // The column's CHECK allows only the known plans; anything else is the least.
+                plan: Plan::parse(row.try_get("plan")?).unwrap_or(Plan::Free),
                 seat_limit: row.try_get("seat_limit")?,
+                api_rate_limit: row.try_get("api_rate_limit")?,
             }),
             None => None,
         };

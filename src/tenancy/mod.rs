@@ -6,11 +6,15 @@
 //! - [`middleware`] puts the resolved [`Tenant`] into each tenant-scoped request;
 //! - [`tx`] is [`TenantTx`]: one transaction per request with `SET LOCAL app.tenant_id`, so row-level
 //!   security keeps tenants apart in the database itself;
-//! - [`provision`] creates tenants (CLI, demo seed).
+//! - [`plan`] is what an organization pays for: limits and features; [`limits`] enforces its API rate
+//!   limit;
+//! - [`provision`] creates and updates tenants (CLI, demo seed).
 
 pub mod directory;
 pub mod host;
+pub mod limits;
 pub mod middleware;
+pub mod plan;
 pub mod provision;
 pub mod tx;
 
@@ -37,8 +41,10 @@ pub struct Tenant {
     pub id: TenantId,
     pub slug: TenantSlug,
     pub status: TenantStatus,
-    pub plan: String,
+    pub plan: plan::Plan,
     pub seat_limit: i32,
+    /// API requests per minute for this organization; `None`: its plan's.
+    pub api_rate_limit: Option<i32>,
 }
 
 /// Extracts the tenant the middleware resolved. A handler that asks for it outside a tenant scope is a

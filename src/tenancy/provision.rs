@@ -1,6 +1,7 @@
 //! Creating a tenant: the global `tenants` row, its settings, its first owner and the audit event, in one
 //! transaction as the owner role (the app role may only read `tenants`). Used by `trellis tenant create`
-//! and the local demo seed.
+//! and the local demo seed. Changing what the platform sets for a tenant (plan, seats, API rate limit,
+//! status): [`update_tenant`], `trellis tenant update`.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -10,6 +11,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
+use super::plan::Plan;
 use crate::{
     audit::{self, Actor, AuditCtx, AuditEvent},
     auth::password::{NewPassword, PasswordHasher},
@@ -22,6 +24,7 @@ pub struct NewTenant {
     pub name: DisplayName,
     pub admin_email: Email,
     pub admin_password: NewPassword,
+    pub plan: Plan,
     pub seat_limit: i32,
 }
 
@@ -58,10 +61,11 @@ pub async fn create_tenant(
         .execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
             "INSERT INTO tenants (id, slug, status, plan, seat_limit, created_at) \
-             VALUES ($1, $2, 'active', 'standard', $3, $4) ON CONFLICT (slug) DO NOTHING",
+             VALUES ($1, $2, 'active', $3, $4, $5) ON CONFLICT (slug) DO NOTHING",
             [
                 tenant_id.as_uuid().into(),
                 new.slug.as_str().into(),
+                new.plan.as_str().into(),
                 new.seat_limit.into(),
                 now.into(),
             ],
@@ -129,6 +133,7 @@ pub async fn create_tenant(
                 "slug": new.slug.as_str(),
                 "name": new.name.as_str(),
                 "owner": new.admin_email.as_str(),
+                "plan": new.plan.as_str(),
                 "seat_limit": new.seat_limit,
             })),
     )
@@ -138,4 +143,87 @@ pub async fn create_tenant(
         tenant_id,
         owner_id,
     })
+}
+
+/// What the platform changes about a tenant; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct TenantChange {
+    pub plan: Option<Plan>,
+    pub seat_limit: Option<i32>,
+    /// `Some(None)` goes back to the plan's rate limit.
+    pub api_rate_limit: Option<Option<i32>>,
+    pub suspended: Option<bool>,
+}
+
+/// Applies `change` to the tenant `slug` and records `tenant.updated` (before and after) in its audit
+/// log, in one transaction as the owner role; returns the tenant's id. The caller announces the change
+/// to the instances' tenant caches.
+pub async fn update_tenant(
+    owner: &DatabaseConnection,
+    now: DateTime<Utc>,
+    slug: &TenantSlug,
+    change: &TenantChange,
+    actor: &str,
+) -> Result<TenantId, ProvisionError> {
+    let tx = owner.begin().await?;
+    let before = tx
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT id, plan, seat_limit, api_rate_limit, status FROM tenants WHERE slug = $1 FOR UPDATE",
+            [slug.as_str().into()],
+        ))
+        .await?
+        .ok_or_else(|| ProvisionError::Other(format!("no tenant {slug}")))?;
+    let tenant_id = TenantId::from_uuid(before.try_get("", "id")?);
+    let old = json!({
+        "plan": before.try_get::<String>("", "plan")?,
+        "seat_limit": before.try_get::<i32>("", "seat_limit")?,
+        "api_rate_limit": before.try_get::<Option<i32>>("", "api_rate_limit")?,
+        "status": before.try_get::<String>("", "status")?,
+    });
+    let after = tx
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "UPDATE tenants SET plan = coalesce($2, plan), seat_limit = coalesce($3, seat_limit), \
+               api_rate_limit = CASE WHEN $4 THEN $5 ELSE api_rate_limit END, \
+               status = coalesce($6, status) \
+             WHERE id = $1 RETURNING plan, seat_limit, api_rate_limit, status",
+            [
+                tenant_id.as_uuid().into(),
+                change.plan.map(|p| p.as_str().to_owned()).into(),
+                change.seat_limit.into(),
+                change.api_rate_limit.is_some().into(),
+                change.api_rate_limit.flatten().into(),
+                change
+                    .suspended
+                    .map(|s| if s { "suspended" } else { "active" }.to_owned())
+                    .into(),
+            ],
+        ))
+        .await?
+        .ok_or_else(|| ProvisionError::Other(format!("no tenant {slug}")))?;
+    let new = json!({
+        "plan": after.try_get::<String>("", "plan")?,
+        "seat_limit": after.try_get::<i32>("", "seat_limit")?,
+        "api_rate_limit": after.try_get::<Option<i32>>("", "api_rate_limit")?,
+        "status": after.try_get::<String>("", "status")?,
+    });
+    if new != old {
+        let ctx = AuditCtx {
+            actor: Actor::system(actor),
+            request: RequestContext::default(),
+            now,
+        };
+        audit::record_in(
+            &tx,
+            tenant_id,
+            &ctx,
+            AuditEvent::new("tenant.updated")
+                .target("tenant", tenant_id, Some(slug.as_str()))
+                .metadata(json!({ "before": old, "after": new })),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(tenant_id)
 }

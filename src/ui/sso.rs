@@ -23,6 +23,7 @@ use crate::{
     http::RequestContext,
     state::AppState,
     tenancy::Tenant,
+    tenancy::plan::Feature,
 };
 
 #[derive(Template)]
@@ -47,6 +48,7 @@ pub async fn start(
     request: RequestContext,
     query: Query<StartQuery>,
 ) -> PageResult {
+    tenant.require(&state.settings.plans, Feature::Sso)?;
     match flow::start(&state, &tenant, &request, query.return_to.as_deref()).await {
         Ok((url, bound)) => {
             let mut response = HttpResponse::Found()
@@ -68,6 +70,7 @@ pub async fn callback(
     request: RequestContext,
     query: Query<CallbackQuery>,
 ) -> PageResult {
+    tenant.require(&state.settings.plans, Feature::Sso)?;
     let bound = req
         .cookie(web_session::SSO_COOKIE)
         .map(|c| c.value().to_owned());

@@ -49,6 +49,8 @@ struct Inbox {
     received: Vec<Received>,
     /// Statuses to answer with, first first; 200 once they run out.
     answers: Vec<u16>,
+    /// How long to wait before answering.
+    delay: std::time::Duration,
 }
 
 /// A SIEM stand-in: an HTTP server on 127.0.0.1 that keeps what it is sent.
@@ -67,6 +69,8 @@ impl Receiver {
             App::new().default_service(web::to(move |request: HttpRequest, body: web::Bytes| {
                 let inbox = inbox.clone();
                 async move {
+                    let delay = inbox.lock().unwrap().delay;
+                    tokio::time::sleep(delay).await;
                     let mut inbox = inbox.lock().unwrap();
                     inbox.received.push(Received {
                         path: request.path().to_owned(),
@@ -112,6 +116,10 @@ impl Receiver {
             .unwrap()
             .answers
             .extend_from_slice(statuses);
+    }
+
+    fn delay(&self, delay: std::time::Duration) {
+        self.inbox.lock().unwrap().delay = delay;
     }
 
     fn received(&self) -> Vec<Received> {
@@ -396,7 +404,7 @@ async fn start_at_now_sends_only_new_events_and_other_formats_are_laid_out_for_t
     assert!(line["time"].as_f64().unwrap() > 1.7e9);
     assert!(signature_holds(hec, SECRET));
 
-    let changed = put_stream(
+    let moved = put_stream(
         &app,
         "acme",
         &owner,
@@ -404,15 +412,27 @@ async fn start_at_now_sends_only_new_events_and_other_formats_are_laid_out_for_t
     )
     .await;
     assert_eq!(
+        moved.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "another path: the secret does not follow without being sent again"
+    );
+    let changed = put_stream(
+        &app,
+        "acme",
+        &owner,
+        json!({ "url": receiver.url("/hec"), "format": "json_array" }),
+    )
+    .await;
+    assert_eq!(
         changed.status(),
         StatusCode::OK,
-        "same origin: the secret is kept"
+        "same endpoint: the secret is kept"
     );
     changes(&app, "acme", &owner, 2).await;
     app.worker.seal_audit().await.unwrap();
     assert_eq!(app.worker.deliver_audit_streams().await.unwrap(), 3);
     let array = &receiver.received()[1];
-    assert_eq!(array.path, "/array");
+    assert_eq!(array.path, "/hec");
     let events: Vec<Value> = serde_json::from_slice(&array.body).unwrap();
     assert_eq!(events[0]["action"], "audit_stream.updated");
     assert_eq!(events[1]["action"], "org.settings_updated");
@@ -693,4 +713,78 @@ async fn the_worker_makes_audit_partitions_ahead_and_the_app_role_cannot() {
         .await
         .unwrap_err();
     assert_eq!(crate::helpers::sqlstate(&refused), "42501");
+}
+
+#[tokio::test]
+async fn a_settings_change_while_a_batch_is_in_flight_sends_it_again_from_the_new_cursor() {
+    let app = spawn_app().await;
+    let acme = app.create_tenant("acme").await;
+    let owner = app.login_owner(&acme).await;
+    let receiver = Receiver::start().await;
+    put_stream(
+        &app,
+        "acme",
+        &owner,
+        json!({ "url": receiver.url("/in"), "secret": SECRET, "start_at": "oldest" }),
+    )
+    .await;
+    changes(&app, "acme", &owner, 2).await;
+    app.worker.seal_audit().await.unwrap();
+    receiver.delay(std::time::Duration::from_millis(1500));
+    let worker = app.worker.clone();
+    let in_flight = tokio::spawn(async move { worker.deliver_audit_streams().await.unwrap() });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // The admin re-points the stream while the batch waits for its answer.
+    let changed = put_stream(
+        &app,
+        "acme",
+        &owner,
+        json!({ "url": receiver.url("/in"), "format": "json", "start_at": "oldest" }),
+    )
+    .await;
+    assert_eq!(changed.status(), StatusCode::OK);
+    in_flight.await.unwrap();
+    assert_eq!(
+        receiver.received().len(),
+        1,
+        "the batch in flight did arrive"
+    );
+    let after = status(&app, "acme", &owner).await;
+    assert_eq!(
+        after["delivery"]["delivered_seq"], 0,
+        "the answer to a batch sent under the old settings does not move the new cursor: {after}"
+    );
+    receiver.delay(std::time::Duration::ZERO);
+    app.worker.seal_audit().await.unwrap();
+    app.worker.deliver_audit_streams().await.unwrap();
+    let again = &receiver.received()[1];
+    assert_eq!(again.seqs()[0], 1, "sent again from the start");
+}
+
+#[tokio::test]
+async fn outside_development_the_sender_refuses_internal_addresses_at_delivery() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let receiver = Receiver::start().await;
+    let sender =
+        trellis::audit::stream::sender::Sender::new(std::time::Duration::from_secs(2), false)
+            .unwrap();
+    for url in [
+        format!("https://localhost:{}/in", receiver.port),
+        format!("https://127.0.0.1:{}/in", receiver.port),
+        format!("http://siem.example:{}/in", receiver.port),
+    ] {
+        let attempt = sender
+            .post(trellis::audit::stream::sender::Delivery {
+                url: &url,
+                secret: b"0123456789abcdef",
+                headers: &[],
+                body: b"{}".to_vec(),
+                timestamp: 0,
+                sequence: None,
+            })
+            .await;
+        assert!(!attempt.succeeded(), "{url}");
+        assert_eq!(attempt.status, None, "{url}: never reached");
+    }
+    assert!(receiver.received().is_empty());
 }

@@ -130,6 +130,7 @@ async fn probe(
                 .await
         }
         "audit_log:configure" => app.get(slug, "/api/v1/audit-stream", token).await,
+        "analytics:read" => app.get(slug, "/api/v1/analytics/adoption", token).await,
         "billing:manage" => return None,
         other => panic!("no probe for the permission {other}: add one to tests/api/authz.rs"),
     };

@@ -399,6 +399,7 @@ impl TestApp {
                 name: DisplayName::parse(&format!("{slug} Inc")).unwrap(),
                 admin_email: Email::parse(&email).unwrap(),
                 admin_password: NewPassword::parse(PASSWORD, &email).unwrap(),
+                plan: trellis::tenancy::plan::Plan::Enterprise,
                 seat_limit: seats,
             },
         )

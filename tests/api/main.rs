@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod analytics;
 mod api_keys;
 mod audit;
 mod audit_stream;
@@ -22,13 +23,14 @@ mod keys;
 mod mail;
 mod members;
 mod mfa;
-mod op;
+pub mod op;
+mod plans;
 mod races;
 mod requests;
 mod roles;
-mod scim;
+pub mod scim;
 mod sessions;
 pub mod smtp;
 mod snapshots;
-mod sso;
+pub mod sso;
 mod tenancy;

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, TestTenant, spawn_app};
 
 /// The organization's SCIM token, created by its owner.
-async fn scim_token(app: &TestApp, tenant: &TestTenant) -> String {
+pub(crate) async fn scim_token(app: &TestApp, tenant: &TestTenant) -> String {
     let owner = app.login_owner(tenant).await;
     let created = app
         .post(
@@ -24,7 +24,7 @@ async fn scim_token(app: &TestApp, tenant: &TestTenant) -> String {
 }
 
 /// A SCIM request on `slug`'s host.
-async fn scim(
+pub(crate) async fn scim(
     app: &TestApp,
     slug: &str,
     token: &str,

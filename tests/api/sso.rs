@@ -14,7 +14,7 @@ use crate::{
 };
 
 /// Connects `tenant` to the provider through the admin API; returns the connection.
-async fn connect(
+pub(crate) async fn connect(
     app: &TestApp,
     tenant: &TestTenant,
     admin: &Session,
@@ -76,7 +76,7 @@ async fn member_id(app: &TestApp, slug: &str, session: &Session, email: &str) ->
 }
 
 /// The failed sign-in's page says why; returns its reference (the audit reason).
-async fn failure_reason(response: reqwest::Response, status: StatusCode) -> String {
+pub(crate) async fn failure_reason(response: reqwest::Response, status: StatusCode) -> String {
     assert_eq!(response.status(), status);
     let page = response.text().await.unwrap();
     let marker = "Reference: <code>";

@@ -15,6 +15,7 @@ pub struct Model {
     pub plan: String,
     pub seat_limit: i32,
     pub created_at: DateTimeWithTimeZone,
+    pub api_rate_limit: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -55,6 +56,10 @@ pub enum Relation {
     Sessions,
     #[sea_orm(has_one = "super::sso_connections::Entity")]
     SsoConnections,
+    #[sea_orm(has_many = "super::usage_daily::Entity")]
+    UsageDaily,
+    #[sea_orm(has_many = "super::usage_rollups::Entity")]
+    UsageRollups,
     #[sea_orm(has_many = "super::user_identities::Entity")]
     UserIdentities,
     #[sea_orm(has_many = "super::user_mfa::Entity")]
@@ -156,6 +161,18 @@ impl Related<super::scim_tokens::Entity> for Entity {
 impl Related<super::sso_connections::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::SsoConnections.def()
+    }
+}
+
+impl Related<super::usage_daily::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::UsageDaily.def()
+    }
+}
+
+impl Related<super::usage_rollups::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::UsageRollups.def()
     }
 }
 

@@ -75,6 +75,8 @@ pub enum Relation {
         on_delete = "Cascade"
     )]
     Tenants,
+    #[sea_orm(has_many = "super::usage_active_users::Entity")]
+    UsageActiveUsers,
     #[sea_orm(has_many = "super::user_identities::Entity")]
     UserIdentities,
     #[sea_orm(has_one = "super::user_mfa::Entity")]
@@ -140,6 +142,12 @@ impl Related<super::sessions::Entity> for Entity {
 impl Related<super::tenants::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Tenants.def()
+    }
+}
+
+impl Related<super::usage_active_users::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::UsageActiveUsers.def()
     }
 }
 

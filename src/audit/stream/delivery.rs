@@ -7,7 +7,11 @@
 //! receiver is talked to: a short one takes the stream's lease and reads the batch, another records
 //! the outcome (only while the lease is still this worker's).
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    collections::HashSet,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use chrono::DateTime;
 use entity::audit_events::Model as Event;
@@ -44,6 +48,11 @@ pub struct Streamer {
     settings: AuditSettings,
     /// This worker's name in `audit_streams.locked_by`.
     worker: String,
+    /// The plans that include the audit stream: an organization on another plan is not delivered to.
+    plans: Vec<String>,
+    /// Deliveries running now ([`Streamer::start_due`]), at most [`CONCURRENCY`].
+    slots: Arc<tokio::sync::Semaphore>,
+    in_flight: Mutex<HashSet<Uuid>>,
 }
 
 impl Streamer {
@@ -54,6 +63,7 @@ impl Streamer {
         sender: Arc<Sender>,
         settings: AuditSettings,
         worker: String,
+        plans: Vec<String>,
     ) -> Streamer {
         Streamer {
             pool,
@@ -62,22 +72,64 @@ impl Streamer {
             sender,
             settings,
             worker,
+            plans,
+            slots: Arc::new(tokio::sync::Semaphore::new(CONCURRENCY)),
+            in_flight: Mutex::new(HashSet::new()),
         }
     }
 
-    /// Delivers to every stream that is behind and due; returns the events delivered.
-    pub async fn deliver_all(&self) -> Result<u64, DbErr> {
-        let now = self.clock.now();
-        let due: Vec<Uuid> = sqlx::query_scalar(
+    /// The organizations whose stream is behind its chain, due and not leased.
+    async fn due(&self) -> Result<Vec<Uuid>, DbErr> {
+        sqlx::query_scalar(
             "SELECT s.tenant_id FROM audit_streams s \
              JOIN audit_chain_heads h ON h.tenant_id = s.tenant_id \
+             JOIN tenants t ON t.id = s.tenant_id AND t.status = 'active' AND t.plan = ANY($2) \
              WHERE s.enabled AND h.seq > s.delivered_seq AND s.next_attempt_at <= $1 \
                AND (s.locked_until IS NULL OR s.locked_until < $1)",
         )
-        .bind(now)
+        .bind(self.clock.now())
+        .bind(&self.plans)
         .fetch_all(&self.pool)
         .await
-        .map_err(|e| DbErr::Custom(format!("finding streams to deliver: {e}")))?;
+        .map_err(|e| DbErr::Custom(format!("finding streams to deliver: {e}")))
+    }
+
+    /// Starts a delivery for each due organization this worker is not already delivering to, while a
+    /// slot is free, and returns at once: a slow receiver holds its own slot only, never the others'
+    /// turn. The worker calls it every second.
+    pub async fn start_due(self: &Arc<Self>) -> Result<usize, DbErr> {
+        let mut started = 0;
+        for tenant in self.due().await? {
+            let Ok(slot) = self.slots.clone().try_acquire_owned() else {
+                break;
+            };
+            let newly = self
+                .in_flight
+                .lock()
+                .map(|mut running| running.insert(tenant))
+                .unwrap_or(false);
+            if !newly {
+                continue;
+            }
+            let streamer = self.clone();
+            tokio::spawn(async move {
+                let _slot = slot;
+                if let Err(error) = streamer.deliver_tenant(TenantId::from_uuid(tenant)).await {
+                    tracing::warn!(%error, tenant_id = %tenant, "delivering an audit stream failed");
+                }
+                if let Ok(mut running) = streamer.in_flight.lock() {
+                    running.remove(&tenant);
+                }
+            });
+            started += 1;
+        }
+        Ok(started)
+    }
+
+    /// Delivers to every stream that is behind and due and waits for all; returns the events
+    /// delivered (tests; the worker uses [`Streamer::start_due`]).
+    pub async fn deliver_all(&self) -> Result<u64, DbErr> {
+        let due = self.due().await?;
         let results: Vec<Result<u64, DbErr>> = stream::iter(due)
             .map(|tenant| self.deliver_tenant(TenantId::from_uuid(tenant)))
             .buffer_unordered(CONCURRENCY)
@@ -184,8 +236,13 @@ impl Streamer {
         if rows.is_empty() {
             tx.execute_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,
+                // One statement, one snapshot: seals the sealer committed since the read above stop
+                // the jump short of them (they and the head commit together).
                 "UPDATE audit_streams SET locked_by = NULL, locked_until = NULL, delivered_seq = \
-                   greatest(delivered_seq, coalesce((SELECT seq FROM audit_chain_heads WHERE tenant_id = $1), 0)) \
+                   greatest(delivered_seq, coalesce( \
+                     (SELECT min(seq) - 1 FROM audit_seals \
+                      WHERE tenant_id = $1 AND seq > audit_streams.delivered_seq), \
+                     (SELECT seq FROM audit_chain_heads WHERE tenant_id = $1), 0)) \
                  WHERE tenant_id = $1 AND locked_by = $2",
                 [tenant.as_uuid().into(), self.worker.clone().into()],
             ))

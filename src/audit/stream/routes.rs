@@ -24,6 +24,7 @@ use crate::{
     error::ApiResult,
     http::ValidJson,
     state::AppState,
+    tenancy::{Tenant, plan::Feature},
 };
 
 /// How delivery is going.
@@ -160,8 +161,10 @@ pub struct StreamTestResponse {
 #[get("/audit-stream")]
 pub async fn get_stream(
     state: Data<AppState>,
+    tenant: Tenant,
     token: AccessToken,
 ) -> ApiResult<Json<StreamResponse>> {
+    tenant.require(&state.settings.plans, Feature::AuditStream)?;
     let auth = token.open(&state).await?;
     state
         .authz
@@ -187,9 +190,11 @@ pub async fn get_stream(
 #[put("/audit-stream")]
 pub async fn put_stream(
     state: Data<AppState>,
+    tenant: Tenant,
     token: AccessToken,
     body: ValidJson<PutStreamRequest>,
 ) -> ApiResult<HttpResponse> {
+    tenant.require(&state.settings.plans, Feature::AuditStream)?;
     let auth = token.open(&state).await?;
     state
         .authz
@@ -235,7 +240,12 @@ pub async fn put_stream(
     )
 )]
 #[delete("/audit-stream")]
-pub async fn delete_stream(state: Data<AppState>, token: AccessToken) -> ApiResult<HttpResponse> {
+pub async fn delete_stream(
+    state: Data<AppState>,
+    token: AccessToken,
+    tenant: Tenant,
+) -> ApiResult<HttpResponse> {
+    tenant.require(&state.settings.plans, Feature::AuditStream)?;
     let auth = token.open(&state).await?;
     state
         .authz
@@ -260,8 +270,10 @@ pub async fn delete_stream(state: Data<AppState>, token: AccessToken) -> ApiResu
 #[post("/audit-stream/test")]
 pub async fn test_stream(
     state: Data<AppState>,
+    tenant: Tenant,
     token: AccessToken,
 ) -> ApiResult<Json<StreamTestResponse>> {
+    tenant.require(&state.settings.plans, Feature::AuditStream)?;
     let auth = token.open(&state).await?;
     state
         .authz

@@ -10,7 +10,8 @@ use uuid::Uuid;
 
 use super::wire;
 
-/// How much of a refusing receiver's answer is kept for the delivery status.
+/// How much of a refusing receiver's answer is read, and kept for the delivery status.
+const ERROR_BODY_BYTES: usize = 4096;
 const ERROR_BODY_CHARS: usize = 300;
 
 pub struct Sender {
@@ -110,16 +111,24 @@ impl Sender {
             .await
             .map_err(|e| describe(&e))?;
         let status = response.status().as_u16();
-        let answer = if (200..300).contains(&status) {
-            String::new()
-        } else {
-            // Only the start of a refusal is kept; a huge or slow answer is cut off by the timeout.
-            let text = response.text().await.unwrap_or_default();
-            text.chars()
-                .filter(|c| !c.is_control())
-                .take(ERROR_BODY_CHARS)
-                .collect()
-        };
+        if (200..300).contains(&status) {
+            return Ok((status, String::new()));
+        }
+        // Only the start of a refusal is read (a receiver could answer with gigabytes).
+        let mut response = response;
+        let mut start = Vec::new();
+        while start.len() < ERROR_BODY_BYTES {
+            match response.chunk().await {
+                Ok(Some(chunk)) => start.extend_from_slice(&chunk),
+                _ => break,
+            }
+        }
+        start.truncate(ERROR_BODY_BYTES);
+        let answer = String::from_utf8_lossy(&start)
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(ERROR_BODY_CHARS)
+            .collect();
         Ok((status, answer))
     }
 }

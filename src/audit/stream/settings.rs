@@ -1,7 +1,9 @@
 //! The organization's stream as its admins configure it: read, create or replace, delete, on the
 //! request's [`TenantTx`]. The HMAC secret and the extra headers (credentials such as Splunk's
 //! `Authorization`) are sealed with the tenant's binding and never returned; only header names are.
-//! Both are kept on a change only while the URL keeps its origin: they are never sent to another host.
+//! Both are kept on a change only while the URL keeps its origin and path: they are never sent to
+//! another host, nor to another endpoint of a shared one. The audit log records the URL with its query
+//! values redacted (a collector's token may sit there, though it belongs in a header).
 
 use std::collections::BTreeMap;
 
@@ -101,7 +103,7 @@ pub async fn put(
     let valid = validate(&input, allow_insecure)?;
     let same_origin = existing
         .as_ref()
-        .is_some_and(|old| origin(&old.url) == Some(valid.url.origin()));
+        .is_some_and(|old| endpoint(&old.url) == endpoint(valid.url.as_str()));
     let tenant = tx.tenant_id();
     let secret_sealed = match (&valid.secret, &existing) {
         (Some(secret), _) => seal(crypto, tenant, SECRET, secret.as_bytes())?,
@@ -109,7 +111,7 @@ pub async fn put(
         (None, Some(_)) => {
             return Err(ApiError::validation(
                 "secret",
-                "is required when the URL's origin changes",
+                "is required when the URL's origin or path changes",
             ));
         }
         (None, None) => {
@@ -137,7 +139,7 @@ pub async fn put(
         (None, _) => {
             return Err(ApiError::validation(
                 "headers",
-                "are required again when the URL's origin changes (send {} for none)",
+                "are required again when the URL's origin or path changes (send {} for none)",
             ));
         }
     };
@@ -207,7 +209,7 @@ pub async fn put(
         tx,
         ctx,
         AuditEvent::new(action)
-            .target("audit_stream", saved.id, Some(&saved.url))
+            .target("audit_stream", saved.id, Some(&redacted(&saved.url)))
             .metadata(metadata),
     )
     .await?;
@@ -225,7 +227,7 @@ pub async fn delete(tx: &TenantTx, ctx: &AuditCtx) -> Result<(), ApiError> {
         tx,
         ctx,
         AuditEvent::new("audit_stream.deleted")
-            .target("audit_stream", existing.id, Some(&existing.url))
+            .target("audit_stream", existing.id, Some(&redacted(&existing.url)))
             .metadata(json!({ "before": describe(&existing) })),
     )
     .await?;
@@ -273,14 +275,33 @@ fn open(crypto: &Crypto, stream: &Stream, purpose: &str, sealed: &str) -> Result
         .map_err(|e| format!("the stored {purpose} cannot be opened ({e}); save the stream again"))
 }
 
-fn origin(url: &str) -> Option<url::Origin> {
-    Url::parse(url).ok().map(|u| u.origin())
+/// Where a URL sends to: its origin and path (not its query).
+fn endpoint(url: &str) -> Option<(url::Origin, String)> {
+    Url::parse(url)
+        .ok()
+        .map(|u| (u.origin(), u.path().to_owned()))
 }
 
-/// What the audit log records of a stream: everything but the secret and the header values.
+/// The URL with every query value replaced, for the audit log.
+fn redacted(url: &str) -> String {
+    let Ok(mut parsed) = Url::parse(url) else {
+        return String::new();
+    };
+    if parsed.query().is_some() {
+        let names: Vec<String> = parsed.query_pairs().map(|(k, _)| k.into_owned()).collect();
+        parsed
+            .query_pairs_mut()
+            .clear()
+            .extend_pairs(names.iter().map(|k| (k.as_str(), "redacted")));
+    }
+    parsed.to_string()
+}
+
+/// What the audit log records of a stream: everything but the secret, the header values and the
+/// URL's query values.
 fn describe(s: &Stream) -> Value {
     json!({
-        "url": s.url,
+        "url": redacted(&s.url),
         "format": s.format,
         "header_names": s.header_names,
         "enabled": s.enabled,
@@ -446,6 +467,18 @@ mod tests {
             );
         }
         assert!(validate(&input("http://127.0.0.1:9999/in"), true).is_ok());
+    }
+
+    #[test]
+    fn the_audit_log_sees_no_query_values() {
+        assert_eq!(
+            redacted("https://siem.example/in?dd-api-key=abc&x=1"),
+            "https://siem.example/in?dd-api-key=redacted&x=redacted"
+        );
+        assert_eq!(
+            redacted("https://siem.example/in"),
+            "https://siem.example/in"
+        );
     }
 
     #[test]

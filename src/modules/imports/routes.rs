@@ -415,7 +415,14 @@ pub async fn commit_import(
         }
     };
     let now = auth.ctx.now;
+    let user = auth.tx.user_id();
     auth.tx.commit().await?;
+    state.usage.feature(
+        tenant.id,
+        user,
+        crate::modules::analytics::capture::FeatureEvent::ImportCommitted,
+        import.mode.as_deref().unwrap_or_default(),
+    );
     Ok(HttpResponse::Accepted().json(ImportResponse::new(import, now)))
 }
 

@@ -525,5 +525,11 @@ pub async fn accept_invitation(
         display_name,
     )
     .await?;
+    state.usage.feature(
+        tenant.id,
+        None,
+        crate::modules::analytics::capture::FeatureEvent::InvitationAccepted,
+        "",
+    );
     Ok(Json(outcome.into()))
 }

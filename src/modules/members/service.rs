@@ -290,7 +290,14 @@ pub async fn accept_invitation(
         .ok_or(MembersError::InvitationInvalid)?;
     // Single sign-on required: no password for a non-owner; signing in through the provider accepts
     // the invitation instead (nothing is consumed here).
-    if crate::modules::sso::connection::refuses_password(&tx, user.role.as_deref()).await? {
+    if crate::modules::sso::connection::refuses_password(
+        &tx,
+        tenant,
+        &state.settings.plans,
+        user.role.as_deref(),
+    )
+    .await?
+    {
         return Err(ApiError::forbidden(
             "sso_required",
             "this organization signs in with single sign-on: sign in at /auth/sso/start to join",

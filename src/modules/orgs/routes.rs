@@ -197,7 +197,7 @@ pub async fn get_org(
     Ok(Json(OrgResponse {
         id: tenant.id.as_uuid(),
         slug: tenant.slug.to_string(),
-        plan: tenant.plan,
+        plan: tenant.plan.as_str().to_owned(),
         seat_limit: tenant.seat_limit,
         seats_used,
         settings: settings.into(),

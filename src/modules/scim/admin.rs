@@ -21,6 +21,7 @@ use crate::{
     error::{ApiError, ApiResult},
     http::RequestContext,
     state::AppState,
+    tenancy::plan::Feature,
     tenancy::{Tenant, TenantTx},
 };
 
@@ -157,6 +158,7 @@ pub async fn get_scim(
     tenant: Tenant,
     request: RequestContext,
 ) -> ApiResult<Json<ScimStatusResponse>> {
+    tenant.require(&state.settings.plans, Feature::Scim)?;
     let auth = token.open(&state).await?;
     state.authz.require(&auth, Obj::Sso, Act::Manage).await?;
     let live = live(&auth.tx).await?;
@@ -183,6 +185,7 @@ pub async fn create_scim_token(
     tenant: Tenant,
     request: RequestContext,
 ) -> ApiResult<HttpResponse> {
+    tenant.require(&state.settings.plans, Feature::Scim)?;
     let auth = token.open(&state).await?;
     state.authz.require(&auth, Obj::Sso, Act::Manage).await?;
     let (row, whole) = create(&auth.tx, &auth.ctx, &auth.principal).await?;
@@ -206,8 +209,10 @@ pub async fn create_scim_token(
 #[delete("/sso/scim/token")]
 pub async fn revoke_scim_token(
     state: Data<AppState>,
+    tenant: Tenant,
     token: AccessToken,
 ) -> ApiResult<HttpResponse> {
+    tenant.require(&state.settings.plans, Feature::Scim)?;
     let auth = token.open(&state).await?;
     state.authz.require(&auth, Obj::Sso, Act::Manage).await?;
     let live = live(&auth.tx).await?.ok_or_else(ApiError::not_found)?;

@@ -16,6 +16,7 @@ use crate::{
     auth::api_keys::{self, NewKey, PresentedKey},
     http::context::RequestContext,
     state::AppState,
+    tenancy::plan::Feature,
     tenancy::{Tenant, TenantTx},
 };
 
@@ -61,6 +62,10 @@ fn read(req: &HttpRequest) -> Result<ScimAuth, ScimError> {
         .get::<Tenant>()
         .cloned()
         .ok_or_else(|| ScimError::not_found("organization", "of this host"))?;
+    // Provisioning is a feature of the plan: without it, no SCIM endpoint exists.
+    if !tenant.has(&state.settings.plans, Feature::Scim) {
+        return Err(ScimError::not_found("endpoint", "of this organization"));
+    }
     let token = req
         .headers()
         .get(header::AUTHORIZATION)

@@ -7,11 +7,13 @@ use url::Url;
 
 use crate::{
     audit::{self, AuditCtx, AuditEvent},
+    config::PlansSettings,
     crypto::Crypto,
     domain::TenantId,
     error::{ApiError, FieldError},
     modules::orgs::service::parse_domains,
     tenancy::TenantTx,
+    tenancy::{Tenant, plan::Feature},
 };
 
 pub type Connection = entity::sso_connections::Model;
@@ -59,10 +61,15 @@ pub async fn get(tx: &TenantTx) -> Result<Connection, ApiError> {
 }
 
 /// Whether a password sign-in by a member holding `role` is refused: the organization requires single
-/// sign-on, and they are not an owner (owners keep their password as the way in when the provider
-/// fails).
-pub async fn refuses_password(tx: &TenantTx, role: Option<&str>) -> Result<bool, ApiError> {
-    if role == Some("owner") {
+/// sign-on (and its plan includes it), and they are not an owner (owners keep their password as the way
+/// in when the provider fails).
+pub async fn refuses_password(
+    tx: &TenantTx,
+    tenant: &Tenant,
+    plans: &PlansSettings,
+    role: Option<&str>,
+) -> Result<bool, ApiError> {
+    if role == Some("owner") || !tenant.has(plans, Feature::Sso) {
         return Ok(false);
     }
     Ok(find(tx).await?.is_some_and(|c| c.enabled && c.sso_required))

@@ -20,6 +20,7 @@ use crate::{
     http::{RequestContext, ValidJson},
     state::AppState,
     tenancy::Tenant,
+    tenancy::plan::Feature,
 };
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -176,6 +177,7 @@ pub async fn get_oidc_connection(
     tenant: Tenant,
     request: RequestContext,
 ) -> ApiResult<Json<OidcConnectionResponse>> {
+    tenant.require(&state.settings.plans, Feature::Sso)?;
     let auth = token.open(&state).await?;
     state.authz.require(&auth, Obj::Sso, Act::Manage).await?;
     let found = connection::get(&auth.tx).await?;
@@ -204,6 +206,7 @@ pub async fn put_oidc_connection(
     request: RequestContext,
     body: ValidJson<PutOidcConnectionRequest>,
 ) -> ApiResult<HttpResponse> {
+    tenant.require(&state.settings.plans, Feature::Sso)?;
     let auth = token.open(&state).await?;
     state.authz.require(&auth, Obj::Sso, Act::Manage).await?;
     let body = body.into_inner();
@@ -248,8 +251,10 @@ pub async fn put_oidc_connection(
 #[delete("/sso/oidc")]
 pub async fn delete_oidc_connection(
     state: Data<AppState>,
+    tenant: Tenant,
     token: AccessToken,
 ) -> ApiResult<HttpResponse> {
+    tenant.require(&state.settings.plans, Feature::Sso)?;
     let auth = token.open(&state).await?;
     state.authz.require(&auth, Obj::Sso, Act::Manage).await?;
     connection::delete(&auth.tx, &auth.ctx).await?;
@@ -268,9 +273,11 @@ pub async fn delete_oidc_connection(
 #[post("/sso/oidc/test")]
 pub async fn test_oidc_connection(
     state: Data<AppState>,
+    tenant: Tenant,
     token: AccessToken,
     body: ValidJson<TestOidcRequest>,
 ) -> ApiResult<Json<OidcTestResponse>> {
+    tenant.require(&state.settings.plans, Feature::Sso)?;
     let auth = token.open(&state).await?;
     state.authz.require(&auth, Obj::Sso, Act::Manage).await?;
     let requested = body.into_inner().issuer_url;
