@@ -411,3 +411,46 @@ async fn capture_never_fails_a_request_and_counts_what_it_drops() {
     );
     assert!(overview["active_members"]["dau"].as_i64().unwrap() <= 1);
 }
+
+#[tokio::test]
+async fn the_worker_keeps_daily_partitions_ahead_and_drops_those_past_retention() {
+    let app = spawn_app_with(|s| {
+        s.usage.partitions_ahead_days = 10;
+        s.usage.retention_days = 30;
+    })
+    .await;
+    let mut admin = app.admin_connection().await;
+    // A day long past, as a deployment that ran for a year would have.
+    sqlx::query(
+        "CREATE TABLE usage_events_d20250101 PARTITION OF usage_events \
+         FOR VALUES FROM ('2025-01-01 00:00:00+00') TO ('2025-01-02 00:00:00+00')",
+    )
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    let count = "SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+                 WHERE i.inhparent = 'usage_events'::regclass AND c.relname ~ '^usage_events_d[0-9]{8}$'";
+    let before: i64 = sqlx::query_scalar(count)
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+    let (created, dropped) = app.worker.keep_usage_partitions().await.unwrap();
+    let after: i64 = sqlx::query_scalar(count)
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+    assert_eq!(dropped, 1, "the day past retention");
+    assert_eq!(after, 11, "today and ten days ahead");
+    assert_eq!(after - before, i64::from(created) - 1);
+    assert_eq!(
+        app.worker.keep_usage_partitions().await.unwrap(),
+        (0, 0),
+        "idempotent"
+    );
+    let mut as_app = app.app_connection().await;
+    let refused = sqlx::query("SELECT app.drop_usage_partitions(0)")
+        .execute(&mut as_app)
+        .await
+        .unwrap_err();
+    assert_eq!(crate::helpers::sqlstate(&refused), "42501");
+}
