@@ -146,6 +146,8 @@ CREATE TABLE usage_active_users (
     -- `any`, or the product area the member used.
     module     text NOT NULL,
     user_id    uuid NOT NULL,
+    -- The member's department when the day was rolled up (frozen once the day is final).
+    department text,
     PRIMARY KEY (tenant_id, day, module, user_id),
     FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE
 );
@@ -172,10 +174,49 @@ GRANT INSERT, UPDATE ON usage_rollups TO {WORKER_ROLE};
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         run_sql(
             manager,
-            "DROP TABLE usage_rollups, usage_active_users, usage_daily, usage_events; \
-             DROP FUNCTION app.drop_usage_partitions(integer), app.ensure_usage_partitions(integer); \
-             ALTER TABLE tenants DROP COLUMN api_rate_limit, DROP CONSTRAINT tenants_plan_known; \
-             ALTER TABLE tenants ALTER COLUMN plan SET DEFAULT 'standard';",
+            &format!(
+                r#"
+DROP TABLE usage_rollups, usage_active_users, usage_daily, usage_events;
+DROP FUNCTION app.drop_usage_partitions(integer), app.ensure_usage_partitions(integer);
+-- Migration 16's own partition function, so create_partitions can go.
+CREATE OR REPLACE FUNCTION app.ensure_audit_partitions(months_ahead integer) RETURNS integer
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, public
+    AS $$
+DECLARE
+    first_month date := date_trunc('month', now() AT TIME ZONE 'UTC')::date;
+    month_start date;
+    part text;
+    created integer := 0;
+BEGIN
+    FOR i IN 0..least(greatest(months_ahead, 0), 24) LOOP
+        month_start := (first_month + make_interval(months => i))::date;
+        part := format('audit_events_y%sm%s', to_char(month_start, 'YYYY'), to_char(month_start, 'MM'));
+        IF to_regclass(format('public.%I', part)) IS NULL THEN
+            BEGIN
+                EXECUTE format(
+                    'CREATE TABLE public.%I PARTITION OF public.audit_events FOR VALUES FROM (%L) TO (%L)',
+                    part,
+                    month_start::text || ' 00:00:00+00',
+                    (month_start + interval '1 month')::date::text || ' 00:00:00+00');
+                PERFORM app.secure_tenant_table(format('public.%I', part)::regclass, '');
+                created := created + 1;
+            EXCEPTION WHEN check_violation THEN
+                RAISE WARNING 'audit partition % not created: the default partition holds rows of that month', part;
+            END;
+        END IF;
+    END LOOP;
+    RETURN created;
+END
+$$;
+REVOKE ALL ON FUNCTION app.ensure_audit_partitions(integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION app.ensure_audit_partitions(integer) TO {WORKER_ROLE};
+DROP FUNCTION app.create_partitions(text, text, integer);
+ALTER TABLE tenants DROP COLUMN api_rate_limit, DROP CONSTRAINT tenants_plan_known;
+ALTER TABLE tenants ALTER COLUMN plan SET DEFAULT 'standard';
+"#
+            ),
         )
         .await
     }

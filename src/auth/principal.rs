@@ -155,6 +155,15 @@ impl AccessToken {
         read_credential(req, csrf)
     }
 
+    /// Which API rate-limit bucket of its organization the request counts in: all members' tokens share
+    /// one; each API key has its own (its public prefix: a made-up key exhausts only itself).
+    pub fn rate_bucket(&self) -> String {
+        match &self.credential {
+            Credential::Session(_) => "members".to_owned(),
+            Credential::ApiKey(key) => format!("key:{}", key.prefix()),
+        }
+    }
+
     /// The session an access token names (`None` for an API key).
     pub fn session_id(&self) -> Option<SessionId> {
         match &self.credential {

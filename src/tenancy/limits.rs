@@ -1,8 +1,10 @@
-//! The organization's API rate limit: requests per minute under `/api/v1`, counted per tenant across
-//! every instance (Redis; per instance while Redis is down, see `auth::rate_limit`). The limit is the
-//! tenant's own or its plan's ([`super::plan`]). Every answer carries `RateLimit-Limit`,
-//! `RateLimit-Remaining` and `RateLimit-Reset`; past the limit, 429 `api_rate_limit_exceeded` naming it,
-//! with `Retry-After`.
+//! The organization's API rate limit: requests per minute under `/api/v1`, counted across every instance
+//! (Redis; per instance while Redis is down, see `auth::rate_limit`). The limit is the tenant's own or
+//! its plan's ([`super::plan`]). Requests with a member's valid token count in one bucket of the
+//! organization; each API key counts in its own; anything else (sign-in, a bad or missing credential)
+//! per client IP — so nobody without the organization's credentials can use up its limit. Every answer
+//! carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`; past the limit, 429
+//! `api_rate_limit_exceeded` naming it, with `Retry-After`.
 
 use actix_web::{
     HttpMessage,
@@ -14,7 +16,12 @@ use actix_web::{
 };
 
 use super::Tenant;
-use crate::{auth::rate_limit::Limit, error::ApiError, state::AppState};
+use crate::{
+    auth::{AccessToken, rate_limit::Limit},
+    error::ApiError,
+    http::RequestContext,
+    state::AppState,
+};
 
 pub async fn api_rate_limit(
     state: Data<AppState>,
@@ -25,10 +32,22 @@ pub async fn api_rate_limit(
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
     let max = tenant.api_rate_limit(&state.settings.plans);
+    let bucket = match AccessToken::read(req.request(), None) {
+        Ok(token) => token.rate_bucket(),
+        Err(_) => {
+            let ip = req
+                .extensions()
+                .get::<RequestContext>()
+                .and_then(|c| c.ip)
+                .map(|ip| ip.to_string())
+                .unwrap_or_default();
+            format!("ip:{ip}")
+        }
+    };
     let decision = state
         .limiter
         .hit(
-            &format!("api:{}", tenant.id),
+            &format!("api:{}:{bucket}", tenant.id),
             Limit {
                 max,
                 window_secs: 60,
@@ -50,8 +69,8 @@ pub async fn api_rate_limit(
         req.error_response(ApiError::LimitExceeded {
             code: "api_rate_limit_exceeded",
             detail: format!(
-                "this organization may make {max} API requests per minute (its plan's limit); \
-                 try again in {} seconds",
+                "this organization may make {max} API requests per minute (its plan's limit: for \
+                 its members together, and for each API key or other client); try again in {} seconds",
                 decision.retry_after_secs
             ),
             retry_after_secs: decision.retry_after_secs,

@@ -42,6 +42,8 @@ pub enum TenantLock {
     Directory = 3,
     /// The audit chain: one sealer (or retention run) at a time extends or trims a tenant's chain.
     AuditChain = 4,
+    /// The usage roll-up: one worker at a time recomputes a tenant's days.
+    UsageRollup = 5,
 }
 
 impl TenantTx {

@@ -193,9 +193,10 @@ async fn login_page(
 ) -> PageResult {
     let tx = TenantTx::begin(&state.pool, tenant.id, None).await?;
     let org = auth::org_name(&tx).await?;
-    let sso = crate::modules::sso::connection::find(&tx)
-        .await?
-        .is_some_and(|c| c.enabled);
+    let sso = tenant.has(&state.settings.plans, crate::tenancy::plan::Feature::Sso)
+        && crate::modules::sso::connection::find(&tx)
+            .await?
+            .is_some_and(|c| c.enabled);
     tx.commit().await?;
     let (nonce, csrf) = web_session::login_csrf(&state.crypto);
     let status = if error.is_some() {

@@ -7,7 +7,9 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use sqlx::PgPool;
 
-use crate::helpers::{Session, TestApp, TestTenant, expect_problem, spawn_app, spawn_app_with};
+use crate::helpers::{
+    Session, TestApp, TestTenant, TestUser, expect_problem, spawn_app, spawn_app_with,
+};
 
 /// Writes what the capture holds and rolls everything up.
 async fn settle(app: &TestApp) {
@@ -241,6 +243,22 @@ async fn reports_answer_from_the_roll_ups_and_refuse_bad_ranges() {
         assert_eq!(body["status"], 422, "{query}: {body}");
         assert_eq!(body["errors"][0]["field"], field, "{query}: {body}");
     }
+    // Organizations apart: globex's analytics count its owner's one sign-in and nothing of acme's.
+    let globex = app.create_tenant("globex").await;
+    let globex_owner = app.login_owner(&globex).await;
+    settle(&app).await;
+    let theirs: Value = app
+        .get("globex", "/api/v1/analytics/overview", &globex_owner.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(theirs["api_requests"], 1, "its sign-in request: {theirs}");
+    assert_eq!(theirs["active_members"]["dau"], 1, "{theirs}");
+    assert_eq!(theirs["logins"], serde_json::json!({ "password": 1 }));
+    let ours = report(&app, &owner, "/api/v1/analytics/overview").await;
+    assert!(ours["api_requests"].as_i64().unwrap() > 1, "{ours}");
+
     let member = app.add_member(&acme, &owner, "plain", "member").await;
     let member = app.login("acme", &member).await;
     expect_problem(
@@ -252,93 +270,124 @@ async fn reports_answer_from_the_roll_ups_and_refuse_bad_ranges() {
 }
 
 #[tokio::test]
-async fn departments_smaller_than_the_minimum_are_never_shown_alone() {
+async fn departments_are_shown_only_when_no_figure_describes_fewer_than_five_people() {
     let app = spawn_app().await;
     let acme = app.create_tenant("acme").await;
     let owner = app.login_owner(&acme).await;
     let pool = app.owner_pool().await;
-    // Engineering 6 (the owner among them), Product 5, Sales 3, =HYPERLINK 2.
+    // Engineering 10, Product 10, Sales 3, =HYPERLINK 2, and the owner alone in Leadership.
     let mut people = Vec::new();
-    for (department, n) in [
-        ("Engineering", 5),
-        ("Product", 5),
-        ("Sales", 3),
-        ("=HYPERLINK(\"x\")", 2),
+    for (tag, department, n) in [
+        ("eng", "Engineering", 10),
+        ("prod", "Product", 10),
+        ("sales", "Sales", 3),
+        ("other", "=HYPERLINK(\"x\")", 2),
     ] {
         for i in 0..n {
             let user = app
-                .add_member(&acme, &owner, &format!("{}{i}", department.len()), "member")
+                .add_member(&acme, &owner, &format!("{tag}{i}"), "member")
                 .await;
-            sqlx::query("UPDATE users SET department = $3 WHERE tenant_id = $1 AND id = $2")
-                .bind(acme.id.as_uuid())
-                .bind(user.id.as_uuid())
-                .bind(department)
-                .execute(&pool)
-                .await
-                .unwrap();
             people.push((department, user));
         }
     }
-    sqlx::query("UPDATE users SET department = 'Engineering' WHERE tenant_id = $1 AND id = $2")
-        .bind(acme.id.as_uuid())
-        .bind(acme.owner.id.as_uuid())
-        .execute(&pool)
-        .await
-        .unwrap();
-    // The next day, two of Sales and one of Product sign in (everyone signed in once, accepting).
+    for (department, user) in people
+        .iter()
+        .map(|(d, u)| (*d, u.id))
+        .chain([("Leadership", acme.owner.id)])
+    {
+        sqlx::query("UPDATE users SET department = $3 WHERE tenant_id = $1 AND id = $2")
+            .bind(acme.id.as_uuid())
+            .bind(user.as_uuid())
+            .bind(department)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    // The next day: five engineers, all of Sales and both others sign in, and the owner looks at the
+    // report; Product does nothing.
     app.clock.advance(chrono::Duration::days(1));
     let day = trellis::clock::Clock::now(&app.clock).date_naive();
-    let range = format!("/api/v1/analytics/departments?from={day}&to={day}");
-    for (_, user) in people
+    let active: Vec<&TestUser> = people
         .iter()
-        .filter(|(d, _)| *d == "Sales")
-        .take(2)
-        .chain(people.iter().filter(|(d, _)| *d == "Product").take(1))
-    {
+        .filter(|(d, _)| *d == "Engineering")
+        .take(5)
+        .chain(
+            people
+                .iter()
+                .filter(|(d, _)| *d != "Engineering" && *d != "Product"),
+        )
+        .map(|(_, u)| u)
+        .collect();
+    for user in &active {
         app.login("acme", user).await;
     }
-    let owner = app.login_owner(&acme).await;
+    // That day counts once it is final.
+    let range = format!("/api/v1/analytics/departments?from={day}&to={day}");
     settle(&app).await;
+    let owner = app.login_owner(&acme).await;
+    let not_final = report(&app, &owner, &range).await;
+    assert!(
+        not_final["departments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["active_members"].as_i64().unwrap_or(0) == 0),
+        "a day still being written is not counted: {not_final}"
+    );
+    app.clock.advance(chrono::Duration::days(1));
+    settle(&app).await;
+    let owner = app.login_owner(&acme).await;
 
-    let report = report(&app, &owner, &range).await;
-    let rows = report["departments"].as_array().unwrap();
-    let named: Vec<&str> = rows
+    let first = report(&app, &owner, &range).await;
+    let rows = first["departments"].as_array().unwrap();
+    let shown: Vec<(Value, Value, Value)> = rows
         .iter()
-        .filter_map(|r| r["department"].as_str())
+        .map(|r| {
+            (
+                r["department"].clone(),
+                r["members"].clone(),
+                r["active_members"].clone(),
+            )
+        })
         .collect();
-    assert_eq!(named, ["Engineering", "Product"], "{report}");
-    let product = rows.iter().find(|r| r["department"] == "Product").unwrap();
-    assert_eq!(product["members"], 5);
-    assert_eq!(product["active_members"], 1);
-    // Sales (3) and the other (2) together are 5: shown as one row, never apart.
-    let gathered = rows.iter().find(|r| r["department"].is_null()).unwrap();
-    assert_eq!(gathered["members"], 5, "{report}");
-    assert_eq!(gathered["active_members"], 2);
-    assert_eq!(gathered["suppressed"], false);
-    assert!(!report.to_string().contains("Sales"));
+    assert_eq!(
+        shown,
+        [
+            ("Engineering".into(), 10.into(), 5.into()),
+            ("Product".into(), 10.into(), 0.into()),
+            // Sales (3), the other (2) and Leadership (1), all active: shown together only.
+            (Value::Null, 6.into(), 6.into()),
+        ],
+        "{first}"
+    );
+    assert!(!first.to_string().contains("Sales"));
 
-    // One member of the small groups leaves: 4 is too few, so Product (the smallest shown) joins them.
-    let leaving = &people.iter().find(|(d, _)| *d == "Sales").unwrap().1;
-    let left = app
-        .post(
-            "acme",
-            &format!("/api/v1/members/{}/deactivate", leaving.id),
-            &owner.access,
-            &serde_json::json!({}),
-        )
-        .await;
-    assert!(left.status().is_success());
-    let after = crate::analytics::report(&app, &owner, &range).await;
+    // One of Sales and one other leave: the small groups are four people, so the smallest shown
+    // department joins them (Engineering: 14 people, 3 inactive), then the next (Product), until no
+    // figure is about fewer than five.
+    for small in ["Sales", "=HYPERLINK(\"x\")"] {
+        let leaving = people.iter().find(|(d, _)| *d == small).unwrap().1.id;
+        let left = app
+            .post(
+                "acme",
+                &format!("/api/v1/members/{leaving}/deactivate"),
+                &owner.access,
+                &serde_json::json!({}),
+            )
+            .await;
+        assert!(left.status().is_success());
+    }
+    let after = report(&app, &owner, &range).await;
     let rows = after["departments"].as_array().unwrap();
-    let named: Vec<&str> = rows
-        .iter()
-        .filter_map(|r| r["department"].as_str())
-        .collect();
-    assert_eq!(named, ["Engineering"], "{after}");
-    let gathered = rows.iter().find(|r| r["department"].is_null()).unwrap();
-    assert_eq!(gathered["members"], 9, "{after}");
+    assert_eq!(rows.len(), 1, "{after}");
+    assert_eq!(rows[0]["department"], Value::Null);
+    assert_eq!(rows[0]["members"], 24, "{after}");
+    assert_eq!(
+        rows[0]["active_members"], 11,
+        "the day's figures keep the departments of that day: {after}"
+    );
 
-    // The CSV says the same, formulas defused.
+    // The CSV says the same, and never names a small department.
     let csv = app
         .get(
             "acme",
@@ -354,16 +403,53 @@ async fn departments_smaller_than_the_minimum_are_never_shown_alone() {
             .starts_with("text/csv")
     );
     let text = csv.text().await.unwrap();
-    assert!(
-        text.starts_with("department,members,active_members,suppressed\n"),
-        "{text}"
-    );
-    assert!(text.contains("(smaller departments),9,"), "{text}");
-    assert!(
-        !text.contains("HYPERLINK"),
-        "a small department is not named: {text}"
+    assert_eq!(
+        text,
+        "department,members,active_members,suppressed\n(smaller departments),24,11,false\n"
     );
     pool.close().await;
+}
+
+#[tokio::test]
+async fn exported_cells_that_look_like_formulas_are_defused() {
+    let app = spawn_app().await;
+    let acme = app.create_tenant("acme").await;
+    let owner = app.login_owner(&acme).await;
+    let pool = app.owner_pool().await;
+    // Five people and the owner in a department named like a formula.
+    let mut ids = vec![acme.owner.id];
+    for i in 0..5 {
+        ids.push(
+            app.add_member(&acme, &owner, &format!("f{i}"), "member")
+                .await
+                .id,
+        );
+    }
+    for id in ids {
+        sqlx::query(
+            "UPDATE users SET department = '=HYPERLINK(\"x\")' WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(acme.id.as_uuid())
+        .bind(id.as_uuid())
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    pool.close().await;
+    let text = app
+        .get(
+            "acme",
+            "/api/v1/analytics/export?report=departments",
+            &owner.access,
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("\"'=HYPERLINK(\"\"x\"\")\",6,0,false"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -394,22 +480,6 @@ async fn capture_never_fails_a_request_and_counts_what_it_drops() {
     settle(&app).await;
     let written: Value = app.base_get("/readyz").await.json().await.unwrap();
     assert_eq!(written["usage"]["written"], 1, "{written}");
-
-    // Organizations apart: globex's analytics know nothing of acme's requests.
-    let globex = app.create_tenant("globex").await;
-    let globex_owner = app.login_owner(&globex).await;
-    settle(&app).await;
-    let overview: Value = app
-        .get("globex", "/api/v1/analytics/overview", &globex_owner.access)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert!(
-        overview["api_requests"].as_i64().unwrap() <= 1,
-        "{overview}"
-    );
-    assert!(overview["active_members"]["dau"].as_i64().unwrap() <= 1);
 }
 
 #[tokio::test]

@@ -144,6 +144,22 @@ async fn features_the_plan_lacks_hide_their_routes() {
         code_of(app.get("acme", sso, &owner.access).await).await,
         (StatusCode::NOT_FOUND, "route_not_found".into())
     );
+    assert_eq!(
+        code_of(
+            app.get("acme", "/api/v1/sso/role-mappings", &owner.access)
+                .await
+        )
+        .await,
+        (StatusCode::NOT_FOUND, "route_not_found".into()),
+        "directory groups need SSO or SCIM"
+    );
+    let (status, _) =
+        crate::scim::scim(&app, "acme", &scim_token, Method::DELETE, "/Users", None).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "not even a 405 tells the endpoint exists"
+    );
     let start = app
         .request(Method::GET, "acme", "/auth/sso/start")
         .send()
@@ -231,6 +247,24 @@ async fn the_api_rate_limit_is_the_organizations_or_its_plans_and_names_itself()
             .unwrap()
             .contains("5 API requests per minute"),
         "{body}"
+    );
+    // Nobody without acme's credentials uses up its members' minute: they count per client.
+    app.clock.advance(chrono::Duration::seconds(60));
+    let anonymous = || async {
+        app.request(Method::GET, "acme", "/api/v1/members")
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    for _ in 0..5 {
+        assert_eq!(anonymous().await, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(anonymous().await, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        app.get("acme", "/api/v1/me", &owner.access).await.status(),
+        StatusCode::OK,
+        "the members' bucket is untouched by anonymous requests"
     );
     // Another organization is not held back by acme's limit.
     let other = app.get("globex", "/api/v1/me", &globex_owner.access).await;
@@ -390,4 +424,45 @@ async fn the_seat_limit_holds_on_every_path_that_adds_a_member() {
     for absent in ["bob@", "carol@", "dan@", "eve@"] {
         assert!(!emails.iter().any(|e| e.starts_with(absent)), "{emails:?}");
     }
+}
+
+#[tokio::test]
+async fn without_the_plans_sso_the_sign_in_page_offers_none_and_sso_required_lapses() {
+    let app = spawn_app().await;
+    let op = TestOp::start().await;
+    let acme = app.create_tenant("acme").await;
+    let owner = app.login_owner(&acme).await;
+    let ada = app.add_member(&acme, &owner, "ada", "member").await;
+    crate::sso::connect(&app, &acme, &owner, &op, json!({ "sso_required": true })).await;
+    let page = |app: &TestApp| {
+        let browser = Browser::new(app, "acme");
+        async move {
+            browser
+                .get(&browser.url("/admin/login"))
+                .await
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    assert!(page(&app).await.contains("/auth/sso/start"));
+    let refused = app.try_login("acme", &ada.email, &ada.password).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN, "SSO is required");
+
+    update(
+        &app,
+        &acme,
+        TenantChange {
+            plan: Some(Plan::Free),
+            ..TenantChange::default()
+        },
+    )
+    .await;
+    assert!(!page(&app).await.contains("/auth/sso/start"));
+    let allowed = app.try_login("acme", &ada.email, &ada.password).await;
+    assert_eq!(
+        allowed.status(),
+        StatusCode::OK,
+        "a requirement the plan no longer includes does not lock members out"
+    );
 }

@@ -13,6 +13,8 @@ pub struct Model {
     pub module: String,
     #[sea_orm(primary_key, auto_increment = false)]
     pub user_id: Uuid,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub department: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -357,13 +357,28 @@ pub async fn track(
             at: state.clock.now(),
             event: "api_request",
             module: route_group(request.match_pattern().as_deref()),
-            dimension: request.method().as_str().to_owned(),
+            dimension: method_name(request.method()).to_owned(),
             user,
             status_class: Some((status.as_u16() / 100) as i16),
             latency_ms: Some(started.elapsed().as_millis().min(i32::MAX as u128) as i32),
         });
     }
     Ok(response)
+}
+
+/// A request's method as recorded: the standard ones by name, anything else (any client can send a
+/// method of any length) as `other`.
+pub fn method_name(method: &actix_web::http::Method) -> &'static str {
+    match method.as_str() {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        _ => "other",
+    }
 }
 
 /// The first path segment after `/api/v1/` of the matched route (`/api/v1/members/{member_id}` ->
@@ -386,6 +401,13 @@ pub fn route_group(pattern: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn methods_are_recorded_by_name_or_as_other() {
+        let long = actix_web::http::Method::from_bytes(&[b'A'; 100]).unwrap();
+        assert_eq!(method_name(&long), "other");
+        assert_eq!(method_name(&actix_web::http::Method::GET), "GET");
+    }
 
     #[test]
     fn route_groups_are_the_first_segment() {

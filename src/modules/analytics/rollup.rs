@@ -11,7 +11,12 @@ use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, Value};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::{clock::SharedClock, config::UsageSettings, domain::TenantId, tenancy::TenantTx};
+use crate::{
+    clock::SharedClock,
+    config::UsageSettings,
+    domain::TenantId,
+    tenancy::{TenantTx, tx::TenantLock},
+};
 
 /// A day counts as final this long after it ended.
 pub const FINAL_AFTER_MINUTES: i64 = 10;
@@ -52,10 +57,27 @@ impl Rollup {
         let mut rolled = 0;
         for tenant in tenants {
             let tenant = TenantId::from_uuid(tenant);
-            for day in self.pending_days(tenant, today).await? {
-                self.roll_day(tenant, day, now).await?;
-                rolled += 1;
+            // One organization's failure does not hold up the others'.
+            match self.roll_tenant(tenant, today, now).await {
+                Ok(days) => rolled += days,
+                Err(error) => {
+                    tracing::warn!(%error, tenant_id = %tenant, "rolling up usage failed")
+                }
             }
+        }
+        Ok(rolled)
+    }
+
+    async fn roll_tenant(
+        &self,
+        tenant: TenantId,
+        today: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> Result<u64, DbErr> {
+        let mut rolled = 0;
+        for day in self.pending_days(tenant, today).await? {
+            self.roll_day(tenant, day, now).await?;
+            rolled += 1;
         }
         Ok(rolled)
     }
@@ -114,8 +136,9 @@ impl Rollup {
                 "DELETE FROM usage_active_users WHERE tenant_id = $1 AND day = $2".to_owned(),
                 &key,
             ),
-            (format!(
-                "INSERT INTO usage_daily (tenant_id, day, metric, dimension, value) \
+            (
+                format!(
+                    "INSERT INTO usage_daily (tenant_id, day, metric, dimension, value) \
                  SELECT $1, $2, metric, dimension, value FROM ( \
                    SELECT e.event AS metric, e.dimension, count(*) AS value {raw} \
                      AND e.event <> 'api_request' GROUP BY e.event, e.dimension \
@@ -127,21 +150,32 @@ impl Rollup {
                      AND e.event = 'api_request' GROUP BY 2 \
                    UNION ALL SELECT 'module_events', e.module, count(*) {raw} GROUP BY e.module \
                  ) x"
-            ), &range),
-            // Members who still exist: `any` for each active member, and a row per area they used.
-            ("INSERT INTO usage_active_users (tenant_id, day, module, user_id) \
-             SELECT DISTINCT $1, $2, m.module, e.user_id \
-             FROM usage_events e CROSS JOIN LATERAL (VALUES ('any'), (e.module)) m(module) \
-             WHERE e.tenant_id = $1 AND e.occurred_at >= $3 AND e.occurred_at < $4 \
-               AND e.user_id IS NOT NULL \
-               AND EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = e.tenant_id AND u.id = e.user_id)"
-                .to_owned(), &range),
-            ("INSERT INTO usage_daily (tenant_id, day, metric, dimension, value) \
+                ),
+                &range,
+            ),
+            // Members who still exist: `any` for each active member, and a row per area they used, with
+            // the department they are in now (kept as it is once the day is final).
+            (
+                "INSERT INTO usage_active_users (tenant_id, day, module, user_id, department) \
+             SELECT DISTINCT $1, $2, m.module, e.user_id, u.department \
+             FROM usage_events e \
+             JOIN users u ON u.tenant_id = e.tenant_id AND u.id = e.user_id \
+             CROSS JOIN LATERAL (VALUES ('any'), (e.module)) m(module) \
+             WHERE e.tenant_id = $1 AND e.occurred_at >= $3 AND e.occurred_at < $4"
+                    .to_owned(),
+                &range,
+            ),
+            (
+                "INSERT INTO usage_daily (tenant_id, day, metric, dimension, value) \
              SELECT $1, $2, 'active_users', module, count(*) FROM usage_active_users \
              WHERE tenant_id = $1 AND day = $2 GROUP BY module"
-                .to_owned(), &key),
+                    .to_owned(),
+                &key,
+            ),
         ];
         let tx = TenantTx::begin(&self.pool, tenant, None).await?;
+        // Two workers never recompute the same organization at once.
+        tx.lock(TenantLock::UsageRollup).await?;
         for (sql, values) in statements {
             tx.execute_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,

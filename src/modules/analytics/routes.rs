@@ -85,7 +85,10 @@ pub async fn overview(
         .authz
         .require(&auth, Obj::Analytics, Act::Read)
         .await?;
-    let date = query.date.unwrap_or_else(|| state.clock.now().date_naive());
+    let date = sane(
+        "date",
+        query.date.unwrap_or_else(|| state.clock.now().date_naive()),
+    )?;
     let month = date - Duration::days(29);
     let active = service::active_counts(&auth.tx, date).await?;
     let used = members::service::seats_used(&auth.tx)
@@ -411,8 +414,8 @@ fn range(
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
 ) -> ApiResult<(NaiveDate, NaiveDate)> {
-    let to = to.unwrap_or_else(|| state.clock.now().date_naive());
-    let from = from.unwrap_or(to - Duration::days(29));
+    let to = sane("to", to.unwrap_or_else(|| state.clock.now().date_naive()))?;
+    let from = sane("from", from.unwrap_or(to - Duration::days(29)))?;
     if from > to {
         return Err(ApiError::validation("from", "must not be after to"));
     }
@@ -423,4 +426,17 @@ fn range(
         ));
     }
     Ok((from, to))
+}
+
+/// A date the reports can mean: 2000-01-01 to 9999-12-31 (arithmetic on it cannot overflow).
+fn sane(field: &str, date: NaiveDate) -> ApiResult<NaiveDate> {
+    let first = NaiveDate::from_ymd_opt(2000, 1, 1);
+    let last = NaiveDate::from_ymd_opt(9999, 12, 31);
+    match (first, last) {
+        (Some(first), Some(last)) if (first..=last).contains(&date) => Ok(date),
+        _ => Err(ApiError::validation(
+            field,
+            "must be a date between 2000-01-01 and 9999-12-31",
+        )),
+    }
 }

@@ -201,22 +201,30 @@ pub async fn trend(
 /// One department's figure, or its suppression.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DepartmentRow {
-    /// The department; `null` for the row that gathers every department too small to show.
+    /// The department; `null` for the row that gathers the groups too small to show alone.
     pub department: Option<String>,
-    /// Active members of the department (its size), when shown.
+    /// Active members of the department now (its size), when shown.
     pub members: Option<i64>,
-    /// Distinct members active in the range, when shown.
+    /// Distinct members active in the range, by the department they were in on each day, when shown.
     pub active_members: Option<i64>,
-    /// True when the figures are withheld: the group has fewer people than the minimum.
+    /// True when the figures are withheld: they would describe fewer people than the minimum.
     pub suppressed: bool,
 }
 
-/// Active members per department between `from` and `to`, with k-anonymity: no figure describes fewer
-/// than `min_group` people. A department with fewer members is not shown on its own; such departments
-/// are gathered in one row (`department: null`). When that row is still too small, the smallest shown
-/// department joins it, so its figures cannot be recovered by subtracting the others from an
-/// organization-wide total either; when nothing can be shown, the one row is suppressed. Members without
-/// a department form their own group.
+/// A group's figures may be shown when none of them describes fewer than `k` people: the group has at
+/// least `k` members, and both its active and its inactive members are none or at least `k`.
+fn publishable(members: i64, active: i64, k: i64) -> bool {
+    let inactive = (members - active).max(0);
+    members >= k && (active == 0 || active >= k) && (inactive == 0 || inactive >= k)
+}
+
+/// Active members per department between `from` and `to`, counting final days only (a day's
+/// department of each member is frozen when the day is final, so moving or deactivating someone later
+/// changes no past figure), with k-anonymity: no figure describes fewer than `min_group` people. A
+/// department whose figures would is not shown on its own; such departments are gathered in one row
+/// (`department: null`); while that row is not publishable either, the smallest shown department joins
+/// it, so the small groups cannot be recovered by subtracting the others from a total; when nothing can
+/// be shown, the one row is suppressed. Members without a department form their own group.
 pub async fn departments(
     tx: &TenantTx,
     from: NaiveDate,
@@ -226,54 +234,83 @@ pub async fn departments(
     let rows = tx
         .query_all_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            "SELECT coalesce(u.department, '(no department)') AS department, count(*) AS members, \
-                    count(*) FILTER (WHERE EXISTS ( \
-                      SELECT 1 FROM usage_active_users a WHERE a.tenant_id = u.tenant_id \
-                        AND a.user_id = u.id AND a.module = 'any' AND a.day BETWEEN $2 AND $3)) AS active \
-             FROM users u WHERE u.tenant_id = $1 AND u.status = 'active' \
-             GROUP BY 1 ORDER BY 1",
+            "WITH heads AS ( \
+               SELECT coalesce(department, '(no department)') AS department, count(*) AS members \
+               FROM users WHERE tenant_id = $1 AND status = 'active' GROUP BY 1), \
+             act AS ( \
+               SELECT coalesce(a.department, '(no department)') AS department, \
+                      count(DISTINCT a.user_id) AS active \
+               FROM usage_active_users a \
+               JOIN usage_rollups r ON r.tenant_id = a.tenant_id AND r.day = a.day AND r.final \
+               WHERE a.tenant_id = $1 AND a.module = 'any' AND a.day BETWEEN $2 AND $3 GROUP BY 1) \
+             SELECT coalesce(h.department, a.department) AS department, \
+                    coalesce(h.members, 0) AS members, coalesce(a.active, 0) AS active \
+             FROM heads h FULL JOIN act a ON a.department = h.department ORDER BY 1",
             [tx.tenant_id().as_uuid().into(), from.into(), to.into()],
         ))
         .await?;
-    let mut shown = Vec::new();
+    let mut shown: Vec<(String, i64, i64)> = Vec::new();
     let (mut small_members, mut small_active, mut small_groups) = (0i64, 0i64, 0usize);
     for row in rows {
         let department: String = row.try_get("", "department")?;
         let members: i64 = row.try_get("", "members")?;
         let active: i64 = row.try_get("", "active")?;
-        if members >= min_group {
-            shown.push(DepartmentRow {
-                department: Some(department),
-                members: Some(members),
-                active_members: Some(active),
-                suppressed: false,
-            });
+        if publishable(members, active, min_group) {
+            shown.push((department, members, active));
         } else {
             small_members += members;
             small_active += active;
             small_groups += 1;
         }
     }
-    if small_groups > 0 && small_members < min_group {
-        let smallest = shown
+    while small_groups > 0 && !publishable(small_members, small_active, min_group) {
+        let Some(smallest) = shown
             .iter()
             .enumerate()
-            .min_by_key(|(_, row)| row.members)
-            .map(|(i, _)| i);
-        if let Some(i) = smallest {
-            let joined = shown.remove(i);
-            small_members += joined.members.unwrap_or(0);
-            small_active += joined.active_members.unwrap_or(0);
-        }
+            .min_by_key(|(_, (_, members, _))| *members)
+            .map(|(i, _)| i)
+        else {
+            break;
+        };
+        let (_, members, active) = shown.remove(smallest);
+        small_members += members;
+        small_active += active;
     }
+    let mut report: Vec<DepartmentRow> = shown
+        .into_iter()
+        .map(|(department, members, active)| DepartmentRow {
+            department: Some(department),
+            members: Some(members),
+            active_members: Some(active),
+            suppressed: false,
+        })
+        .collect();
     if small_groups > 0 {
-        let enough = small_members >= min_group;
-        shown.push(DepartmentRow {
+        let ok = publishable(small_members, small_active, min_group);
+        report.push(DepartmentRow {
             department: None,
-            members: enough.then_some(small_members),
-            active_members: enough.then_some(small_active),
-            suppressed: !enough,
+            members: ok.then_some(small_members),
+            active_members: ok.then_some(small_active),
+            suppressed: !ok,
         });
     }
-    Ok(shown)
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_figure_about_fewer_than_k_people_is_not_publishable() {
+        assert!(publishable(10, 5, 5));
+        assert!(
+            publishable(10, 0, 5),
+            "nobody active is a figure about all ten"
+        );
+        assert!(publishable(5, 5, 5));
+        assert!(!publishable(4, 4, 5), "too small a group");
+        assert!(!publishable(10, 3, 5), "three active people");
+        assert!(!publishable(10, 7, 5), "three inactive people");
+    }
 }

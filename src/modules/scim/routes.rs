@@ -296,7 +296,21 @@ pub async fn not_found(req: HttpRequest) -> ScimResult<HttpResponse> {
     Err(ScimError::not_found("endpoint", req.path()))
 }
 
-pub async fn method_not_allowed() -> ScimResult<HttpResponse> {
+pub async fn method_not_allowed(req: HttpRequest) -> ScimResult<HttpResponse> {
+    // Without the plan's SCIM, no endpoint exists: not even its methods are told.
+    let provisioning = req
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
+        .zip(
+            actix_web::HttpMessage::extensions(&req)
+                .get::<crate::tenancy::Tenant>()
+                .cloned(),
+        )
+        .is_some_and(|(state, tenant)| {
+            tenant.has(&state.settings.plans, crate::tenancy::plan::Feature::Scim)
+        });
+    if !provisioning {
+        return Err(ScimError::not_found("endpoint", req.path()));
+    }
     Err(ScimError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         None,

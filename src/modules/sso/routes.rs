@@ -365,8 +365,13 @@ async fn run_test(state: &AppState, issuer: String, scopes: &[String]) -> OidcTe
 #[get("/sso/role-mappings")]
 pub async fn get_role_mappings(
     state: Data<AppState>,
+    tenant: Tenant,
     token: AccessToken,
 ) -> ApiResult<Json<RoleMappingsBody>> {
+    // Directory groups come from the identity provider or from SCIM: either feature will do.
+    if !tenant.has(&state.settings.plans, Feature::Sso) {
+        tenant.require(&state.settings.plans, Feature::Scim)?;
+    }
     let auth = token.open(&state).await?;
     state.authz.require(&auth, Obj::Sso, Act::Manage).await?;
     let found = mappings::get(&auth.tx).await?;
@@ -389,9 +394,14 @@ pub async fn get_role_mappings(
 #[put("/sso/role-mappings")]
 pub async fn put_role_mappings(
     state: Data<AppState>,
+    tenant: Tenant,
     token: AccessToken,
     body: ValidJson<RoleMappingsBody>,
 ) -> ApiResult<Json<RoleMappingsBody>> {
+    // Directory groups come from the identity provider or from SCIM: either feature will do.
+    if !tenant.has(&state.settings.plans, Feature::Sso) {
+        tenant.require(&state.settings.plans, Feature::Scim)?;
+    }
     let auth = token.open(&state).await?;
     state.authz.require(&auth, Obj::Sso, Act::Manage).await?;
     let body = body.into_inner();
