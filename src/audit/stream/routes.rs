@@ -19,7 +19,7 @@ use super::{
 };
 use crate::{
     audit::routes::{ActorResponse, ContextResponse, EventResponse, TargetResponse},
-    auth::AccessToken,
+    auth::{AccessToken, Authenticated},
     authz::{Act, Obj},
     error::ApiResult,
     http::ValidJson,
@@ -149,6 +149,21 @@ pub struct StreamTestResponse {
     pub duration_ms: u64,
 }
 
+/// The request's transaction, once the plan has the stream and the caller may configure it.
+async fn configurer(
+    state: &AppState,
+    tenant: &Tenant,
+    token: AccessToken,
+) -> ApiResult<Authenticated> {
+    tenant.require(&state.settings.plans, Feature::AuditStream)?;
+    let auth = token.open(state).await?;
+    state
+        .authz
+        .require(&auth, Obj::AuditLog, Act::Configure)
+        .await?;
+    Ok(auth)
+}
+
 /// The organization's audit log stream and how its delivery is going.
 #[utoipa::path(
     tag = "audit",
@@ -164,12 +179,7 @@ pub async fn get_stream(
     tenant: Tenant,
     token: AccessToken,
 ) -> ApiResult<Json<StreamResponse>> {
-    tenant.require(&state.settings.plans, Feature::AuditStream)?;
-    let auth = token.open(&state).await?;
-    state
-        .authz
-        .require(&auth, Obj::AuditLog, Act::Configure)
-        .await?;
+    let auth = configurer(&state, &tenant, token).await?;
     let stream = settings::get(&auth.tx).await?;
     let head = settings::head_seq(&auth.tx).await?;
     auth.tx.commit().await?;
@@ -194,12 +204,7 @@ pub async fn put_stream(
     token: AccessToken,
     body: ValidJson<PutStreamRequest>,
 ) -> ApiResult<HttpResponse> {
-    tenant.require(&state.settings.plans, Feature::AuditStream)?;
-    let auth = token.open(&state).await?;
-    state
-        .authz
-        .require(&auth, Obj::AuditLog, Act::Configure)
-        .await?;
+    let auth = configurer(&state, &tenant, token).await?;
     let body = body.into_inner();
     let input = StreamInput {
         url: body.url,
@@ -245,12 +250,7 @@ pub async fn delete_stream(
     token: AccessToken,
     tenant: Tenant,
 ) -> ApiResult<HttpResponse> {
-    tenant.require(&state.settings.plans, Feature::AuditStream)?;
-    let auth = token.open(&state).await?;
-    state
-        .authz
-        .require(&auth, Obj::AuditLog, Act::Configure)
-        .await?;
+    let auth = configurer(&state, &tenant, token).await?;
     settings::delete(&auth.tx, &auth.ctx).await?;
     auth.tx.commit().await?;
     Ok(HttpResponse::NoContent().finish())
@@ -273,12 +273,7 @@ pub async fn test_stream(
     tenant: Tenant,
     token: AccessToken,
 ) -> ApiResult<Json<StreamTestResponse>> {
-    tenant.require(&state.settings.plans, Feature::AuditStream)?;
-    let auth = token.open(&state).await?;
-    state
-        .authz
-        .require(&auth, Obj::AuditLog, Act::Configure)
-        .await?;
+    let auth = configurer(&state, &tenant, token).await?;
     let stream = settings::get(&auth.tx).await?;
     // The receiver is talked to with no transaction open.
     auth.tx.commit().await?;

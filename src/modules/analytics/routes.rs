@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::service::{self, ActiveCounts, Adoption, DepartmentRow, Interval, Point};
 use crate::{
-    auth::AccessToken,
+    auth::{AccessToken, Authenticated},
     authz::{Act, Obj},
     error::{ApiError, ApiResult},
     http::ValidQuery,
@@ -80,11 +80,7 @@ pub async fn overview(
     tenant: Tenant,
     query: ValidQuery<OverviewQuery>,
 ) -> ApiResult<Json<Overview>> {
-    let auth = token.open(&state).await?;
-    state
-        .authz
-        .require(&auth, Obj::Analytics, Act::Read)
-        .await?;
+    let auth = reader(&state, token).await?;
     let date = sane(
         "date",
         query.date.unwrap_or_else(|| state.clock.now().date_naive()),
@@ -157,11 +153,7 @@ pub async fn adoption(
     token: AccessToken,
     query: ValidQuery<RangeQuery>,
 ) -> ApiResult<Json<AdoptionReport>> {
-    let auth = token.open(&state).await?;
-    state
-        .authz
-        .require(&auth, Obj::Analytics, Act::Read)
-        .await?;
+    let auth = reader(&state, token).await?;
     let (from, to) = range(&state, query.from, query.to)?;
     let modules = service::adoption(&auth.tx, from, to).await?;
     auth.tx.commit().await?;
@@ -203,11 +195,7 @@ pub async fn trends(
     token: AccessToken,
     query: ValidQuery<TrendQuery>,
 ) -> ApiResult<Json<TrendReport>> {
-    let auth = token.open(&state).await?;
-    state
-        .authz
-        .require(&auth, Obj::Analytics, Act::Read)
-        .await?;
+    let auth = reader(&state, token).await?;
     let report = trend_report(&state, &auth.tx, &query).await?;
     auth.tx.commit().await?;
     Ok(Json(report))
@@ -274,11 +262,7 @@ pub async fn departments(
     token: AccessToken,
     query: ValidQuery<RangeQuery>,
 ) -> ApiResult<Json<DepartmentReport>> {
-    let auth = token.open(&state).await?;
-    state
-        .authz
-        .require(&auth, Obj::Analytics, Act::Read)
-        .await?;
+    let auth = reader(&state, token).await?;
     let (from, to) = range(&state, query.from, query.to)?;
     let min_group_size = state.settings.usage.min_group_size.max(1);
     let departments = service::departments(&auth.tx, from, to, min_group_size).await?;
@@ -316,11 +300,7 @@ pub async fn export(
     token: AccessToken,
     query: ValidQuery<ExportQuery>,
 ) -> ApiResult<HttpResponse> {
-    let auth = token.open(&state).await?;
-    state
-        .authz
-        .require(&auth, Obj::Analytics, Act::Read)
-        .await?;
+    let auth = reader(&state, token).await?;
     let query = query.into_inner();
     let (from, to) = range(&state, query.from, query.to)?;
     let mut rows: Vec<Vec<String>> = Vec::new();
@@ -406,6 +386,16 @@ pub async fn export(
             ),
         ))
         .body(body))
+}
+
+/// The request's transaction, once the caller may read analytics.
+async fn reader(state: &AppState, token: AccessToken) -> ApiResult<Authenticated> {
+    let auth = token.open(state).await?;
+    state
+        .authz
+        .require(&auth, Obj::Analytics, Act::Read)
+        .await?;
+    Ok(auth)
 }
 
 /// `from`..=`to`, defaulting to the 30 days up to today, at most [`MAX_DAYS`] long.
