@@ -3,6 +3,7 @@
 //! organization's identity provider at `/auth/sso`), a signed-in home page and sign-out, on the cookie
 //! session of [`crate::auth::web_session`]; the console itself is its own issue.
 
+mod charts;
 mod pages;
 mod sso;
 

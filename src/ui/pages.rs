@@ -56,6 +56,75 @@ struct HomePage<'a> {
     csrf: &'a str,
     email: &'a str,
     role: Option<&'a str>,
+    /// The organization's overview, for those who may read analytics.
+    overview: Option<Overview>,
+}
+
+/// What the overview shows: figures, and the same figures drawn as SVG.
+struct Overview {
+    plan: &'static str,
+    seats_used: i64,
+    seat_limit: i32,
+    seats_svg: String,
+    dau: i64,
+    wau: i64,
+    mau: i64,
+    active_svg: String,
+    daily: Vec<(String, i64)>,
+    logins: Vec<(String, i64)>,
+    adoption: Vec<(String, i64, i64)>,
+    adoption_svg: String,
+}
+
+/// The overview of the last 30 days, from the usage roll-ups.
+async fn overview(state: &AppState, tenant: &Tenant, tx: &TenantTx) -> Result<Overview, ApiError> {
+    use crate::modules::{analytics::service, members};
+    let today = state.clock.now().date_naive();
+    let from = today - chrono::Duration::days(29);
+    let active = service::active_counts(tx, today).await?;
+    let seats_used = members::service::seats_used(tx)
+        .await
+        .map_err(ApiError::from)?;
+    let daily: Vec<(String, i64)> =
+        service::trend(tx, "active_members", service::Interval::Day, from, today)
+            .await?
+            .into_iter()
+            .map(|p| (p.period.format("%b %-d").to_string(), p.value))
+            .collect();
+    let mut logins: Vec<(String, i64)> = Vec::new();
+    for metric in ["login", "sso_login"] {
+        logins.extend(service::sums(tx, metric, from, today).await?);
+    }
+    let adoption: Vec<(String, i64, i64)> = service::adoption(tx, from, today)
+        .await?
+        .into_iter()
+        .map(|a| (a.module, a.active_members, a.events))
+        .collect();
+    let adoption_points: Vec<(String, i64)> =
+        adoption.iter().map(|(m, a, _)| (m.clone(), *a)).collect();
+    Ok(Overview {
+        plan: tenant.plan.as_str(),
+        seats_used,
+        seat_limit: tenant.seat_limit,
+        seats_svg: super::charts::meter(
+            "seats",
+            "Seats used",
+            seats_used,
+            i64::from(tenant.seat_limit),
+        ),
+        dau: active.dau,
+        wau: active.wau,
+        mau: active.mau,
+        active_svg: super::charts::bars("active", "Active members per day, last 30 days", &daily),
+        daily,
+        logins,
+        adoption_svg: super::charts::bars(
+            "adoption",
+            "Active members per area, last 30 days",
+            &adoption_points,
+        ),
+        adoption,
+    })
 }
 
 #[derive(Template)]
@@ -87,10 +156,18 @@ pub struct CsrfForm {
 
 pub(super) type PageResult = Result<HttpResponse, ApiError>;
 
+/// The console's Content-Security-Policy: nothing from elsewhere, no script but our own files (none
+/// inline), no framing, forms post only to us. Styles may be inline (the pages carry their own sheet).
+pub(super) const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+     img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
 pub(super) fn html(status: actix_web::http::StatusCode, page: impl Template) -> PageResult {
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::REFERRER_POLICY, "same-origin"))
         .body(page.render().map_err(ApiError::internal)?))
 }
 
@@ -138,11 +215,24 @@ pub async fn home(
     };
     let org = auth::org_name(&auth.tx).await?;
     let csrf = web_session::csrf_token(&state.crypto, session);
+    let may_read_analytics = state
+        .authz
+        .allows(
+            &auth.tx,
+            auth.principal.role.as_deref(),
+            crate::authz::Permission::new(crate::authz::Obj::Analytics, crate::authz::Act::Read),
+        )
+        .await?;
+    let overview = match may_read_analytics {
+        true => Some(overview(&state, &tenant, &auth.tx).await?),
+        false => None,
+    };
     let page = HomePage {
         org: &org,
         csrf: &csrf,
         email,
         role: auth.principal.role.as_deref(),
+        overview,
     };
     let response = html(actix_web::http::StatusCode::OK, page);
     auth.tx.commit().await?;

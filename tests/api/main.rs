@@ -10,6 +10,7 @@ mod audit;
 mod audit_stream;
 mod auth;
 mod authz;
+mod browser;
 mod catalog;
 mod console;
 mod coordination;

@@ -1,0 +1,268 @@
+//! A real browser: headless Chromium driven over WebDriver by chromedriver (Debian's `chromium` and
+//! `chromium-driver`), speaking the W3C WebDriver protocol with the test's HTTP client. Each test gets
+//! its own chromedriver on a free loopback port; the browser reaches the test server by its tenant host
+//! (`*.localhost` resolves to loopback). Screenshots go to docs/screenshots/.
+
+use std::{
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use base64::{Engine, engine::general_purpose::STANDARD};
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+pub struct Browser {
+    driver: Child,
+    base: String,
+    session: String,
+    http: reqwest::Client,
+}
+
+impl Browser {
+    /// Starts chromedriver and a headless Chromium session.
+    pub async fn start() -> Browser {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver is installed (the test command installs chromium-driver)");
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        for _ in 0..100 {
+            if http.get(format!("{base}/status")).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let created: Value = http
+            .post(format!("{base}/session"))
+            .json(&json!({
+                "capabilities": { "alwaysMatch": {
+                    "browserName": "chrome",
+                    "goog:chromeOptions": {
+                        "binary": "/usr/bin/chromium",
+                        "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                                 "--disable-dev-shm-usage", "--window-size=1280,1000"]
+                    }
+                }}
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let session = created["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {created}"))
+            .to_owned();
+        Browser {
+            driver,
+            base,
+            session,
+            http,
+        }
+    }
+
+    async fn command(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let mut request = self.http.request(method.clone(), url);
+        if method != reqwest::Method::GET {
+            request = request.json(&body);
+        }
+        let response: Value = request.send().await.unwrap().json().await.unwrap();
+        if response["value"]["error"].is_string() {
+            panic!("WebDriver {path}: {response}");
+        }
+        response["value"].clone()
+    }
+
+    pub async fn open(&self, url: &str) {
+        self.command(reqwest::Method::POST, "/url", json!({ "url": url }))
+            .await;
+    }
+
+    async fn find(&self, css: &str) -> String {
+        let found = self
+            .command(
+                reqwest::Method::POST,
+                "/element",
+                json!({ "using": "css selector", "value": css }),
+            )
+            .await;
+        found[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("{css}: {found}"))
+            .to_owned()
+    }
+
+    pub async fn fill(&self, css: &str, text: &str) {
+        let element = self.find(css).await;
+        self.command(
+            reqwest::Method::POST,
+            &format!("/element/{element}/value"),
+            json!({ "text": text }),
+        )
+        .await;
+    }
+
+    pub async fn click(&self, css: &str) {
+        let element = self.find(css).await;
+        self.command(
+            reqwest::Method::POST,
+            &format!("/element/{element}/click"),
+            json!({}),
+        )
+        .await;
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        let element = self.find(css).await;
+        self.command(
+            reqwest::Method::GET,
+            &format!("/element/{element}/text"),
+            Value::Null,
+        )
+        .await
+        .as_str()
+        .unwrap()
+        .to_owned()
+    }
+
+    pub async fn title(&self) -> String {
+        self.command(reqwest::Method::GET, "/title", Value::Null)
+            .await
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Waits (up to five seconds) for the page titled `expected`: a click that submits a form returns
+    /// before the next page has loaded.
+    pub async fn wait_for_title(&self, expected: &str) {
+        let mut title = String::new();
+        for _ in 0..50 {
+            title = self.title().await;
+            if title == expected {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the page is {title:?}, not {expected:?}");
+    }
+
+    /// Saves a PNG of the page to docs/screenshots/`name`.png.
+    pub async fn screenshot(&self, name: &str) {
+        let png = self
+            .command(reqwest::Method::GET, "/screenshot", Value::Null)
+            .await;
+        let bytes = STANDARD.decode(png.as_str().unwrap()).unwrap();
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), bytes).unwrap();
+    }
+
+    /// Ends the session; dropping the browser then stops chromedriver.
+    pub async fn quit(self) {
+        let _ = self
+            .http
+            .delete(format!("{}/session/{}", self.base, self.session))
+            .send()
+            .await;
+    }
+}
+
+impl Drop for Browser {
+    /// A failed test still stops its chromedriver (and with it the browser).
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// `path` on `slug`'s host of the test server, as the browser reaches it.
+pub fn url(app: &TestApp, slug: &str, path: &str) -> String {
+    format!("http://{}{path}", app.host(slug))
+}
+
+#[tokio::test]
+async fn an_admin_signs_in_and_reads_the_overview_drawn_on_the_server() {
+    let app = crate::helpers::spawn_app().await;
+    let acme = app.create_tenant("acme").await;
+    let owner = app.login_owner(&acme).await;
+    app.add_member(&acme, &owner, "ada", "member").await;
+    // The page's policy allows no inline or foreign script (the browser enforces what it says).
+    let page = app
+        .request(reqwest::Method::GET, "acme", "/admin/login")
+        .send()
+        .await
+        .unwrap();
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self';") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    app.state.usage.flush().await;
+    app.worker.roll_up_usage().await.unwrap();
+
+    let browser = Browser::start().await;
+    browser.open(&url(&app, "acme", "/admin/login")).await;
+    browser.fill("input[name=email]", &acme.owner.email).await;
+    browser
+        .fill("input[name=password]", &acme.owner.password)
+        .await;
+    browser.click("button[type=submit]").await;
+    browser.wait_for_title("Overview — acme Inc").await;
+    assert_eq!(browser.text("#seats-used").await, "2");
+    assert_eq!(browser.text("#seat-limit").await, "100");
+    assert_eq!(
+        browser.text("#dau").await,
+        "2",
+        "the owner and Ada signed in today"
+    );
+    let logins = browser.text("#logins").await;
+    assert!(
+        logins.contains("password 1") && logins.contains("invitation 1"),
+        "{logins}"
+    );
+    // The chart's text alternative is in the page for assistive technology.
+    let description = browser.text("#seats").await;
+    assert!(
+        description.is_empty() || description.contains("2 of 100"),
+        "{description}"
+    );
+    browser.screenshot("overview").await;
+    browser.quit().await;
+
+    // A member without analytics:read sees no overview.
+    let member = app.add_member(&acme, &owner, "plain", "member").await;
+    let browser = Browser::start().await;
+    browser.open(&url(&app, "acme", "/admin/login")).await;
+    browser.fill("input[name=email]", &member.email).await;
+    browser.fill("input[name=password]", &member.password).await;
+    browser.click("button[type=submit]").await;
+    browser.wait_for_title("Overview — acme Inc").await;
+    let found = browser
+        .command(
+            reqwest::Method::POST,
+            "/elements",
+            json!({ "using": "css selector", "value": "#seats-used" }),
+        )
+        .await;
+    assert_eq!(found, json!([]), "no figures for a member");
+    browser.quit().await;
+}
