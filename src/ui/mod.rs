@@ -1,8 +1,9 @@
 //! The admin console, server-rendered from the askama templates in `admin-ui/` (compiled into the
-//! binary), on each tenant's `/admin`. For now: sign-in (with the second step, or through the
-//! organization's identity provider at `/auth/sso`), a signed-in home page and sign-out, on the cookie
-//! session of [`crate::auth::web_session`]; the console itself is its own issue.
+//! binary), on each tenant's `/admin`: sign-in (with the second step, or through the organization's
+//! identity provider at `/auth/sso`), the overview, the audit log, and sign-out, on the cookie session
+//! of [`crate::auth::web_session`] (docs/console.md).
 
+mod audit;
 mod charts;
 mod pages;
 mod sso;
@@ -27,6 +28,10 @@ pub fn scope() -> actix_web::Scope<
         .service(pages::login)
         .service(pages::login_mfa)
         .service(pages::logout)
+        // The fixed paths before `/audit/events/{event_id}`.
+        .service(audit::audit_verify)
+        .service(audit::audit_log)
+        .service(audit::audit_event)
 }
 
 /// Single sign-on's browser routes, `/auth/sso/start` and `/auth/sso/callback`, on a tenant's host.

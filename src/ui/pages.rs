@@ -58,6 +58,7 @@ struct HomePage<'a> {
     role: Option<&'a str>,
     /// The organization's overview, for those who may read analytics.
     overview: Option<Overview>,
+    nav: super::audit::Nav,
 }
 
 /// What the overview shows: figures, and the same figures drawn as SVG.
@@ -195,26 +196,13 @@ pub async fn home(
     req: HttpRequest,
     request: RequestContext,
 ) -> PageResult {
-    let token = match AccessToken::read(&req, None) {
-        Ok(token) => token,
-        Err(ApiError::Unauthorized {
-            code: "token_expired",
-        }) => return renew(&state, &tenant, &req, request).await,
-        Err(_) => return Ok(redirect("/admin/login")),
+    let (auth, csrf, email) = match signed_in_page(&state, &tenant, &req, request, "/admin").await?
+    {
+        Ok(page) => page,
+        Err(elsewhere) => return Ok(elsewhere),
     };
-    let Some(session) = token.session_id() else {
-        return Ok(redirect("/admin/login"));
-    };
-    let auth = match token.open(&state).await {
-        Ok(auth) => auth,
-        Err(ApiError::Unauthorized { .. }) => return Ok(redirect("/admin/login")),
-        Err(error) => return Err(error),
-    };
-    let Subject::User { email, .. } = &auth.principal.subject else {
-        return Ok(redirect("/admin/login"));
-    };
+    let email = email.as_str();
     let org = auth::org_name(&auth.tx).await?;
-    let csrf = web_session::csrf_token(&state.crypto, session);
     let may_read_analytics = state
         .authz
         .allows(
@@ -227,16 +215,51 @@ pub async fn home(
         true => Some(overview(&state, &tenant, &auth.tx).await?),
         false => None,
     };
+    let nav = super::audit::Nav::of(&state, &auth).await?;
     let page = HomePage {
         org: &org,
         csrf: &csrf,
         email,
         role: auth.principal.role.as_deref(),
         overview,
+        nav,
     };
     let response = html(actix_web::http::StatusCode::OK, page);
     auth.tx.commit().await?;
     response
+}
+
+/// A signed-in page's start: the request's transaction, the session's CSRF token and the member's
+/// email — or where the browser goes instead (the sign-in page; `back` after renewing an expired access
+/// cookie with the refresh cookie).
+pub(super) async fn signed_in_page(
+    state: &AppState,
+    tenant: &Tenant,
+    req: &HttpRequest,
+    request: RequestContext,
+    back: &str,
+) -> Result<Result<(crate::auth::Authenticated, String, String), HttpResponse>, ApiError> {
+    let token = match AccessToken::read(req, None) {
+        Ok(token) => token,
+        Err(ApiError::Unauthorized {
+            code: "token_expired",
+        }) => return renew(state, tenant, req, request, back).await.map(Err),
+        Err(_) => return Ok(Err(redirect("/admin/login"))),
+    };
+    let Some(session) = token.session_id() else {
+        return Ok(Err(redirect("/admin/login")));
+    };
+    let auth = match token.open(state).await {
+        Ok(auth) => auth,
+        Err(ApiError::Unauthorized { .. }) => return Ok(Err(redirect("/admin/login"))),
+        Err(error) => return Err(error),
+    };
+    let Subject::User { email, .. } = &auth.principal.subject else {
+        return Ok(Err(redirect("/admin/login")));
+    };
+    let email = email.clone();
+    let csrf = web_session::csrf_token(&state.crypto, session);
+    Ok(Ok((auth, csrf, email)))
 }
 
 async fn renew(
@@ -244,17 +267,18 @@ async fn renew(
     tenant: &Tenant,
     req: &HttpRequest,
     request: RequestContext,
+    back: &str,
 ) -> PageResult {
     let Some(refresh) = req.cookie(web_session::REFRESH_COOKIE) else {
         return Ok(redirect("/admin/login"));
     };
     let ctx = AuditCtx::anonymous(request, state.clock.now());
     match auth::refresh(state, tenant, &ctx, refresh.value()).await {
-        Ok(pair) => Ok(signed_in(state, &pair, "/admin")),
+        Ok(pair) => Ok(signed_in(state, &pair, back)),
         // Another tab renewed a moment ago and the browser now holds its cookies: just come back.
         Err(ApiError::Unauthorized {
             code: "refresh_token_used",
-        }) => Ok(redirect("/admin")),
+        }) => Ok(redirect(back)),
         Err(ApiError::Unauthorized { .. }) => {
             let mut response = redirect("/admin/login");
             for cookie in web_session::cleared_cookies(state) {

@@ -266,3 +266,121 @@ async fn an_admin_signs_in_and_reads_the_overview_drawn_on_the_server() {
     assert_eq!(found, json!([]), "no figures for a member");
     browser.quit().await;
 }
+
+/// Signs `email` in through the console's form and waits for the overview.
+async fn sign_in(browser: &Browser, app: &TestApp, email: &str, password: &str) {
+    browser.open(&url(app, "acme", "/admin/login")).await;
+    browser.fill("input[name=email]", email).await;
+    browser.fill("input[name=password]", password).await;
+    browser.click("button[type=submit]").await;
+    browser.wait_for_title("Overview — acme Inc").await;
+}
+
+#[tokio::test]
+async fn compliance_filters_the_audit_log_opens_an_event_and_verifies_the_chain() {
+    let app = crate::helpers::spawn_app().await;
+    let acme = app.create_tenant("acme").await;
+    let owner = app.login_owner(&acme).await;
+    let carol = app.add_member(&acme, &owner, "carol", "compliance").await;
+    for who in ["ada", "bob"] {
+        app.invite("acme", &owner, &format!("{who}@acme.example"), "member")
+            .await;
+    }
+    app.worker.seal_audit().await.unwrap();
+
+    let browser = Browser::start().await;
+    sign_in(&browser, &app, &carol.email, &carol.password).await;
+    browser.click("nav a[href='/admin/audit']").await;
+    browser.wait_for_title("Audit log — acme Inc").await;
+    browser.fill("#f-action", "member.invited").await;
+    browser.click("#filter").await;
+    browser.wait_for_title("Audit log — acme Inc").await;
+    let table = browser.text("#events").await;
+    // carol's own invitation and the two others, newest first; nothing else.
+    assert_eq!(table.matches("member.invited").count(), 3, "{table}");
+    assert!(!table.contains("auth.login"), "{table}");
+    assert!(
+        table.find("bob@acme.example").unwrap() < table.find("ada@acme.example").unwrap(),
+        "{table}"
+    );
+    // Compliance may export, and the links carry the filters.
+    let export = browser
+        .command(
+            reqwest::Method::POST,
+            "/element",
+            json!({ "using": "css selector", "value": "#export-csv" }),
+        )
+        .await;
+    let link = browser
+        .command(
+            reqwest::Method::GET,
+            &format!(
+                "/element/{}/attribute/href",
+                export[ELEMENT].as_str().unwrap()
+            ),
+            Value::Null,
+        )
+        .await;
+    assert!(
+        link.as_str().unwrap().contains("action=member.invited"),
+        "{link}"
+    );
+    browser.screenshot("audit-log").await;
+
+    browser.click("#events tbody tr:first-child a").await;
+    browser
+        .wait_for_title("Event member.invited — acme Inc")
+        .await;
+    assert!(browser.text("#event").await.contains("bob@acme.example"));
+    let metadata = browser.text("#metadata").await;
+    assert!(metadata.contains("\"role\": \"member\""), "{metadata}");
+    assert!(browser.text("#seal").await.starts_with('#'), "sealed");
+    browser.screenshot("audit-event").await;
+
+    browser
+        .open(&url(&app, "acme", "/admin/audit/verify"))
+        .await;
+    browser
+        .wait_for_title("Audit log integrity — acme Inc")
+        .await;
+    assert!(
+        browser.text("#verdict").await.starts_with("Intact"),
+        "{}",
+        browser.text("#verdict").await
+    );
+    browser.screenshot("audit-verify").await;
+
+    // A bad date is said plainly, and changes nothing.
+    browser
+        .open(&url(&app, "acme", "/admin/audit?from=yesterday"))
+        .await;
+    assert!(
+        browser
+            .text("#filter-error")
+            .await
+            .contains("From must be a date")
+    );
+    browser.quit().await;
+
+    // A member sees no audit log: no link, and the page refuses.
+    let member = app.add_member(&acme, &owner, "plain", "member").await;
+    let browser = Browser::start().await;
+    sign_in(&browser, &app, &member.email, &member.password).await;
+    let links = browser
+        .command(
+            reqwest::Method::POST,
+            "/elements",
+            json!({ "using": "css selector", "value": "nav a[href='/admin/audit']" }),
+        )
+        .await;
+    assert_eq!(links, json!([]));
+    browser.quit().await;
+    let session = app.login("acme", &member).await;
+    let refused = app
+        .request(reqwest::Method::GET, "acme", "/admin/audit")
+        .header("cookie", format!("trellis_session={}", session.access))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), reqwest::StatusCode::FORBIDDEN);
+}

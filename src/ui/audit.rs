@@ -1,0 +1,404 @@
+//! The console's audit log (`audit_log:read`): filters (time, actor, action, target), a page of 50
+//! events newest first with a link to the next, an event's detail with its before/after and its seal,
+//! exports (`audit_log:export`) and the chain's verification, shown plainly. Everything reads through the
+//! same code as `/api/v1/audit-events`.
+
+use actix_web::{
+    HttpRequest, get,
+    http::StatusCode,
+    web::{Data, Path},
+};
+use askama::Template;
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::pages::{PageResult, html, signed_in_page};
+use crate::{
+    audit::{
+        chain,
+        query::{self, Cursor, Filters},
+        verify::{self, Range, Verification},
+    },
+    auth::Authenticated,
+    authz::{Act, Obj, Permission},
+    error::ApiError,
+    http::{RequestContext, ValidQuery},
+    state::AppState,
+    tenancy::Tenant,
+};
+
+const PAGE_SIZE: u32 = 50;
+
+/// The filter form as the browser sends it: empty fields are "any".
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditForm {
+    #[serde(default)]
+    actor: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    target_type: String,
+    #[serde(default)]
+    target_id: String,
+    /// First day (UTC), inclusive.
+    #[serde(default)]
+    from: String,
+    /// Last day (UTC), inclusive.
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    cursor: String,
+}
+
+struct Row {
+    id: Uuid,
+    at: String,
+    actor: String,
+    action: String,
+    target: String,
+    ip: String,
+}
+
+#[derive(Template)]
+#[template(path = "audit.html", config = "admin-ui/askama.toml")]
+struct AuditPage<'a> {
+    org: &'a str,
+    csrf: &'a str,
+    nav: Nav,
+    form: &'a AuditForm,
+    error: Option<String>,
+    rows: Vec<Row>,
+    next: Option<String>,
+    /// The export links' query (the filters).
+    filters_query: String,
+    may_export: bool,
+}
+
+#[derive(Template)]
+#[template(path = "audit_event.html", config = "admin-ui/askama.toml")]
+struct EventPage<'a> {
+    org: &'a str,
+    csrf: &'a str,
+    nav: Nav,
+    id: Uuid,
+    at: String,
+    actor: String,
+    action: String,
+    target: String,
+    context: String,
+    metadata: String,
+    seal: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "audit_verify.html", config = "admin-ui/askama.toml")]
+struct VerifyPage<'a> {
+    org: &'a str,
+    csrf: &'a str,
+    nav: Nav,
+    outcome: &'a Verification,
+}
+
+/// The links a signed-in member may follow.
+pub(super) struct Nav {
+    pub audit: bool,
+}
+
+impl Nav {
+    pub(super) async fn of(state: &AppState, auth: &Authenticated) -> Result<Nav, ApiError> {
+        Ok(Nav {
+            audit: allows(state, auth, Obj::AuditLog, Act::Read).await?,
+        })
+    }
+}
+
+async fn allows(
+    state: &AppState,
+    auth: &Authenticated,
+    obj: Obj,
+    act: Act,
+) -> Result<bool, ApiError> {
+    state
+        .authz
+        .allows(
+            &auth.tx,
+            auth.principal.role.as_deref(),
+            Permission::new(obj, act),
+        )
+        .await
+}
+
+/// A page a member without `audit_log:read` may not see.
+fn forbidden() -> PageResult {
+    Err(ApiError::forbidden(
+        "forbidden",
+        "this needs the audit_log:read permission",
+    ))
+}
+
+fn day_start(field: &str, text: &str) -> Result<Option<DateTime<Utc>>, String> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map(|d| Some(d.and_time(NaiveTime::MIN).and_utc()))
+        .map_err(|_| format!("{field} must be a date (YYYY-MM-DD)"))
+}
+
+fn some(text: &str) -> Option<String> {
+    Some(text.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
+/// The API's filters from the form; a message for what does not parse.
+fn filters_of(form: &AuditForm) -> Result<Filters, String> {
+    let from = day_start("From", &form.from)?;
+    let to = day_start("To", &form.to)?.map(|d| d + Duration::days(1));
+    Ok(Filters {
+        from,
+        to,
+        actor: some(&form.actor),
+        action: some(&form.action),
+        target_type: some(&form.target_type),
+        target_id: some(&form.target_id),
+        ..Filters::default()
+    })
+}
+
+fn query_of(form: &AuditForm) -> String {
+    let mut out = url::form_urlencoded::Serializer::new(String::new());
+    for (name, value) in [
+        ("actor", &form.actor),
+        ("action", &form.action),
+        ("target_type", &form.target_type),
+        ("target_id", &form.target_id),
+    ] {
+        if !value.trim().is_empty() {
+            out.append_pair(name, value.trim());
+        }
+    }
+    for (name, value) in [("from", &form.from), ("to", &form.to)] {
+        if let Ok(Some(at)) = day_start(name, value) {
+            let at = if name == "to" {
+                at + Duration::days(1)
+            } else {
+                at
+            };
+            out.append_pair(name, &at.to_rfc3339());
+        }
+    }
+    out.finish()
+}
+
+/// A refused filter in words, naming the field.
+fn described(error: ApiError) -> String {
+    match error {
+        ApiError::Validation(errors) => errors
+            .iter()
+            .map(|e| format!("{} {}", e.field.replace('_', " "), e.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    }
+}
+
+fn actor_of(kind: &str, display: Option<&str>) -> String {
+    match display {
+        Some(display) => format!("{display} ({kind})"),
+        None => kind.to_owned(),
+    }
+}
+
+/// The audit log: filters and a page of events.
+#[get("/audit")]
+pub async fn audit_log(
+    state: Data<AppState>,
+    tenant: Tenant,
+    req: HttpRequest,
+    request: RequestContext,
+    form: ValidQuery<AuditForm>,
+) -> PageResult {
+    let (auth, csrf, _) =
+        match signed_in_page(&state, &tenant, &req, request, "/admin/audit").await? {
+            Ok(page) => page,
+            Err(elsewhere) => return Ok(elsewhere),
+        };
+    let nav = Nav::of(&state, &auth).await?;
+    if !nav.audit {
+        return forbidden();
+    }
+    let may_export = allows(&state, &auth, Obj::AuditLog, Act::Export).await?;
+    let org = crate::auth::service::org_name(&auth.tx).await?;
+    let form = form.into_inner();
+    let checked = filters_of(&form).and_then(|filters| {
+        filters.check().map_err(described)?;
+        let cursor = some(&form.cursor)
+            .map(|c| Cursor::decode(&c).map_err(|_| "the page link is not valid".to_owned()))
+            .transpose()?;
+        Ok((filters, cursor))
+    });
+    let (rows, next, error) = match checked {
+        Ok((filters, cursor)) => match query::page(&auth.tx, &filters, PAGE_SIZE, cursor).await {
+            Ok((events, next)) => (events, next, None),
+            Err(error @ ApiError::Validation(_)) => (Vec::new(), None, Some(described(error))),
+            Err(other) => return Err(other),
+        },
+        Err(message) => (Vec::new(), None, Some(message)),
+    };
+    auth.tx.commit().await?;
+    let filters_query = query_of(&form);
+    let next = next.map(|cursor| {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        for (name, value) in [
+            ("actor", &form.actor),
+            ("action", &form.action),
+            ("target_type", &form.target_type),
+            ("target_id", &form.target_id),
+            ("from", &form.from),
+            ("to", &form.to),
+        ] {
+            q.append_pair(name, value);
+        }
+        q.append_pair("cursor", &cursor.encode());
+        format!("/admin/audit?{}", q.finish())
+    });
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let rows = rows
+        .into_iter()
+        .map(|e| Row {
+            id: e.id,
+            at: e
+                .occurred_at
+                .to_utc()
+                .format("%Y-%m-%d %H:%M:%S UTC")
+                .to_string(),
+            actor: actor_of(&e.actor_type, e.actor_display.as_deref()),
+            action: e.action,
+            target: match (e.target_type, e.target_display.or(e.target_id)) {
+                (Some(kind), Some(shown)) => format!("{kind}: {shown}"),
+                (Some(kind), None) => kind,
+                _ => String::new(),
+            },
+            ip: e.ip.unwrap_or_default(),
+        })
+        .collect();
+    html(
+        status,
+        AuditPage {
+            org: &org,
+            csrf: &csrf,
+            nav,
+            form: &form,
+            error,
+            rows,
+            next,
+            filters_query,
+            may_export,
+        },
+    )
+}
+
+/// One event: who, what, from where, its before/after, and its place in the chain.
+#[get("/audit/events/{event_id}")]
+pub async fn audit_event(
+    state: Data<AppState>,
+    tenant: Tenant,
+    req: HttpRequest,
+    request: RequestContext,
+    event_id: Path<Uuid>,
+) -> PageResult {
+    let back = format!("/admin/audit/events/{event_id}");
+    let (auth, csrf, _) = match signed_in_page(&state, &tenant, &req, request, &back).await? {
+        Ok(page) => page,
+        Err(elsewhere) => return Ok(elsewhere),
+    };
+    let nav = Nav::of(&state, &auth).await?;
+    if !nav.audit {
+        return forbidden();
+    }
+    let org = crate::auth::service::org_name(&auth.tx).await?;
+    let (event, seal) = query::get(&auth.tx, *event_id).await?;
+    auth.tx.commit().await?;
+    let page = EventPage {
+        org: &org,
+        csrf: &csrf,
+        nav,
+        id: event.id,
+        at: event
+            .occurred_at
+            .to_utc()
+            .format("%Y-%m-%d %H:%M:%S%.3f UTC")
+            .to_string(),
+        actor: actor_of(&event.actor_type, event.actor_display.as_deref()),
+        action: event.action,
+        target: [event.target_type, event.target_id, event.target_display]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" · "),
+        context: [
+            event.ip.map(|ip| format!("IP {ip}")),
+            event.user_agent,
+            event.request_id.map(|id| format!("request {id}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" · "),
+        metadata: serde_json::to_string_pretty(&event.metadata).map_err(ApiError::internal)?,
+        seal: seal.map(|s| {
+            format!(
+                "#{} · sealed {} · {}",
+                s.seq,
+                s.sealed_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                chain::hex(&s.hash)
+            )
+        }),
+    };
+    html(StatusCode::OK, page)
+}
+
+/// The chain recomputed from the stored events: intact, or where and why it breaks.
+#[get("/audit/verify")]
+pub async fn audit_verify(
+    state: Data<AppState>,
+    tenant: Tenant,
+    req: HttpRequest,
+    request: RequestContext,
+) -> PageResult {
+    let (auth, csrf, _) =
+        match signed_in_page(&state, &tenant, &req, request, "/admin/audit/verify").await? {
+            Ok(page) => page,
+            Err(elsewhere) => return Ok(elsewhere),
+        };
+    let nav = Nav::of(&state, &auth).await?;
+    if !nav.audit {
+        return forbidden();
+    }
+    let org = crate::auth::service::org_name(&auth.tx).await?;
+    let outcome = verify::verify(
+        &auth.tx,
+        &state.audit_signer,
+        &Range {
+            from: None,
+            to: None,
+        },
+        Duration::seconds(state.settings.audit.seal_grace_secs),
+    )
+    .await?;
+    auth.tx.commit().await?;
+    html(
+        StatusCode::OK,
+        VerifyPage {
+            org: &org,
+            csrf: &csrf,
+            nav,
+            outcome: &outcome,
+        },
+    )
+}
