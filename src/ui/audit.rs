@@ -103,18 +103,20 @@ struct VerifyPage<'a> {
 
 /// The links a signed-in member may follow.
 pub(super) struct Nav {
+    pub members: bool,
     pub audit: bool,
 }
 
 impl Nav {
     pub(super) async fn of(state: &AppState, auth: &Authenticated) -> Result<Nav, ApiError> {
         Ok(Nav {
+            members: allows(state, auth, Obj::Members, Act::Read).await?,
             audit: allows(state, auth, Obj::AuditLog, Act::Read).await?,
         })
     }
 }
 
-async fn allows(
+pub(super) async fn allows(
     state: &AppState,
     auth: &Authenticated,
     obj: Obj,
@@ -130,12 +132,15 @@ async fn allows(
         .await
 }
 
-/// A page a member without `audit_log:read` may not see.
-fn forbidden() -> PageResult {
-    Err(ApiError::forbidden(
-        "forbidden",
-        "this needs the audit_log:read permission",
-    ))
+#[derive(Template)]
+#[template(path = "forbidden.html", config = "admin-ui/askama.toml")]
+struct ForbiddenPage<'a> {
+    needed: &'a str,
+}
+
+/// The page for a member without the permission a page needs (403, as HTML).
+pub(super) fn forbidden(needed: &str) -> PageResult {
+    html(StatusCode::FORBIDDEN, ForbiddenPage { needed })
 }
 
 fn day_start(field: &str, text: &str) -> Result<Option<DateTime<Utc>>, String> {
@@ -226,7 +231,7 @@ pub async fn audit_log(
         };
     let nav = Nav::of(&state, &auth).await?;
     if !nav.audit {
-        return forbidden();
+        return forbidden("audit_log:read");
     }
     let may_export = allows(&state, &auth, Obj::AuditLog, Act::Export).await?;
     let org = crate::auth::service::org_name(&auth.tx).await?;
@@ -319,7 +324,7 @@ pub async fn audit_event(
     };
     let nav = Nav::of(&state, &auth).await?;
     if !nav.audit {
-        return forbidden();
+        return forbidden("audit_log:read");
     }
     let org = crate::auth::service::org_name(&auth.tx).await?;
     let (event, seal) = query::get(&auth.tx, *event_id).await?;
@@ -378,7 +383,7 @@ pub async fn audit_verify(
         };
     let nav = Nav::of(&state, &auth).await?;
     if !nav.audit {
-        return forbidden();
+        return forbidden("audit_log:read");
     }
     let org = crate::auth::service::org_name(&auth.tx).await?;
     let outcome = verify::verify(

@@ -1,10 +1,11 @@
 //! The admin console, server-rendered from the askama templates in `admin-ui/` (compiled into the
 //! binary), on each tenant's `/admin`: sign-in (with the second step, or through the organization's
-//! identity provider at `/auth/sso`), the overview, the audit log, and sign-out, on the cookie session
+//! identity provider at `/auth/sso`), the overview, members, the audit log, and sign-out, on the cookie session
 //! of [`crate::auth::web_session`] (docs/console.md).
 
 mod audit;
 mod charts;
+mod members;
 mod pages;
 mod sso;
 
@@ -28,6 +29,8 @@ pub fn scope() -> actix_web::Scope<
         .service(pages::login)
         .service(pages::login_mfa)
         .service(pages::logout)
+        .service(members::members)
+        .service(members::invite)
         // The fixed paths before `/audit/events/{event_id}`.
         .service(audit::audit_verify)
         .service(audit::audit_log)

@@ -384,3 +384,93 @@ async fn compliance_filters_the_audit_log_opens_an_event_and_verifies_the_chain(
         .unwrap();
     assert_eq!(refused.status(), reqwest::StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn an_admin_invites_from_the_members_page_and_compliance_only_reads_it() {
+    let app = crate::helpers::spawn_app().await;
+    let acme = app.create_tenant("acme").await;
+    let owner = app.login_owner(&acme).await;
+    let carol = app.add_member(&acme, &owner, "carol", "compliance").await;
+    let member = app.add_member(&acme, &owner, "plain", "member").await;
+
+    let browser = Browser::start().await;
+    sign_in(&browser, &app, &acme.owner.email, &acme.owner.password).await;
+    browser.click("nav a[href='/admin/members']").await;
+    browser.wait_for_title("Members — acme Inc").await;
+    browser.fill("#i-email", "newbie@acme.example").await;
+    browser.click("#invite").await;
+    browser.wait_for_title("Members — acme Inc").await;
+    assert_eq!(
+        browser.text("#notice").await,
+        "Invitation sent to newbie@acme.example."
+    );
+    browser.fill("#m-q", "newbie").await;
+    browser.click("#search").await;
+    browser.wait_for_title("Members — acme Inc").await;
+    let table = browser.text("#members").await;
+    assert!(
+        table.contains("newbie@acme.example member invited"),
+        "{table}"
+    );
+    assert!(
+        !table.contains("carol@"),
+        "the search narrows the list: {table}"
+    );
+    browser.open(&url(&app, "acme", "/admin/members")).await;
+    browser.wait_for_title("Members — acme Inc").await;
+    browser.screenshot("members").await;
+    browser.quit().await;
+    // The invitation is the service's: audited, with its mail queued.
+    app.assert_audited(acme.id, &["member.invited"]).await;
+
+    // Compliance reads the list but is offered no invitation.
+    let browser = Browser::start().await;
+    sign_in(&browser, &app, &carol.email, &carol.password).await;
+    browser.open(&url(&app, "acme", "/admin/members")).await;
+    browser.wait_for_title("Members — acme Inc").await;
+    assert!(
+        browser
+            .text("#members")
+            .await
+            .contains("newbie@acme.example")
+    );
+    let forms = browser
+        .command(
+            reqwest::Method::POST,
+            "/elements",
+            json!({ "using": "css selector", "value": "#i-email" }),
+        )
+        .await;
+    assert_eq!(forms, json!([]));
+    browser.quit().await;
+
+    // A member is told plainly that the page is not for their role.
+    let browser = Browser::start().await;
+    sign_in(&browser, &app, &member.email, &member.password).await;
+    browser.open(&url(&app, "acme", "/admin/members")).await;
+    browser.wait_for_title("Not allowed").await;
+    assert!(browser.text("main").await.contains("members:read"));
+    browser.quit().await;
+
+    // The form without the session's CSRF token changes nothing.
+    let session = app.login("acme", &carol).await;
+    let forged = app
+        .request(reqwest::Method::POST, "acme", "/admin/members/invite")
+        .header("cookie", format!("trellis_session={}", session.access))
+        .form(&[
+            ("csrf_token", "forged"),
+            ("email", "x@acme.example"),
+            ("role", "admin"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), reqwest::StatusCode::FORBIDDEN);
+    let people: Value = app
+        .get("acme", "/api/v1/members?q=x%40acme", &owner.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(people["items"], json!([]));
+}
