@@ -152,7 +152,8 @@ fn day_start(field: &str, text: &str) -> Result<Option<DateTime<Utc>>, String> {
         .map_err(|_| format!("{field} must be a date (YYYY-MM-DD)"))
 }
 
-fn some(text: &str) -> Option<String> {
+/// A form field's value, `None` when left empty.
+pub(super) fn some(text: &str) -> Option<String> {
     Some(text.trim().to_owned()).filter(|t| !t.is_empty())
 }
 

@@ -12,7 +12,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{
-    audit::{Nav, allows, forbidden},
+    audit::{Nav, allows, forbidden, some},
     pages::{PageResult, html, redirect, signed_in_page},
 };
 use crate::{
@@ -75,10 +75,6 @@ struct MembersPage<'a> {
     roles: &'static [&'static str],
     notice: Option<String>,
     error: Option<String>,
-}
-
-fn some(text: &str) -> Option<String> {
-    Some(text.trim().to_owned()).filter(|t| !t.is_empty())
 }
 
 /// Renders the members page for `auth` (after a refused invitation, with its message).
