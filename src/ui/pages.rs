@@ -92,10 +92,10 @@ async fn overview(state: &AppState, tenant: &Tenant, tx: &TenantTx) -> Result<Ov
             .into_iter()
             .map(|p| (p.period.format("%b %-d").to_string(), p.value))
             .collect();
-    let mut logins: Vec<(String, i64)> = Vec::new();
-    for metric in ["login", "sso_login"] {
-        logins.extend(service::sums(tx, metric, from, today).await?);
-    }
+    let logins: Vec<(String, i64)> = service::logins_by_method(tx, from, today)
+        .await?
+        .into_iter()
+        .collect();
     let adoption: Vec<(String, i64, i64)> = service::adoption(tx, from, today)
         .await?
         .into_iter()

@@ -90,12 +90,7 @@ pub async fn overview(
     let used = members::service::seats_used(&auth.tx)
         .await
         .map_err(ApiError::from)?;
-    let mut logins = std::collections::BTreeMap::new();
-    for metric in ["login", "sso_login"] {
-        for (method, n) in service::sums(&auth.tx, metric, month, date).await? {
-            *logins.entry(method).or_insert(0) += n;
-        }
-    }
+    let logins = service::logins_by_method(&auth.tx, month, date).await?;
     let api_requests = service::sums(&auth.tx, "api_requests", month, date)
         .await?
         .iter()

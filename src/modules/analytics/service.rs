@@ -80,6 +80,22 @@ pub async fn sums(
         .map_err(ApiError::from)
 }
 
+/// Sign-ins between `from` and `to` by method: `login`'s dimensions (`password`, `password+totp`,
+/// `invitation`) and `sso_login`'s (`sso`).
+pub async fn logins_by_method(
+    tx: &TenantTx,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<std::collections::BTreeMap<String, i64>, ApiError> {
+    let mut logins = std::collections::BTreeMap::new();
+    for metric in ["login", "sso_login"] {
+        for (method, n) in sums(tx, metric, from, to).await? {
+            *logins.entry(method).or_insert(0) += n;
+        }
+    }
+    Ok(logins)
+}
+
 /// One module's adoption over a range.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Adoption {
