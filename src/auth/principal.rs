@@ -152,7 +152,15 @@ impl AccessToken {
     /// A cookie-authenticated request that changes state must carry the session's CSRF token
     /// (`csrf`: the `x-csrf-token` header, or the console form's field).
     pub fn read(req: &HttpRequest, csrf: Option<&str>) -> Result<AccessToken, ApiError> {
-        read_credential(req, csrf)
+        read_credential(req, Csrf::Given(csrf))
+    }
+
+    /// Reads the credential of a cookie-authenticated post whose CSRF token travels inside its body
+    /// (the console's multipart upload). The caller checks the token
+    /// ([`web_session::verify_csrf`]) before anything changes; until then the transaction this opens
+    /// may only read.
+    pub fn read_csrf_in_body(req: &HttpRequest) -> Result<AccessToken, ApiError> {
+        read_credential(req, Csrf::InBody)
     }
 
     /// Which API rate-limit bucket of its organization the request counts in: all members' tokens share
@@ -173,7 +181,14 @@ impl AccessToken {
     }
 }
 
-fn read_credential(req: &HttpRequest, csrf: Option<&str>) -> Result<AccessToken, ApiError> {
+/// Where a state-changing request's CSRF token is.
+enum Csrf<'a> {
+    Given(Option<&'a str>),
+    /// In the body, checked by the caller once read.
+    InBody,
+}
+
+fn read_credential(req: &HttpRequest, csrf: Csrf<'_>) -> Result<AccessToken, ApiError> {
     let state = req
         .app_data::<Data<AppState>>()
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state missing")))?;
@@ -220,10 +235,13 @@ fn read_credential(req: &HttpRequest, csrf: Option<&str>) -> Result<AccessToken,
         req.extensions_mut()
             .insert(crate::modules::analytics::capture::ActiveUser(claims.sub));
         let changes_state = !req.method().is_safe();
-        if by_cookie
-            && changes_state
-            && !csrf.is_some_and(|t| web_session::verify_csrf(&state.crypto, claims.sid, t))
-        {
+        let csrf_ok = match csrf {
+            Csrf::Given(token) => {
+                token.is_some_and(|t| web_session::verify_csrf(&state.crypto, claims.sid, t))
+            }
+            Csrf::InBody => true,
+        };
+        if by_cookie && changes_state && !csrf_ok {
             return Err(ApiError::forbidden(
                 "csrf_failed",
                 "a request authenticated by cookie must carry the session's CSRF token",

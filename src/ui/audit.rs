@@ -13,15 +13,14 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::pages::{PageResult, html, signed_in_page};
+use super::frame::{Nav, PageResult, Visit, allows, described, html, some, visit};
 use crate::{
     audit::{
         chain,
         query::{self, Cursor, Filters},
         verify::{self, Range, Verification},
     },
-    auth::Authenticated,
-    authz::{Act, Obj, Permission},
+    authz::{Act, Obj},
     error::ApiError,
     http::{RequestContext, ValidQuery},
     state::AppState,
@@ -29,6 +28,7 @@ use crate::{
 };
 
 const PAGE_SIZE: u32 = 50;
+const NEEDED: (Obj, Act) = (Obj::AuditLog, Act::Read);
 
 /// The filter form as the browser sends it: empty fields are "any".
 #[derive(Debug, Default, Deserialize)]
@@ -101,48 +101,6 @@ struct VerifyPage<'a> {
     outcome: &'a Verification,
 }
 
-/// The links a signed-in member may follow.
-pub(super) struct Nav {
-    pub members: bool,
-    pub audit: bool,
-}
-
-impl Nav {
-    pub(super) async fn of(state: &AppState, auth: &Authenticated) -> Result<Nav, ApiError> {
-        Ok(Nav {
-            members: allows(state, auth, Obj::Members, Act::Read).await?,
-            audit: allows(state, auth, Obj::AuditLog, Act::Read).await?,
-        })
-    }
-}
-
-pub(super) async fn allows(
-    state: &AppState,
-    auth: &Authenticated,
-    obj: Obj,
-    act: Act,
-) -> Result<bool, ApiError> {
-    state
-        .authz
-        .allows(
-            &auth.tx,
-            auth.principal.role.as_deref(),
-            Permission::new(obj, act),
-        )
-        .await
-}
-
-#[derive(Template)]
-#[template(path = "forbidden.html", config = "admin-ui/askama.toml")]
-struct ForbiddenPage<'a> {
-    needed: &'a str,
-}
-
-/// The page for a member without the permission a page needs (403, as HTML).
-pub(super) fn forbidden(needed: &str) -> PageResult {
-    html(StatusCode::FORBIDDEN, ForbiddenPage { needed })
-}
-
 fn day_start(field: &str, text: &str) -> Result<Option<DateTime<Utc>>, String> {
     if text.trim().is_empty() {
         return Ok(None);
@@ -150,11 +108,6 @@ fn day_start(field: &str, text: &str) -> Result<Option<DateTime<Utc>>, String> {
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
         .map(|d| Some(d.and_time(NaiveTime::MIN).and_utc()))
         .map_err(|_| format!("{field} must be a date (YYYY-MM-DD)"))
-}
-
-/// A form field's value, `None` when left empty.
-pub(super) fn some(text: &str) -> Option<String> {
-    Some(text.trim().to_owned()).filter(|t| !t.is_empty())
 }
 
 /// The API's filters from the form; a message for what does not parse.
@@ -197,18 +150,6 @@ fn query_of(form: &AuditForm) -> String {
     out.finish()
 }
 
-/// A refused filter in words, naming the field.
-fn described(error: ApiError) -> String {
-    match error {
-        ApiError::Validation(errors) => errors
-            .iter()
-            .map(|e| format!("{} {}", e.field.replace('_', " "), e.message))
-            .collect::<Vec<_>>()
-            .join("; "),
-        other => other.to_string(),
-    }
-}
-
 fn actor_of(kind: &str, display: Option<&str>) -> String {
     match display {
         Some(display) => format!("{display} ({kind})"),
@@ -225,20 +166,20 @@ pub async fn audit_log(
     request: RequestContext,
     form: ValidQuery<AuditForm>,
 ) -> PageResult {
-    let (auth, csrf, _) =
-        match signed_in_page(&state, &tenant, &req, request, "/admin/audit").await? {
-            Ok(page) => page,
-            Err(elsewhere) => return Ok(elsewhere),
-        };
-    let nav = Nav::of(&state, &auth).await?;
-    if !nav.audit {
-        return forbidden("audit_log:read");
-    }
+    let Visit {
+        auth,
+        csrf,
+        org,
+        nav,
+        ..
+    } = match visit(&state, &tenant, &req, request, "/admin/audit", Some(NEEDED)).await? {
+        Ok(visit) => visit,
+        Err(elsewhere) => return Ok(elsewhere),
+    };
     let may_export = allows(&state, &auth, Obj::AuditLog, Act::Export).await?;
-    let org = crate::auth::service::org_name(&auth.tx).await?;
     let form = form.into_inner();
     let checked = filters_of(&form).and_then(|filters| {
-        filters.check().map_err(described)?;
+        filters.check().map_err(|e| described(&e))?;
         let cursor = some(&form.cursor)
             .map(|c| Cursor::decode(&c).map_err(|_| "the page link is not valid".to_owned()))
             .transpose()?;
@@ -247,7 +188,7 @@ pub async fn audit_log(
     let (rows, next, error) = match checked {
         Ok((filters, cursor)) => match query::page(&auth.tx, &filters, PAGE_SIZE, cursor).await {
             Ok((events, next)) => (events, next, None),
-            Err(error @ ApiError::Validation(_)) => (Vec::new(), None, Some(described(error))),
+            Err(error @ ApiError::Validation(_)) => (Vec::new(), None, Some(described(&error))),
             Err(other) => return Err(other),
         },
         Err(message) => (Vec::new(), None, Some(message)),
@@ -319,15 +260,16 @@ pub async fn audit_event(
     event_id: Path<Uuid>,
 ) -> PageResult {
     let back = format!("/admin/audit/events/{event_id}");
-    let (auth, csrf, _) = match signed_in_page(&state, &tenant, &req, request, &back).await? {
-        Ok(page) => page,
+    let Visit {
+        auth,
+        csrf,
+        org,
+        nav,
+        ..
+    } = match visit(&state, &tenant, &req, request, &back, Some(NEEDED)).await? {
+        Ok(visit) => visit,
         Err(elsewhere) => return Ok(elsewhere),
     };
-    let nav = Nav::of(&state, &auth).await?;
-    if !nav.audit {
-        return forbidden("audit_log:read");
-    }
-    let org = crate::auth::service::org_name(&auth.tx).await?;
     let (event, seal) = query::get(&auth.tx, *event_id).await?;
     auth.tx.commit().await?;
     let page = EventPage {
@@ -377,16 +319,25 @@ pub async fn audit_verify(
     req: HttpRequest,
     request: RequestContext,
 ) -> PageResult {
-    let (auth, csrf, _) =
-        match signed_in_page(&state, &tenant, &req, request, "/admin/audit/verify").await? {
-            Ok(page) => page,
-            Err(elsewhere) => return Ok(elsewhere),
-        };
-    let nav = Nav::of(&state, &auth).await?;
-    if !nav.audit {
-        return forbidden("audit_log:read");
-    }
-    let org = crate::auth::service::org_name(&auth.tx).await?;
+    let Visit {
+        auth,
+        csrf,
+        org,
+        nav,
+        ..
+    } = match visit(
+        &state,
+        &tenant,
+        &req,
+        request,
+        "/admin/audit/verify",
+        Some(NEEDED),
+    )
+    .await?
+    {
+        Ok(visit) => visit,
+        Err(elsewhere) => return Ok(elsewhere),
+    };
     let outcome = verify::verify(
         &auth.tx,
         &state.audit_signer,

@@ -2,15 +2,14 @@
 //! failures re-render the form with a message (never a JSON problem).
 
 use actix_web::{
-    HttpRequest, HttpResponse, get,
-    http::header,
-    post,
+    HttpMessage, HttpRequest, HttpResponse, get, post,
     web::{Data, Form},
 };
 use askama::Template;
 use secrecy::SecretString;
 use serde::Deserialize;
 
+use super::frame::{PageResult, html, redirect};
 use crate::{
     audit::AuditCtx,
     auth::{
@@ -58,7 +57,7 @@ struct HomePage<'a> {
     role: Option<&'a str>,
     /// The organization's overview, for those who may read analytics.
     overview: Option<Overview>,
-    nav: super::audit::Nav,
+    nav: super::frame::Nav,
 }
 
 /// What the overview shows: figures, and the same figures drawn as SVG.
@@ -150,35 +149,6 @@ pub struct MfaForm {
     csrf_token: String,
 }
 
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf_token: String,
-}
-
-pub(super) type PageResult = Result<HttpResponse, ApiError>;
-
-/// The console's Content-Security-Policy: nothing from elsewhere, no script but our own files (none
-/// inline), no framing, forms post only to us. Styles may be inline (the pages carry their own sheet).
-pub(super) const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
-     img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
-
-pub(super) fn html(status: actix_web::http::StatusCode, page: impl Template) -> PageResult {
-    Ok(HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((header::REFERRER_POLICY, "same-origin"))
-        .body(page.render().map_err(ApiError::internal)?))
-}
-
-pub(super) fn redirect(to: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, to))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .finish()
-}
-
 /// The organization's name, for page titles (read in a short transaction of its own).
 pub(super) async fn org_name(state: &AppState, tenant: &Tenant) -> Result<String, ApiError> {
     let tx = TenantTx::begin(&state.pool, tenant.id, None).await?;
@@ -196,33 +166,29 @@ pub async fn home(
     req: HttpRequest,
     request: RequestContext,
 ) -> PageResult {
-    let (auth, csrf, email) = match signed_in_page(&state, &tenant, &req, request, "/admin").await?
-    {
-        Ok(page) => page,
+    let visit = match super::frame::visit(&state, &tenant, &req, request, "/admin", None).await? {
+        Ok(visit) => visit,
         Err(elsewhere) => return Ok(elsewhere),
     };
-    let email = email.as_str();
-    let org = auth::org_name(&auth.tx).await?;
-    let may_read_analytics = state
-        .authz
-        .allows(
-            &auth.tx,
-            auth.principal.role.as_deref(),
-            crate::authz::Permission::new(crate::authz::Obj::Analytics, crate::authz::Act::Read),
-        )
-        .await?;
+    let auth = visit.auth;
+    let may_read_analytics = super::frame::allows(
+        &state,
+        &auth,
+        crate::authz::Obj::Analytics,
+        crate::authz::Act::Read,
+    )
+    .await?;
     let overview = match may_read_analytics {
         true => Some(overview(&state, &tenant, &auth.tx).await?),
         false => None,
     };
-    let nav = super::audit::Nav::of(&state, &auth).await?;
     let page = HomePage {
-        org: &org,
-        csrf: &csrf,
-        email,
+        org: &visit.org,
+        csrf: &visit.csrf,
+        email: &visit.email,
         role: auth.principal.role.as_deref(),
         overview,
-        nav,
+        nav: visit.nav,
     };
     let response = html(actix_web::http::StatusCode::OK, page);
     auth.tx.commit().await?;
@@ -239,7 +205,12 @@ pub(super) async fn signed_in_page(
     request: RequestContext,
     back: &str,
 ) -> Result<Result<(crate::auth::Authenticated, String, String), HttpResponse>, ApiError> {
-    let token = match AccessToken::read(req, None) {
+    // A page shown in answer to a form's post opens the session with the form's CSRF token.
+    let posted = req
+        .extensions()
+        .get::<super::form::FormCsrf>()
+        .map(|c| c.0.clone());
+    let token = match AccessToken::read(req, posted.as_deref()) {
         Ok(token) => token,
         Err(ApiError::Unauthorized {
             code: "token_expired",
@@ -413,7 +384,7 @@ pub async fn login(
     }
 }
 
-async fn mfa_page(
+pub(super) async fn mfa_page(
     state: &AppState,
     tenant: &Tenant,
     challenge: &str,
@@ -525,7 +496,7 @@ pub async fn logout(
     req: HttpRequest,
     tenant: Tenant,
     request: RequestContext,
-    form: Form<CsrfForm>,
+    form: Form<super::form::CsrfOnly>,
 ) -> PageResult {
     let now = state.clock.now();
     let claims = req

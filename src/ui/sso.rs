@@ -10,7 +10,10 @@ use actix_web::{
 use askama::Template;
 use serde::Deserialize;
 
-use super::pages::{PageResult, html, org_name, signed_in};
+use super::{
+    frame::{PageResult, html},
+    pages::{org_name, signed_in},
+};
 use crate::{
     auth::{
         oidc::{

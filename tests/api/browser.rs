@@ -75,7 +75,7 @@ impl Browser {
         }
     }
 
-    async fn command(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+    pub async fn command(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
         let url = format!("{}/session/{}{path}", self.base, self.session);
         let mut request = self.http.request(method.clone(), url);
         if method != reqwest::Method::GET {
@@ -140,6 +140,151 @@ impl Browser {
         .to_owned()
     }
 
+    /// Empties a text field.
+    pub async fn clear(&self, css: &str) {
+        let element = self.find(css).await;
+        self.command(
+            reqwest::Method::POST,
+            &format!("/element/{element}/clear"),
+            json!({}),
+        )
+        .await;
+    }
+
+    /// The text of the first element matching `css` now, read in the page (`None` when there is none):
+    /// safe to poll while the page reloads itself.
+    pub async fn text_now(&self, css: &str) -> Option<String> {
+        self.script(
+            "const e = document.querySelector(arguments[0]); return e ? e.textContent.trim() : null;",
+            json!([css]),
+        )
+        .await
+        .as_str()
+        .map(str::to_owned)
+    }
+
+    /// How many elements match `css`.
+    pub async fn count(&self, css: &str) -> usize {
+        self.command(
+            reqwest::Method::POST,
+            "/elements",
+            json!({ "using": "css selector", "value": css }),
+        )
+        .await
+        .as_array()
+        .map_or(0, Vec::len)
+    }
+
+    /// An element's attribute (`None` when it has none).
+    pub async fn attribute(&self, css: &str, name: &str) -> Option<String> {
+        let element = self.find(css).await;
+        self.command(
+            reqwest::Method::GET,
+            &format!("/element/{element}/attribute/{name}"),
+            Value::Null,
+        )
+        .await
+        .as_str()
+        .map(str::to_owned)
+    }
+
+    /// Runs `script` in the page (a function body; `arguments` holds `args`) and returns its result.
+    pub async fn script(&self, script: &str, args: Value) -> Value {
+        self.command(
+            reqwest::Method::POST,
+            "/execute/sync",
+            json!({ "script": script, "args": args }),
+        )
+        .await
+    }
+
+    /// Presses Tab, as a keyboard user moving to the next control.
+    pub async fn press_tab(&self) {
+        self.command(
+            reqwest::Method::POST,
+            "/actions",
+            json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": [
+                { "type": "keyDown", "value": "\u{E004}" }, { "type": "keyUp", "value": "\u{E004}" }
+            ]}]}),
+        )
+        .await;
+    }
+
+    /// The page's accessibility basics that fail, in words (what axe's "critical" rules check first):
+    /// the page's language, one `h1`, a label for every form control, a name for every button and link,
+    /// a text alternative for every image and chart, unique ids, scoped table headers, no positive
+    /// `tabindex`.
+    pub async fn accessibility_problems(&self) -> Vec<String> {
+        let found = self
+            .script(
+                r#"
+                const problems = [];
+                if (!document.documentElement.lang) problems.push('the page has no lang');
+                const h1 = document.querySelectorAll('h1').length;
+                if (h1 !== 1) problems.push(h1 + ' h1 headings');
+                for (const el of document.querySelectorAll('input, select, textarea')) {
+                  if (el.type === 'hidden') continue;
+                  const named = (el.labels && el.labels.length > 0) || el.getAttribute('aria-label')
+                    || el.getAttribute('aria-labelledby') || el.getAttribute('title');
+                  if (!named) problems.push('no label: ' + (el.id || el.name));
+                }
+                for (const el of document.querySelectorAll('button, a[href]')) {
+                  if (!(el.textContent.trim() || el.getAttribute('aria-label')))
+                    problems.push('no name: ' + el.outerHTML.slice(0, 80));
+                }
+                for (const el of document.querySelectorAll('img')) {
+                  if (!el.hasAttribute('alt')) problems.push('no alt: ' + el.src);
+                }
+                for (const el of document.querySelectorAll('svg')) {
+                  const named = el.getAttribute('aria-label') || el.getAttribute('aria-labelledby')
+                    || el.querySelector('title') || el.getAttribute('aria-hidden') === 'true';
+                  if (!named) problems.push('a chart without a text alternative');
+                }
+                const ids = {};
+                for (const el of document.querySelectorAll('[id]')) {
+                  if (ids[el.id]) problems.push('duplicate id ' + el.id);
+                  ids[el.id] = true;
+                }
+                for (const el of document.querySelectorAll('thead th')) {
+                  if (!el.getAttribute('scope')) problems.push('a column header without scope');
+                }
+                for (const el of document.querySelectorAll('[tabindex]')) {
+                  if (Number(el.getAttribute('tabindex')) > 0) problems.push('positive tabindex');
+                }
+                return problems;
+                "#,
+                json!([]),
+            )
+            .await;
+        found
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// Asserts the accessibility basics of the page, and that Tab reaches a link or control first.
+    pub async fn assert_accessible(&self) {
+        let problems = self.accessibility_problems().await;
+        assert!(problems.is_empty(), "{}: {problems:?}", self.title().await);
+        self.script(
+            "document.activeElement && document.activeElement.blur();",
+            json!([]),
+        )
+        .await;
+        self.press_tab().await;
+        let focused = self
+            .script("return document.activeElement.tagName;", json!([]))
+            .await;
+        assert!(
+            ["A", "BUTTON", "INPUT", "SELECT", "TEXTAREA", "SUMMARY"]
+                .contains(&focused.as_str().unwrap_or_default()),
+            "Tab focused {focused} on {}",
+            self.title().await
+        );
+    }
+
     pub async fn title(&self) -> String {
         self.command(reqwest::Method::GET, "/title", Value::Null)
             .await
@@ -180,6 +325,11 @@ impl Browser {
 
     /// Saves a PNG of the page to docs/screenshots/`name`.png.
     pub async fn screenshot(&self, name: &str) {
+        self.script(
+            "document.activeElement && document.activeElement.blur();",
+            json!([]),
+        )
+        .await;
         let png = self
             .command(reqwest::Method::GET, "/screenshot", Value::Null)
             .await;
@@ -284,7 +434,7 @@ async fn an_admin_signs_in_and_reads_the_overview_drawn_on_the_server() {
 }
 
 /// Signs `email` in through the console's form and waits for the overview.
-async fn sign_in(browser: &Browser, app: &TestApp, email: &str, password: &str) {
+pub async fn sign_in(browser: &Browser, app: &TestApp, email: &str, password: &str) {
     browser.open(&url(app, "acme", "/admin/login")).await;
     browser.fill("input[name=email]", email).await;
     browser.fill("input[name=password]", password).await;

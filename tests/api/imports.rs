@@ -48,7 +48,13 @@ pub async fn upload(
         .unwrap()
 }
 
-async fn uploaded(app: &TestApp, slug: &str, session: &Session, name: &str, csv: &str) -> Value {
+pub async fn uploaded(
+    app: &TestApp,
+    slug: &str,
+    session: &Session,
+    name: &str,
+    csv: &str,
+) -> Value {
     let response = upload(app, slug, session, name, csv.as_bytes(), None).await;
     let status = response.status();
     let body: Value = response.json().await.unwrap();

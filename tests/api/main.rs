@@ -13,6 +13,7 @@ mod authz;
 mod browser;
 mod catalog;
 mod console;
+mod console_flows;
 mod coordination;
 mod demo;
 mod docs;

@@ -68,7 +68,7 @@ pub struct StreamResponse {
 }
 
 impl StreamResponse {
-    fn new(s: Stream, head_seq: i64) -> StreamResponse {
+    pub(crate) fn new(s: Stream, head_seq: i64) -> StreamResponse {
         let pending = (head_seq - s.delivered_seq).max(0);
         let state = if !s.enabled {
             "disabled"

@@ -213,6 +213,7 @@ fn spool(path: &PathBuf, limit: u64) -> anyhow::Result<Spooled> {
         bytes,
         sha256: hasher.finalize().into(),
         mapping: None,
+        csrf_token: None,
     })
 }
 

@@ -68,7 +68,7 @@ pub struct ImportResponse {
 }
 
 /// How far the import is, and when it should be done at the pace so far.
-fn progress(row: &ImportRow, now: DateTime<Utc>) -> Value {
+pub(crate) fn progress(row: &ImportRow, now: DateTime<Utc>) -> Value {
     let total = i64::from(row.total_rows.max(0));
     let done = i64::from(row.processed_rows.max(0));
     let percent = if total == 0 { 100 } else { done * 100 / total };
@@ -175,7 +175,7 @@ pub async fn upload_import(
         .await?;
     let (principal, ctx) = (access.principal.clone(), access.ctx.clone());
     access.tx.commit().await?;
-    let spooled = upload::spool(payload, settings).await?;
+    let spooled = upload::spool(payload, settings, upload::Parts::Api).await?;
     let tenant_id = principal.tenant_id;
     let tx = crate::tenancy::TenantTx::begin(&state.pool, tenant_id, principal.user_id()).await?;
     let created = service::create(&tx, &ctx, &principal, spooled).await?;

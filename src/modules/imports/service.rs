@@ -101,6 +101,7 @@ pub async fn create(
         bytes,
         sha256,
         mapping: requested,
+        csrf_token: _,
     } = spooled;
     let t = tx.tenant_id().as_uuid();
     let id = Uuid::now_v7();

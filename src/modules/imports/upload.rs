@@ -27,6 +27,16 @@ pub struct Spooled {
     pub sha256: [u8; 32],
     /// The caller's mapping (a `mapping` form field), if any.
     pub mapping: Option<serde_json::Value>,
+    /// The console form's `csrf_token` field (read only for [`Parts::ConsoleForm`]).
+    pub csrf_token: Option<String>,
+}
+
+/// Which parts a multipart upload may carry besides `file` and `mapping`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parts {
+    Api,
+    /// The console's upload form, which also carries its `csrf_token`.
+    ConsoleForm,
 }
 
 fn unprocessable(code: &'static str, detail: impl Into<String>) -> ApiError {
@@ -46,10 +56,16 @@ fn too_large(limit: u64) -> ApiError {
     }
 }
 
-/// Reads the multipart body: the `file` part to a temporary file, an optional `mapping` part (JSON).
-pub async fn spool(mut payload: Multipart, settings: &ImportSettings) -> Result<Spooled, ApiError> {
+/// Reads the multipart body: the `file` part to a temporary file, an optional `mapping` part (JSON)
+/// and, from the console's form, its `csrf_token`.
+pub async fn spool(
+    mut payload: Multipart,
+    settings: &ImportSettings,
+    parts: Parts,
+) -> Result<Spooled, ApiError> {
     let mut spooled: Option<Spooled> = None;
     let mut mapping = None;
+    let mut csrf_token = None;
     while let Some(field) = payload.next().await {
         let mut field =
             field.map_err(|e| ApiError::bad_request("malformed_upload", e.to_string()))?;
@@ -97,6 +113,7 @@ pub async fn spool(mut payload: Multipart, settings: &ImportSettings) -> Result<
                     bytes,
                     sha256: hasher.finalize().into(),
                     mapping: None,
+                    csrf_token: None,
                 });
             }
             "mapping" => {
@@ -114,6 +131,21 @@ pub async fn spool(mut payload: Multipart, settings: &ImportSettings) -> Result<
                         ApiError::validation("mapping", format!("is not JSON: {e}"))
                     })?);
             }
+            "csrf_token" if parts == Parts::ConsoleForm => {
+                let mut text = Vec::new();
+                while let Some(chunk) = field.next().await {
+                    let chunk = chunk
+                        .map_err(|e| ApiError::bad_request("malformed_upload", e.to_string()))?;
+                    if text.len() + chunk.len() > 1024 {
+                        return Err(ApiError::bad_request(
+                            "malformed_upload",
+                            "csrf_token too long",
+                        ));
+                    }
+                    text.extend_from_slice(&chunk);
+                }
+                csrf_token = Some(String::from_utf8_lossy(&text).into_owned());
+            }
             other => {
                 return Err(ApiError::validation(
                     other.to_owned(),
@@ -125,6 +157,7 @@ pub async fn spool(mut payload: Multipart, settings: &ImportSettings) -> Result<
     let mut spooled = spooled
         .ok_or_else(|| ApiError::validation("file", "a CSV file is required (the `file` part)"))?;
     spooled.mapping = mapping;
+    spooled.csrf_token = csrf_token;
     Ok(spooled)
 }
 

@@ -91,7 +91,7 @@ pub struct UpdateOrgSettingsRequest {
 
 impl UpdateOrgSettingsRequest {
     /// Checks every field and reports every bad one at once.
-    fn parse(self) -> Result<SettingsChange, ApiError> {
+    pub(crate) fn parse(self) -> Result<SettingsChange, ApiError> {
         let mut errors = Vec::new();
         let mut change = SettingsChange::default();
         if let Some(name) = self.display_name {

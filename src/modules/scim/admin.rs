@@ -26,12 +26,12 @@ use crate::{
 };
 
 #[derive(Debug, Clone, FromQueryResult)]
-struct TokenRow {
-    id: Uuid,
-    prefix: String,
-    created_by: Option<Uuid>,
-    created_at: DateTime<chrono::FixedOffset>,
-    last_used_at: Option<DateTime<chrono::FixedOffset>>,
+pub(crate) struct TokenRow {
+    pub id: Uuid,
+    pub prefix: String,
+    pub created_by: Option<Uuid>,
+    pub created_at: DateTime<chrono::FixedOffset>,
+    pub last_used_at: Option<DateTime<chrono::FixedOffset>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -72,7 +72,8 @@ pub struct ScimTokenCreated {
     pub info: ScimTokenInfo,
 }
 
-async fn live(tx: &TenantTx) -> Result<Option<TokenRow>, ApiError> {
+/// The live token, if there is one (locked for the transaction).
+pub(crate) async fn live(tx: &TenantTx) -> Result<Option<TokenRow>, ApiError> {
     Ok(TokenRow::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "SELECT id, prefix, created_by, created_at, last_used_at FROM scim_tokens \
@@ -94,7 +95,7 @@ async fn revoke(tx: &TenantTx, ctx: &AuditCtx, id: Uuid) -> Result<(), ApiError>
 }
 
 /// Creates the organization's token, revoking the one before it. Returns the row and the whole token.
-async fn create(
+pub(crate) async fn create(
     tx: &TenantTx,
     ctx: &AuditCtx,
     principal: &Principal,
@@ -215,16 +216,22 @@ pub async fn revoke_scim_token(
     tenant.require(&state.settings.plans, Feature::Scim)?;
     let auth = token.open(&state).await?;
     state.authz.require(&auth, Obj::Sso, Act::Manage).await?;
-    let live = live(&auth.tx).await?.ok_or_else(ApiError::not_found)?;
-    revoke(&auth.tx, &auth.ctx, live.id).await?;
+    revoke_live(&auth.tx, &auth.ctx).await?;
+    auth.tx.commit().await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Revokes the live token, audited; 404 when there is none.
+pub(crate) async fn revoke_live(tx: &TenantTx, ctx: &AuditCtx) -> Result<(), ApiError> {
+    let live = live(tx).await?.ok_or_else(ApiError::not_found)?;
+    revoke(tx, ctx, live.id).await?;
     audit::record(
-        &auth.tx,
-        &auth.ctx,
+        tx,
+        ctx,
         AuditEvent::new("scim.token_revoked")
             .target("scim_token", live.id, Some(&live.prefix))
             .metadata(json!({ "prefix": live.prefix })),
     )
     .await?;
-    auth.tx.commit().await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(())
 }

@@ -36,6 +36,22 @@ pub struct ConnectionInput {
     pub enabled: bool,
 }
 
+/// The input that stores `connection` again as it is (its secret kept): the start of a change to
+/// one setting.
+pub fn input_of(connection: &Connection) -> ConnectionInput {
+    ConnectionInput {
+        issuer_url: connection.issuer_url.clone(),
+        client_id: connection.client_id.clone(),
+        client_secret: None,
+        scopes: Some(connection.scopes.clone()),
+        allowed_email_domains: connection.allowed_email_domains.clone(),
+        jit_provisioning: connection.jit_provisioning,
+        groups_claim: Some(connection.groups_claim.clone()),
+        sso_required: connection.sso_required,
+        enabled: connection.enabled,
+    }
+}
+
 /// Checked values, ready to store.
 struct Valid {
     issuer_url: String,

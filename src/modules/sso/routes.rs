@@ -45,7 +45,12 @@ pub struct OidcConnectionResponse {
 }
 
 impl OidcConnectionResponse {
-    fn new(c: Connection, state: &AppState, tenant: &Tenant, request: &RequestContext) -> Self {
+    pub(crate) fn new(
+        c: Connection,
+        state: &AppState,
+        tenant: &Tenant,
+        request: &RequestContext,
+    ) -> Self {
         OidcConnectionResponse {
             id: c.id,
             redirect_uri: state.tenant_url(request.scheme, &tenant.slug, CALLBACK_PATH),
@@ -295,7 +300,11 @@ pub async fn test_oidc_connection(
     Ok(Json(run_test(&state, issuer, &scopes).await))
 }
 
-async fn run_test(state: &AppState, issuer: String, scopes: &[String]) -> OidcTestResponse {
+pub(crate) async fn run_test(
+    state: &AppState,
+    issuer: String,
+    scopes: &[String],
+) -> OidcTestResponse {
     let discovered = match state.oidc.discover_uncached(&issuer).await {
         Ok(found) => found,
         Err(error) => {
