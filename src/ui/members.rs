@@ -91,6 +91,9 @@ struct MembersPage<'a> {
     more: Option<String>,
     may_invite: bool,
     roles: &'static [&'static str],
+    /// Every role, for the filter.
+    all_roles: Vec<String>,
+    statuses: &'static [&'static str],
     notice: Option<String>,
     error: Option<String>,
     /// What was in the paste box when it was refused.
@@ -131,6 +134,12 @@ async fn render(
     let mut found = service::list(&auth.tx, &filter, &page)
         .await
         .map_err(ApiError::from)?;
+    let all_roles = roles::list(&auth.tx, &state.authz)
+        .await
+        .map_err(ApiError::from)?
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
     auth.tx.commit().await?;
     let more = (found.len() as u64 > PAGE_SIZE).then(|| {
         found.truncate(PAGE_SIZE as usize);
@@ -173,6 +182,8 @@ async fn render(
             more,
             may_invite,
             roles: INVITABLE,
+            all_roles,
+            statuses: &["active", "invited", "deactivated"],
             notice,
             error: refusal.map(|r| r.message),
             pasted,

@@ -214,7 +214,7 @@ pub async fn save(
         let change = form.request()?.parse()?;
         orgs::update(&auth.tx, &auth.ctx, change).await?;
         if form.sso_offered.is_some() {
-            set_sso_required(&state, auth, form.sso_required.is_some()).await?;
+            set_sso_required(&state, &tenant, auth, form.sso_required.is_some()).await?;
         }
         Ok(())
     }
@@ -226,6 +226,7 @@ pub async fn save(
 /// Requires single sign-on (or not) on the organization's connection, keeping everything else of it.
 async fn set_sso_required(
     state: &AppState,
+    tenant: &Tenant,
     auth: &crate::auth::Authenticated,
     required: bool,
 ) -> Result<(), ApiError> {
@@ -235,6 +236,7 @@ async fn set_sso_required(
     if current.sso_required == required {
         return Ok(());
     }
+    tenant.require(&state.settings.plans, Feature::Sso)?;
     if !allows(state, auth, Obj::Sso, Act::Manage).await? {
         return Err(ApiError::forbidden(
             "forbidden",

@@ -515,6 +515,43 @@ async fn compliance_filters_the_audit_log_opens_an_event_and_verifies_the_chain(
         browser.text("#verdict").await
     );
     browser.screenshot("audit-verify").await;
+    let whole = browser.text("#verdict").await;
+    // A range of days verifies only its events; a day before them all has none; a bad day is refused.
+    let day = |d: chrono::DateTime<chrono::Utc>| d.format("%Y-%m-%d").to_string();
+    let now = chrono::Utc::now();
+    let (yesterday, today) = (day(now - chrono::Duration::days(1)), day(now));
+    browser
+        .open(&url(
+            &app,
+            "acme",
+            &format!("/admin/audit/verify?from={yesterday}&to={today}"),
+        ))
+        .await;
+    browser.wait_for_url("from=").await;
+    assert_eq!(
+        browser.text("#verdict").await,
+        whole,
+        "these days hold every event"
+    );
+    browser
+        .open(&url(&app, "acme", "/admin/audit/verify?to=2020-01-01"))
+        .await;
+    browser.wait_for_url("to=2020").await;
+    let none = browser.text("#verdict").await;
+    assert!(
+        none.starts_with("Intact: the log was not altered. 0 events"),
+        "{none}"
+    );
+    browser
+        .open(&url(&app, "acme", "/admin/audit/verify?from=someday"))
+        .await;
+    browser.wait_for_url("from=someday").await;
+    assert!(
+        browser
+            .text("#verify-error")
+            .await
+            .contains("From must be a date")
+    );
 
     // A bad date is said plainly, and changes nothing.
     browser
