@@ -518,7 +518,7 @@ async fn compliance_filters_the_audit_log_opens_an_event_and_verifies_the_chain(
     let whole = browser.text("#verdict").await;
     // A range of days verifies only its events; a day before them all has none; a bad day is refused.
     let day = |d: chrono::DateTime<chrono::Utc>| d.format("%Y-%m-%d").to_string();
-    let now = chrono::Utc::now();
+    let now = trellis::clock::Clock::now(&app.clock);
     let (yesterday, today) = (day(now - chrono::Duration::days(1)), day(now));
     browser
         .open(&url(
