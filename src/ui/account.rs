@@ -15,11 +15,11 @@ use serde::Deserialize;
 
 use super::{
     frame::{PageResult, described, html},
-    pages::{mfa_page, org_name, signed_in},
+    pages::{continue_sign_in, org_name},
 };
 use crate::{
     audit::AuditCtx,
-    auth::{mfa::service as mfa, service as auth, service::LoginOutcome, web_session},
+    auth::{service as auth, web_session},
     domain::{DisplayName, Email},
     error::ApiError,
     http::RequestContext,
@@ -156,22 +156,7 @@ pub async fn accept(
         );
     }
     match outcome {
-        Ok(LoginOutcome::Tokens(pair)) => Ok(signed_in(&state, &pair, "/admin")),
-        Ok(LoginOutcome::MfaEnrollmentRequired { challenge }) => {
-            let enrolment = mfa::enroll_with_challenge(&state, &tenant, &ctx, &challenge).await?;
-            mfa_page(
-                &state,
-                &tenant,
-                &challenge,
-                "enroll",
-                Some(&enrolment),
-                None,
-            )
-            .await
-        }
-        Ok(LoginOutcome::MfaRequired { challenge }) => {
-            mfa_page(&state, &tenant, &challenge, "verify", None, None).await
-        }
+        Ok(outcome) => continue_sign_in(&state, &tenant, &ctx, outcome).await,
         Err(ApiError::Unauthorized { .. }) => {
             let message = "This invitation is not valid any more: it was used, revoked or has expired. \
                            Ask your administrator for a new one.";

@@ -581,11 +581,8 @@ pub async fn change_role(
     let id = *member_id;
     let back = format!("/admin/members/{id}");
     let again = Again {
-        state: &state,
-        tenant: &tenant,
-        req: &req,
         back: &back,
-        needed: Some((Obj::Members, Act::Read)),
+        ..members_again(&state, &tenant, &req)
     };
     let needed = (Obj::Members, Act::UpdateRole);
     let posted = match posted(&state, &req, &form.csrf_token, needed).await? {
@@ -619,11 +616,8 @@ pub async fn set_status(
     let (id, action) = path.into_inner();
     let back = format!("/admin/members/{id}");
     let again = Again {
-        state: &state,
-        tenant: &tenant,
-        req: &req,
         back: &back,
-        needed: Some((Obj::Members, Act::Read)),
+        ..members_again(&state, &tenant, &req)
     };
     let needed = (Obj::Members, Act::Deactivate);
     let posted = match posted(&state, &req, &form.csrf_token, needed).await? {

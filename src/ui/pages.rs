@@ -334,22 +334,7 @@ pub async fn login(
     let ctx = AuditCtx::anonymous(request, state.clock.now());
     let password = SecretString::from(form.password);
     match auth::login(&state, &tenant, &ctx, &email, &password).await {
-        Ok(LoginOutcome::Tokens(pair)) => Ok(signed_in(&state, &pair, "/admin")),
-        Ok(LoginOutcome::MfaRequired { challenge }) => {
-            mfa_page(&state, &tenant, &challenge, "verify", None, None).await
-        }
-        Ok(LoginOutcome::MfaEnrollmentRequired { challenge }) => {
-            let enrolment = mfa::enroll_with_challenge(&state, &tenant, &ctx, &challenge).await?;
-            mfa_page(
-                &state,
-                &tenant,
-                &challenge,
-                "enroll",
-                Some(&enrolment),
-                None,
-            )
-            .await
-        }
+        Ok(outcome) => continue_sign_in(&state, &tenant, &ctx, outcome).await,
         Err(ApiError::Unauthorized { .. }) => {
             login_page(
                 &state,
@@ -384,7 +369,28 @@ pub async fn login(
     }
 }
 
-pub(super) async fn mfa_page(
+/// Where a sign-in (or an accepted invitation) goes on: signed in to the overview, or the second step —
+/// a code, or enrolment when the organization requires it.
+pub(super) async fn continue_sign_in(
+    state: &AppState,
+    tenant: &Tenant,
+    ctx: &AuditCtx,
+    outcome: LoginOutcome,
+) -> PageResult {
+    match outcome {
+        LoginOutcome::Tokens(pair) => Ok(signed_in(state, &pair, "/admin")),
+        LoginOutcome::MfaRequired { challenge } => {
+            mfa_page(state, tenant, &challenge, "verify", None, None).await
+        }
+        LoginOutcome::MfaEnrollmentRequired { challenge } => {
+            let enrolment = mfa::enroll_with_challenge(state, tenant, ctx, &challenge).await?;
+            let enrolment = Some(&enrolment);
+            mfa_page(state, tenant, &challenge, "enroll", enrolment, None).await
+        }
+    }
+}
+
+async fn mfa_page(
     state: &AppState,
     tenant: &Tenant,
     challenge: &str,
