@@ -1,17 +1,13 @@
 #!/usr/bin/env python3
 """Sequential GETs over one keep-alive connection; prints p50 and p95 in milliseconds.
-Usage: latency.py HOST_HEADER PORT PATH TOKEN COUNT
-TOKEN is sent as a bearer token, or as the console's session cookie when it starts with `cookie:`."""
+Usage: latency.py HOST_HEADER PORT PATH TOKEN COUNT"""
 import http.client
 import sys
 import time
 
 host, port, path, token, count = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5])
 conn = http.client.HTTPConnection("127.0.0.1", port)
-if token.startswith("cookie:"):
-    headers = {"Host": host, "Cookie": f"trellis_session={token[len('cookie:'):]}"}
-else:
-    headers = {"Host": host, "Authorization": f"Bearer {token}"}
+headers = {"Host": host, "Authorization": f"Bearer {token}"}
 times = []
 for i in range(count + 20):
     start = time.perf_counter()

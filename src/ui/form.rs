@@ -1,6 +1,6 @@
 //! A console form's post, one way for every form: [`posted`] checks the session's CSRF token (a field
 //! of the form), opens the member's transaction and checks the permission the form needs; the handler
-//! runs the same service the API runs (its checks, its audit event); [`conclude`] then commits and sends
+//! runs the same service the API runs (its checks, its audit event); [`Again::conclude`] then commits and sends
 //! the browser on (303), or — refused — rolls everything back and shows the page again with the reason
 //! and the refusal's status (4xx). Nothing is ever half-written.
 
