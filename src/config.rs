@@ -54,6 +54,7 @@ pub struct Settings {
     pub plans: PlansSettings,
     pub usage: UsageSettings,
     pub telemetry: TelemetrySettings,
+    pub metrics: MetricsSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -264,6 +265,18 @@ pub struct JobsSettings {
     pub backoff_max_secs: u64,
     /// Finished (succeeded) jobs are deleted after this many days; dead ones stay for inspection.
     pub retention_days: i64,
+}
+
+/// `GET /metrics` (Prometheus text format; docs/operations.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    pub enabled: bool,
+    /// Also answer on organizations' hosts (off: there it is a 404, like a missing route).
+    pub tenant_hosts: bool,
+    /// When set, scrapes must send `Authorization: Bearer <token>`.
+    #[serde(default)]
+    pub token: Option<SecretString>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -148,6 +148,12 @@ impl Crypto {
     }
 }
 
+/// Equality of two byte strings in time that depends only on their lengths (secrets compared with
+/// what a client sent).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

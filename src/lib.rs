@@ -22,6 +22,7 @@ pub mod http;
 pub mod jobs;
 pub mod keys;
 pub mod mail;
+pub mod metrics;
 pub mod modules;
 pub mod outbound;
 pub mod spreadsheet;

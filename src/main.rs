@@ -5,6 +5,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc instead of glibc's allocator: under load, glibc's malloc/free/consolidate were 11% of the
+/// server's CPU (docs/PERFORMANCE.md, the HTTP benchmark).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = trellis::cli::Cli::parse();

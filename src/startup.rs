@@ -30,6 +30,7 @@ use crate::{
     jobs::worker::{AuditJobs, Worker},
     keys,
     mail::Mailer,
+    metrics,
     modules::{
         analytics::{self, capture::Capture, rollup::Rollup},
         api_keys, imports, members, orgs, roles, scim, sessions, sso,
@@ -137,6 +138,7 @@ impl Application {
             audit_signer,
             audit_stream,
             usage: Arc::new(usage),
+            metrics: Arc::default(),
             openapi_json,
         });
         let server_state = state.clone();
@@ -146,6 +148,7 @@ impl Application {
                 .app_data(path_errors())
                 .app_data(query_errors())
                 .configure(health::routes)
+                .service(metrics::routes::metrics)
                 .service(api_scope())
                 .service(ui::scope())
                 .service(ui::sso_scope())

@@ -41,6 +41,8 @@ pub struct AppState {
     pub audit_stream: Arc<crate::audit::stream::sender::Sender>,
     /// Usage capture: requests and feature events, buffered and written off the request's path.
     pub usage: Arc<crate::modules::analytics::capture::Capture>,
+    /// Request counts and latencies for `/metrics`.
+    pub metrics: Arc<crate::metrics::RequestMetrics>,
     /// The OpenAPI document, serialised once.
     pub openapi_json: String,
     /// The port in links the server hands out (`server.public_port`; outside production, the bound port

@@ -25,6 +25,7 @@ mod m20261206_000015_audit_chain;
 mod m20261206_000016_audit_stream;
 mod m20261206_000017_session_check;
 mod m20261206_000018_plans_and_usage;
+mod m20261207_000019_operational_metrics;
 
 /// Owns every object; runs migrations and maintenance. Never used on a request path.
 pub const OWNER_ROLE: &str = "trellis_owner";
@@ -59,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000016_audit_stream::Migration),
             Box::new(m20261206_000017_session_check::Migration),
             Box::new(m20261206_000018_plans_and_usage::Migration),
+            Box::new(m20261207_000019_operational_metrics::Migration),
         ]
     }
 }

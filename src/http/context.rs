@@ -1,7 +1,8 @@
 //! The request context: every request gets an id (UUIDv7, echoed as `x-request-id`), a root span with
 //! `request_id`, `tenant_id` and `user_id`, and a client IP that believes `X-Forwarded-For` only from
 //! `server.trusted_proxies`. Errors are rendered here, inside the request's scope, so every problem
-//! body carries its request id.
+//! body carries its request id. It also counts each answer for `/metrics` (method, route pattern,
+//! status, latency).
 
 use std::{
     future::{Ready, ready},
@@ -125,7 +126,11 @@ pub async fn request_context(
                 response.headers_mut().insert(X_REQUEST_ID.clone(), value);
             }
             let status = response.status().as_u16();
-            let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+            let took = started.elapsed();
+            state
+                .metrics
+                .observe(&method, response.request().match_pattern(), status, took);
+            let elapsed_ms = took.as_secs_f64() * 1000.0;
             if status >= 500 {
                 tracing::error!(%method, %path, status, elapsed_ms, "request failed");
             } else {

@@ -62,7 +62,7 @@ async fn tenant_of(state: &AppState, req: &HttpRequest) -> Result<Tenant, ApiErr
 }
 
 /// The Host header as the client sent it, or the HTTP/2 authority. Never a forwarded header.
-fn raw_host(req: &HttpRequest) -> Option<&str> {
+pub(crate) fn raw_host(req: &HttpRequest) -> Option<&str> {
     req.headers()
         .get(header::HOST)
         .and_then(|value| value.to_str().ok())

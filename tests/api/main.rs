@@ -24,6 +24,7 @@ pub mod isolation;
 mod keys;
 mod mail;
 mod members;
+mod metrics;
 mod mfa;
 pub mod op;
 mod plans;

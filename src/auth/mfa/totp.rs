@@ -51,11 +51,9 @@ pub fn verify(seed: &[u8], code: &str, unix_secs: i64, last_used_step: i64) -> O
     let now = step_of(unix_secs);
     (now - 1..=now + 1)
         .filter(|step| *step > last_used_step)
-        .find(|step| constant_time_eq(code_at_step(seed, *step).as_bytes(), code.as_bytes()))
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+        .find(|step| {
+            crate::crypto::constant_time_eq(code_at_step(seed, *step).as_bytes(), code.as_bytes())
+        })
 }
 
 /// RFC 4648 base32 without padding: how authenticator apps take a seed.

@@ -146,7 +146,9 @@ async fn complete(
         .take(tenant.id, PENDING, returned)
         .await
         .ok_or_else(invalid_state)?;
-    if !bound_state.is_some_and(|bound| constant_time_eq(bound.as_bytes(), returned.as_bytes())) {
+    if !bound_state
+        .is_some_and(|bound| crate::crypto::constant_time_eq(bound.as_bytes(), returned.as_bytes()))
+    {
         return Err(invalid_state().detail("the state does not match this browser's"));
     }
     let pending: Pending = serde_json::from_str(&pending).map_err(ApiError::internal)?;
@@ -239,10 +241,6 @@ async fn record_failure(state: &AppState, tenant: &Tenant, ctx: &AuditCtx, failu
     if let Err(error) = recorded {
         tracing::error!(%error, "could not record a failed single sign-on");
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
