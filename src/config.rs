@@ -79,6 +79,8 @@ pub struct ServerSettings {
     pub workers: usize,
     /// Where the generated local secrets (JWT keys) are kept in `local`.
     pub var_dir: String,
+    /// Send Strict-Transport-Security (production: clients reach us over HTTPS at the balancer).
+    pub hsts: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -211,6 +211,10 @@ fn unauthorized_detail(code: &str) -> &'static str {
         "session_revoked" => "the session has ended; sign in again",
         "invalid_refresh_token" => "the refresh token is not valid; sign in again",
         "invitation_invalid" => "the invitation is not valid or has expired",
+        "invalid_mfa_challenge" => {
+            "the sign-in challenge is not valid or has expired; sign in again"
+        }
+        "invalid_mfa_code" => "the code is wrong",
         _ => "a valid access token for this organization is required",
     }
 }

@@ -7,9 +7,12 @@ pub fn is_formula(text: &str) -> bool {
     let mut chars = text.chars();
     match chars.next() {
         Some('=' | '@' | '\t' | '\r') => true,
-        Some('+' | '-') => chars
-            .next()
-            .is_some_and(|c| !c.is_ascii_digit() && c != '.' && c != ' '),
+        // A sign before anything but a number or a phone number (digits, spaces, `.`, `-`, `(`, `)`,
+        // `/`) starts a formula: `-1+1` is one, and so is `+1+cmd|' /C calc'!A0`. What is let through
+        // can name no function and reach no other program (no letters, no `|`, `!`, `+`, `*`).
+        Some('+' | '-') => {
+            !chars.all(|c| c.is_ascii_digit() || matches!(c, ' ' | '.' | '-' | '(' | ')' | '/'))
+        }
         _ => false,
     }
 }
@@ -35,10 +38,25 @@ mod tests {
             "+cmd|' /C calc'!A0",
             "-HYPERLINK()",
             "\tx",
+            "\rx",
+            "-1+1",
+            "+1+cmd|' /C calc'!A0",
+            "-2*3",
+            "+1e3",
         ] {
             assert!(is_formula(f), "{f}");
         }
-        for ok in ["-1", "+44 20 7946 0000", "Ada", "", "- "] {
+        for ok in [
+            "-1",
+            "-1.5",
+            "+44 20 7946 0000",
+            "+1 (555) 123-4567",
+            "Ada",
+            "",
+            "- ",
+            "-",
+            "a=b",
+        ] {
             assert!(!is_formula(ok), "{ok}");
         }
     }

@@ -2,7 +2,7 @@
 //! `request_id`, `tenant_id` and `user_id`, and a client IP that believes `X-Forwarded-For` only from
 //! `server.trusted_proxies`. Errors are rendered here, inside the request's scope, so every problem
 //! body carries its request id. It also counts each answer for `/metrics` (method, route pattern,
-//! status, latency).
+//! status, latency) and gives it the security headers ([`super::headers`]).
 
 use std::{
     future::{Ready, ready},
@@ -125,6 +125,7 @@ pub async fn request_context(
             if let Ok(value) = HeaderValue::from_str(&request_id) {
                 response.headers_mut().insert(X_REQUEST_ID.clone(), value);
             }
+            super::headers::secure(response.headers_mut(), state.settings.server.hsts);
             let status = response.status().as_u16();
             let took = started.elapsed();
             state

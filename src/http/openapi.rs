@@ -87,6 +87,10 @@ fn add_error_responses(operation: &mut Operation) {
             "Internal error (the body carries only the request id)",
         ),
         ("503", "The database is unavailable"),
+        (
+            "429",
+            "Too many requests: the organization's API rate limit, or a sign-in limit (`Retry-After` says when to try again)",
+        ),
     ];
     if secured {
         answers.push((

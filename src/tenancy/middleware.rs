@@ -32,10 +32,20 @@ pub async fn resolve_tenant(
 }
 
 async fn tenant_of(state: &AppState, req: &HttpRequest) -> Result<Tenant, ApiError> {
-    let raw = raw_host(req)
-        .ok_or_else(|| ApiError::bad_request("missing_host", "a Host header is required"))?;
-    let target = host::classify(raw, &state.settings.server.base_domain)
-        .map_err(|_| ApiError::bad_request("malformed_host", "the Host header is malformed"))?;
+    let malformed = || ApiError::bad_request("malformed_host", "the Host header is malformed");
+    let raw = match raw_host(req) {
+        Some(raw) => raw,
+        // Present but not visible ASCII (a raw UTF-8 name, control bytes).
+        None if req.headers().contains_key(header::HOST) => return Err(malformed()),
+        None => {
+            return Err(ApiError::bad_request(
+                "missing_host",
+                "a Host header is required",
+            ));
+        }
+    };
+    let target =
+        host::classify(raw, &state.settings.server.base_domain).map_err(|_| malformed())?;
     let slug = match target {
         host::HostTarget::Tenant(slug) => slug,
         host::HostTarget::Base => return Err(ApiError::not_found()),

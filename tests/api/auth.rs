@@ -136,7 +136,22 @@ async fn forged_tokens_are_401() {
     let keys = trellis::auth::JwtKeys::parse(&app.jwt_spec).unwrap();
     let unknown = jsonwebtoken::encode(&unknown_kid, &forged, keys.signing_key()).unwrap();
 
+    // The real token with its payload edited (another member's id, more roles), signature kept.
+    let parts: Vec<&str> = session.access.split('.').collect();
+    let mut edited = real.clone();
+    edited["sub"] = json!(uuid::Uuid::new_v4().to_string());
+    edited["roles"] = json!(["owner", "admin"]);
+    let tampered = format!("{}.{}.{}", parts[0], encode(&edited), parts[2]);
+    // The real token under another algorithm's name (RS256), and signed by our key without a kid.
+    let rs_header = encode(&json!({ "alg": "RS256", "typ": "JWT", "kid": "test1" }));
+    let renamed = format!("{rs_header}.{}.{}", parts[1], parts[2]);
+    let no_kid =
+        jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &forged, keys.signing_key()).unwrap();
+
     for (name, token) in [
+        ("payload edited, signature kept", tampered),
+        ("RS256 header on an EdDSA signature", renamed),
+        ("no kid", no_kid),
         ("wrong signature", wrong_signature),
         ("alg none", none),
         ("HS256 with the public key", hs256),

@@ -114,7 +114,10 @@ pub async fn verify_mfa(
 #[utoipa::path(
     tag = "mfa",
     request_body = ChallengeRequest,
-    responses((status = 200, description = "Scan this, then confirm with a code", body = EnrolmentResponse))
+    responses(
+        (status = 200, description = "Scan this, then confirm with a code", body = EnrolmentResponse),
+        (status = 401, description = "The challenge is invalid or has expired; sign in again", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
 )]
 #[post("/auth/mfa/enroll")]
 pub async fn enroll_mfa_at_sign_in(
@@ -133,7 +136,11 @@ pub async fn enroll_mfa_at_sign_in(
 #[utoipa::path(
     tag = "mfa",
     request_body = ChallengeCodeRequest,
-    responses((status = 200, description = "Enrolled and signed in; keep the recovery codes", body = EnrolledSignInResponse))
+    responses(
+        (status = 200, description = "Enrolled and signed in; keep the recovery codes", body = EnrolledSignInResponse),
+        (status = 401, description = "Wrong code, or an invalid or expired challenge", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many codes tried", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
 )]
 #[post("/auth/mfa/enroll/confirm")]
 pub async fn confirm_mfa_at_sign_in(
@@ -200,7 +207,10 @@ pub async fn start_my_mfa(
     tag = "mfa",
     security(("bearer" = [])),
     request_body = CodeRequest,
-    responses((status = 200, description = "On; keep the recovery codes", body = RecoveryCodesResponse))
+    responses(
+        (status = 200, description = "On; keep the recovery codes", body = RecoveryCodesResponse),
+        (status = 409, description = "No enrolment was started (or it is already on)", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
 )]
 #[post("/me/mfa/totp/confirm")]
 pub async fn confirm_my_mfa(
