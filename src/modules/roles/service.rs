@@ -143,7 +143,13 @@ pub async fn update(
     id: Uuid,
     change: RoleChange,
 ) -> Result<RoleView> {
-    let role = find(tx, id).await?;
+    // Locked: a concurrent change or delete of the role waits for this one (no lost update, and no
+    // update of a row deleted since it was read).
+    let role = entity::roles::Entity::find_by_id((tx.tenant_id().as_uuid(), id))
+        .lock_exclusive()
+        .one(tx)
+        .await?
+        .ok_or(RolesError::NotFound)?;
     let current = parse_permissions(&role.permissions).unwrap_or_default();
     require_held(tx, authz, principal, &current).await?;
     let mut row: entity::roles::ActiveModel = role.clone().into();
