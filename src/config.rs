@@ -98,6 +98,8 @@ pub struct DatabaseSettings {
     /// Password given to the derived role URLs and set on the roles when bootstrapping.
     pub local_role_password: SecretString,
     pub max_connections: u32,
+    /// How long a request waits for a pooled connection before it is answered 503
+    /// `database_unavailable` (2 s: an outage fails fast instead of piling up requests).
     pub acquire_timeout_ms: u64,
     /// Audit partitions made ahead of time, in months.
     pub audit_partitions_ahead: i32,

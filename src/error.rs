@@ -300,9 +300,23 @@ pub fn sqlstate(err: &DbErr) -> Option<String> {
     }
 }
 
+/// A connection that could not be had or broke under the statement (the socket closed, the pool
+/// timed out or closed).
+fn lost_connection(err: &DbErr) -> bool {
+    match err {
+        DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => matches!(
+            e.as_ref(),
+            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed
+        ),
+        _ => false,
+    }
+}
+
 impl From<DbErr> for ApiError {
     /// Constraint violations become generic 409/422 answers that never echo the database's message
-    /// (which could name another tenant's values); everything else is internal.
+    /// (which could name another tenant's values); a database that is unreachable or going away is
+    /// 503; everything else is internal.
     fn from(err: DbErr) -> Self {
         match sqlstate(&err).as_deref() {
             Some("23505") => {
@@ -319,15 +333,21 @@ impl From<DbErr> for ApiError {
                     detail: "a value is not acceptable".into(),
                 }
             }
-            _ => match &err {
-                DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => {
-                    tracing::error!(error = %err, "database unavailable");
-                    ApiError::Unavailable {
-                        code: "database_unavailable",
-                    }
+            // Class 08 (connection exception) and 57P (the server shutting down, restarting or
+            // terminating this backend): the database is going away, not the request at fault.
+            Some(state) if state.starts_with("08") || state.starts_with("57P") => {
+                tracing::error!(error = %err, "database unavailable");
+                ApiError::Unavailable {
+                    code: "database_unavailable",
                 }
-                _ => ApiError::Internal(err.into()),
-            },
+            }
+            _ if lost_connection(&err) => {
+                tracing::error!(error = %err, "database unavailable");
+                ApiError::Unavailable {
+                    code: "database_unavailable",
+                }
+            }
+            _ => ApiError::Internal(err.into()),
         }
     }
 }

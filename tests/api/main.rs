@@ -18,6 +18,7 @@ mod coordination;
 mod demo;
 mod docs;
 mod embedded;
+mod faults;
 mod fuzz;
 mod health;
 pub mod imports;

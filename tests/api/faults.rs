@@ -1,0 +1,127 @@
+//! Faults under load that a test can cause without disturbing its neighbours (they share the
+//! PostgreSQL server, so a restart of it is a bench/ script): the server's database connections are
+//! terminated again and again while members write. Every answer is a success or a 503 (never a 500
+//! or a hang), the server recovers without a restart, and what was committed matches the audit log
+//! exactly — no change without its event, no event without its change.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::helpers::spawn_app_with;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn terminated_connections_give_503s_then_recovery_and_never_a_half_write() {
+    let app = spawn_app_with(|s| {
+        s.plans.enterprise.api_requests_per_minute = 1_000_000;
+        s.database.acquire_timeout_ms = 2_000;
+    })
+    .await;
+    let acme = app.create_tenant("acme").await;
+    let owner = app.login_owner(&acme).await;
+
+    // The killer: terminates every backend of the server's pool, every 30 ms, while the writers run.
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let mut admin = app.admin_connection().await;
+    let killer = tokio::spawn(async move {
+        let mut killed = 0i64;
+        while !*stopped.borrow() {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND application_name = 'trellis' \
+                 AND pid <> pg_backend_pid()",
+            )
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+            killed += n;
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(30)) => {}
+                _ = stopped.changed() => {}
+            }
+        }
+        killed
+    });
+
+    // Four writers, 60 role creations each (a role and its `role.created` event per success).
+    let writers = (0..4).map(|w| {
+        let (app, token) = (&app, owner.access.clone());
+        async move {
+            let mut statuses = Vec::new();
+            for i in 0..60 {
+                let response = app
+                    .request(Method::POST, "acme", "/api/v1/roles")
+                    .bearer_auth(&token)
+                    .json(&json!({ "name": format!("r{w}_{i}"), "permissions": ["members:read"] }))
+                    .send()
+                    .await
+                    .unwrap();
+                statuses.push(response.status());
+            }
+            statuses
+        }
+    });
+    let statuses: Vec<StatusCode> = futures_util::future::join_all(writers)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    stop.send(true).unwrap();
+    let killed = killer.await.unwrap();
+
+    let created = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CREATED)
+        .count();
+    let unavailable = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::SERVICE_UNAVAILABLE)
+        .count();
+    let other: Vec<_> = statuses
+        .iter()
+        .filter(|s| **s != StatusCode::CREATED && **s != StatusCode::SERVICE_UNAVAILABLE)
+        .collect();
+    assert!(
+        other.is_empty(),
+        "answers other than 201 and 503: {other:?}"
+    );
+    assert!(
+        killed > 0 && unavailable > 0,
+        "the fault did not bite: {killed} killed, {unavailable} 503s"
+    );
+    assert!(created > 0, "nothing got through");
+
+    // Recovery without a restart: the pool replaces what was killed.
+    let mut recovered = false;
+    for _ in 0..50 {
+        if app
+            .get("acme", "/api/v1/roles", &owner.access)
+            .await
+            .status()
+            == StatusCode::OK
+        {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(recovered, "the server did not recover");
+
+    // Committed changes and their events, one for one. A 503 may still have committed (the commit
+    // reached the server, its answer did not come back): then its role and its event are both there.
+    let owner_pool = app.owner_pool().await;
+    let (roles, events): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM roles WHERE tenant_id = $1 AND name LIKE 'r%\\_%'), \
+                (SELECT count(*) FROM audit_events WHERE tenant_id = $1 AND action = 'role.created')",
+    )
+    .bind(acme.id.as_uuid())
+    .fetch_one(&owner_pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        roles, events,
+        "roles committed without their event, or the reverse"
+    );
+    assert!(roles as usize >= created && roles as usize <= created + unavailable);
+}
