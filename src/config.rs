@@ -354,6 +354,28 @@ impl Settings {
                 }
             }
         }
+        if self
+            .metrics
+            .token
+            .as_ref()
+            .is_some_and(|token| token.expose_secret().len() < 16)
+        {
+            return Err(ConfigError::Invalid(
+                "metrics.token must be at least 16 characters (unset it to scrape without one)"
+                    .into(),
+            ));
+        }
+        // Outside development the endpoint answers on the base domain, which is public: a scraper
+        // must authenticate, or the operator turns it off.
+        if self.environment == Environment::Production
+            && self.metrics.enabled
+            && self.metrics.token.is_none()
+        {
+            return Err(ConfigError::Invalid(
+                "APP_METRICS__TOKEN must be set in production (or APP_METRICS__ENABLED=false)"
+                    .into(),
+            ));
+        }
         if self.server.base_domain.is_empty() || self.server.base_domain.starts_with('.') {
             return Err(ConfigError::Invalid(
                 "server.base_domain must be a domain like `localhost` or `trellis.example`".into(),
@@ -468,7 +490,7 @@ mod tests {
     }
 
     #[test]
-    fn production_requires_an_smtp_server() {
+    fn production_requires_an_smtp_server_and_a_metrics_token() {
         let mut settings = Settings::load_for(&dir(), "local", false).unwrap();
         settings.environment = Environment::Production;
         let secret = || Some(SecretString::from("set"));
@@ -481,6 +503,16 @@ mod tests {
         let err = settings.validate().unwrap_err().to_string();
         assert!(err.contains("APP_MAIL__SMTP_URL"), "{err}");
         settings.mail.smtp_url = Some(SecretString::from("smtp://127.0.0.1:25"));
+        // Metrics on the public base domain need a scraper's token (or metrics off).
+        let err = settings.validate().unwrap_err().to_string();
+        assert!(err.contains("APP_METRICS__TOKEN"), "{err}");
+        settings.metrics.token = Some(SecretString::from("short"));
+        let err = settings.validate().unwrap_err().to_string();
+        assert!(err.contains("at least 16 characters"), "{err}");
+        settings.metrics.token = Some(SecretString::from("a-long-scrape-secret"));
+        settings.validate().unwrap();
+        settings.metrics.token = None;
+        settings.metrics.enabled = false;
         settings.validate().unwrap();
     }
 

@@ -7,12 +7,13 @@ pub fn is_formula(text: &str) -> bool {
     let mut chars = text.chars();
     match chars.next() {
         Some('=' | '@' | '\t' | '\r') => true,
-        // A sign before anything but a number or a phone number (digits, spaces, `.`, `-`, `(`, `)`,
-        // `/`) starts a formula: `-1+1` is one, and so is `+1+cmd|' /C calc'!A0`. What is let through
-        // can name no function and reach no other program (no letters, no `|`, `!`, `+`, `*`).
-        Some('+' | '-') => {
-            !chars.all(|c| c.is_ascii_digit() || matches!(c, ' ' | '.' | '-' | '(' | ')' | '/'))
-        }
+        // A sign before anything but a number or a phone number (digits, spaces, `.`, `,`, `%`, `-`,
+        // `(`, `)`, `/`) starts a formula: `-1+1` is one, and so is `+1+cmd|' /C calc'!A0`. What is
+        // let through can name no function and reach no other program (no letters, no `|`, `!`, `+`,
+        // `*`).
+        Some('+' | '-') => !chars.all(|c| {
+            c.is_ascii_digit() || matches!(c, ' ' | '.' | ',' | '%' | '-' | '(' | ')' | '/')
+        }),
         _ => false,
     }
 }
@@ -43,6 +44,8 @@ mod tests {
             "+1+cmd|' /C calc'!A0",
             "-2*3",
             "+1e3",
+            "- Manager",
+            "+1-800-FLOWERS",
         ] {
             assert!(is_formula(f), "{f}");
         }
@@ -51,6 +54,8 @@ mod tests {
             "-1.5",
             "+44 20 7946 0000",
             "+1 (555) 123-4567",
+            "-1,000",
+            "-5%",
             "Ada",
             "",
             "- ",

@@ -61,15 +61,16 @@ GET_BODY=$(python3 -c 'import json,sys; print(json.dumps({"query": "query($t: UU
 # load NAME HOST METHOD PATH BODY IDS: a warm-up, then one measured run per concurrency; appends
 # "NAME c rps p50 p99" lines to $WORK/results.
 load() {
-  local name=$1 host=$2 method=$3 path=$4 body=$5 ids=$6 port=$7 c line
+  local name=$1 host=$2 method=$3 path=$4 body=$5 ids=$6 port=$7 c line graphql=0
+  [ "$method" = POST ] && graphql=1
   for c in $CONCURRENCY; do
     BENCH_HOST=$host BENCH_METHOD=$method BENCH_PATH=$path BENCH_BODY=$body BENCH_IDS=$ids BENCH_TOKEN=$TOKEN \
-      wrk -t"$WRK_THREADS" -c"$c" -d"${WARMUP}s" -s bench/http/request.lua "http://127.0.0.1:$port" >/dev/null
+      BENCH_GRAPHQL=$graphql wrk -t"$WRK_THREADS" -c"$c" -d"${WARMUP}s" -s bench/http/request.lua "http://127.0.0.1:$port" >/dev/null
     line=$(BENCH_HOST=$host BENCH_METHOD=$method BENCH_PATH=$path BENCH_BODY=$body BENCH_IDS=$ids BENCH_TOKEN=$TOKEN \
-      wrk -t"$WRK_THREADS" -c"$c" -d"${DURATION}s" -s bench/http/request.lua "http://127.0.0.1:$port" | sed -n 's/^RESULT //p')
-    read -r rps p50 p99 non2xx errors <<<"$line"
-    if [ "$non2xx" != 0 ] || [ "$errors" != 0 ]; then
-      echo "$name at $c: $non2xx answers other than 2xx, $errors socket errors" >&2; exit 1
+      BENCH_GRAPHQL=$graphql wrk -t"$WRK_THREADS" -c"$c" -d"${DURATION}s" -s bench/http/request.lua "http://127.0.0.1:$port" | sed -n 's/^RESULT //p')
+    read -r rps p50 p99 failed errors <<<"$line"
+    if [ "$failed" != 0 ] || [ "$errors" != 0 ]; then
+      echo "$name at $c: $failed failed answers (not 2xx, or GraphQL errors), $errors socket errors" >&2; exit 1
     fi
     echo "$name $c $rps $p50 $p99" >> "$WORK/results"
     echo "$name c=$c: $rps req/s, p50 $p50 ms, p99 $p99 ms" >&2
@@ -92,6 +93,8 @@ PEER_PORT=$PEER_PORT PEER_DATABASE_URL="postgres://trellis_app:trellis-local@127
   "$NODE" bench/http/peer/server.mjs > "$WORK/peer.log" 2>&1 &
 PEER=$!
 for _ in $(seq 1 150); do curl -fs -o /dev/null "localhost:$PEER_PORT/graphql" -H 'content-type: application/json' -d '{"query":"{__typename}"}' && break; sleep 0.2; done
+curl -fs -o /dev/null "localhost:$PEER_PORT/graphql" -H 'content-type: application/json' -d '{"query":"{__typename}"}' \
+  || { echo "the peer did not start:" >&2; cat "$WORK/peer.log" >&2; exit 1; }
 peer_page=$(curl -fs "localhost:$PEER_PORT/graphql" -H "$AUTH" -H 'content-type: application/json' -d "$LIST_BODY")
 python3 - "$page" "$peer_page" <<'PY' || { echo "the peer's first page differs from Trellis's:" >&2; head -c 600 <<<"$peer_page" >&2; exit 1; }
 import json, sys

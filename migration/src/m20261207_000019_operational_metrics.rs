@@ -1,5 +1,6 @@
 //! `app.operational_metrics()`: the figures `/metrics` reports about work waiting in the database —
-//! the job queue (ready, running, dead, and how long the oldest ready job has waited) and the audit
+//! the job queue (ready, scheduled, running, stalled — running past its lease —, dead, and how long the
+//! oldest ready job has waited) and the audit
 //! events still to be sealed into their organization's chain (how many, and the oldest one's age).
 //!
 //! The app role serves `/metrics` but sees only its current organization's rows; these are counts over
@@ -21,7 +22,7 @@ impl MigrationTrait for Migration {
                 r#"
 CREATE FUNCTION app.operational_metrics(
     OUT jobs_ready bigint, OUT jobs_oldest_ready_seconds double precision, OUT jobs_scheduled bigint,
-    OUT jobs_running bigint, OUT jobs_dead bigint,
+    OUT jobs_running bigint, OUT jobs_stalled bigint, OUT jobs_dead bigint,
     OUT audit_unsealed bigint, OUT audit_oldest_unsealed_seconds double precision)
     LANGUAGE sql STABLE
     SECURITY DEFINER
@@ -31,7 +32,9 @@ SELECT
     count(*) FILTER (WHERE j.status = 'queued' AND j.run_at <= now()),
     coalesce(extract(epoch FROM now() - min(j.run_at) FILTER (WHERE j.status = 'queued' AND j.run_at <= now())), 0)::double precision,
     count(*) FILTER (WHERE j.status = 'queued' AND j.run_at > now()),
-    count(*) FILTER (WHERE j.status = 'running'),
+    count(*) FILTER (WHERE j.status = 'running' AND j.locked_until >= now()),
+    -- Running, but the lease ran out: its worker died (another worker takes it over).
+    count(*) FILTER (WHERE j.status = 'running' AND (j.locked_until IS NULL OR j.locked_until < now())),
     count(*) FILTER (WHERE j.status = 'dead'),
     (SELECT count(*) FROM audit_pending),
     coalesce((SELECT extract(epoch FROM now() - min(occurred_at)) FROM audit_pending), 0)::double precision

@@ -14,6 +14,7 @@ struct Queues {
     jobs_oldest_ready_seconds: f64,
     jobs_scheduled: i64,
     jobs_running: i64,
+    jobs_stalled: i64,
     jobs_dead: i64,
     audit_unsealed: i64,
     audit_oldest_unsealed_seconds: f64,
@@ -76,7 +77,7 @@ fn pool(state: &AppState, out: &mut Exposition) {
 async fn queues(state: &AppState, out: &mut Exposition) {
     let read = tokio::time::timeout(
         DATABASE_TIMEOUT,
-        sqlx::query_as::<_, (i64, f64, i64, i64, i64, i64, f64)>(
+        sqlx::query_as::<_, (i64, f64, i64, i64, i64, i64, i64, f64)>(
             "SELECT * FROM app.operational_metrics()",
         )
         .fetch_one(&state.pool),
@@ -88,9 +89,10 @@ async fn queues(state: &AppState, out: &mut Exposition) {
             jobs_oldest_ready_seconds: row.1,
             jobs_scheduled: row.2,
             jobs_running: row.3,
-            jobs_dead: row.4,
-            audit_unsealed: row.5,
-            audit_oldest_unsealed_seconds: row.6,
+            jobs_stalled: row.4,
+            jobs_dead: row.5,
+            audit_unsealed: row.6,
+            audit_oldest_unsealed_seconds: row.7,
         }),
         Ok(Err(error)) => {
             tracing::warn!(%error, "metrics: the database did not answer");
@@ -104,19 +106,20 @@ async fn queues(state: &AppState, out: &mut Exposition) {
     out.single(
         "trellis_database_up",
         "gauge",
-        "Whether the database answered this scrape within 2 seconds.",
+        "Whether the database answered this scrape within 2 seconds (through the request pool: a pool exhausted that long reads as down, as it does for requests).",
         if queues.is_some() { 1.0 } else { 0.0 },
     );
     let Some(q) = queues else { return };
     out.header(
         "trellis_jobs",
         "gauge",
-        "Background jobs by state: ready (due, unclaimed), scheduled (due later), running, dead.",
+        "Background jobs by state: ready (due, unclaimed), scheduled (due later), running, stalled (running past its lease: the worker died), dead.",
     );
     for (name, value) in [
         ("ready", q.jobs_ready),
         ("scheduled", q.jobs_scheduled),
         ("running", q.jobs_running),
+        ("stalled", q.jobs_stalled),
         ("dead", q.jobs_dead),
     ] {
         out.sample(

@@ -25,8 +25,12 @@ async fn every_operation_answers_as_documented_under_fuzzing() {
     std::fs::write(&schema_file, schema.to_string()).unwrap();
     let examples = std::env::var("TRELLIS_FUZZ_EXAMPLES").unwrap_or_else(|_| "8".into());
     let (port, host, token) = (app.port, app.host("acme"), owner.access.clone());
+    let workdir = dir.path().to_owned();
     let output = tokio::task::spawn_blocking(move || {
         std::process::Command::new("schemathesis")
+            // Its run cache (`.schemathesis/`) goes to the temporary directory: every run starts
+            // from the seed alone, and the checkout stays clean.
+            .current_dir(&workdir)
             .env("NO_COLOR", "1")
             .args(["run", &schema_file.display().to_string()])
             .args(["--url", &format!("http://127.0.0.1:{port}")])

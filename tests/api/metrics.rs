@@ -77,6 +77,24 @@ async fn requests_are_counted_by_route_pattern_and_status_and_queues_are_reporte
     assert_eq!(sample(&text, "trellis_db_pool_max_connections"), Some(5.0));
     assert!(sample(&text, "process_resident_memory_bytes").is_some_and(|b| b > 1e6));
 
+    // A job whose worker died mid-run (running, its lease over) is stalled, not running.
+    let owner_pool = app.owner_pool().await;
+    sqlx::query(
+        "UPDATE jobs SET status = 'running', locked_by = 'gone', \
+         locked_until = now() - interval '1 minute'",
+    )
+    .execute(&owner_pool)
+    .await
+    .unwrap();
+    let text = scrape(&app).await;
+    assert_eq!(sample(&text, r#"trellis_jobs{state="stalled"}"#), Some(1.0));
+    assert_eq!(sample(&text, r#"trellis_jobs{state="running"}"#), Some(0.0));
+    assert_eq!(sample(&text, r#"trellis_jobs{state="ready"}"#), Some(0.0));
+    sqlx::query("UPDATE jobs SET status = 'queued', locked_by = NULL, locked_until = NULL")
+        .execute(&owner_pool)
+        .await
+        .unwrap();
+
     // The worker sends the mail and the sealer chains the events: the queue and the lag empty.
     assert_eq!(app.worker.run_once().await.unwrap(), 1);
     assert!(app.worker.seal_audit().await.unwrap() > 0);
@@ -126,9 +144,14 @@ async fn organizations_hosts_do_not_serve_metrics_unless_configured() {
 
 #[tokio::test]
 async fn a_configured_token_is_required() {
-    let app = spawn_app_with(|s| s.metrics.token = Some(SecretString::from("scrape-secret"))).await;
+    let app =
+        spawn_app_with(|s| s.metrics.token = Some(SecretString::from("scrape-secret-0123"))).await;
     let host = format!("{}:{}", app.settings.server.base_domain, app.port);
-    for sent in [None, Some("Bearer wrong-secret"), Some("scrape-secret")] {
+    for sent in [
+        None,
+        Some("Bearer wrong-secret"),
+        Some("scrape-secret-0123"),
+    ] {
         let mut request = app.request_with_host(Method::GET, Some(&host), "/metrics");
         if let Some(value) = sent {
             request = request.header(header::AUTHORIZATION, value);
@@ -142,7 +165,7 @@ async fn a_configured_token_is_required() {
     }
     let response = app
         .request_with_host(Method::GET, Some(&host), "/metrics")
-        .header(header::AUTHORIZATION, "Bearer scrape-secret")
+        .header(header::AUTHORIZATION, "Bearer scrape-secret-0123")
         .send()
         .await
         .unwrap();

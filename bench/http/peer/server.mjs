@@ -41,7 +41,10 @@ if (cluster.isPrimary) {
       makePgService({
         connectionString: process.env.PEER_DATABASE_URL,
         schemas: ["public"],
-        poolConfig: { max: Math.ceil(poolTotal / workers) },
+        // The total split exactly: the first (poolTotal % workers) workers get one more.
+        poolConfig: {
+          max: Math.floor(poolTotal / workers) + (cluster.worker.id <= poolTotal % workers ? 1 : 0),
+        },
       }),
     ],
     grafserv: { port: Number(process.env.PEER_PORT), graphiql: false, watch: false },

@@ -144,9 +144,10 @@ pub async fn update(
     change: RoleChange,
 ) -> Result<RoleView> {
     // Locked: a concurrent change or delete of the role waits for this one (no lost update, and no
-    // update of a row deleted since it was read).
+    // update of a row deleted since it was read). FOR NO KEY UPDATE, so grants of the role in flight
+    // (which hold FOR KEY SHARE, see `Authz::role_exists`) are not blocked by an edit.
     let role = entity::roles::Entity::find_by_id((tx.tenant_id().as_uuid(), id))
-        .lock_exclusive()
+        .lock(sea_orm::sea_query::LockType::NoKeyUpdate)
         .one(tx)
         .await?
         .ok_or(RolesError::NotFound)?;
