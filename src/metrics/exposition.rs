@@ -23,6 +23,19 @@ impl Exposition {
         self.sample(name, &Labels::new(), value);
     }
 
+    /// A family whose samples differ by one label: `(label value, sample)` pairs.
+    pub fn by_label(
+        &mut self,
+        (name, kind, help): (&str, &str, &str),
+        label: &'static str,
+        samples: &[(&str, f64)],
+    ) {
+        self.header(name, kind, help);
+        for (value, sample) in samples {
+            self.sample(name, &Labels::new().with(label, value), *sample);
+        }
+    }
+
     pub fn sample(&mut self, name: &str, labels: &Labels, value: f64) {
         self.text.push_str(name);
         labels.write(&mut self.text);

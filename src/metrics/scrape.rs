@@ -51,20 +51,14 @@ pub async fn collect(state: &AppState) -> Exposition {
 fn pool(state: &AppState, out: &mut Exposition) {
     let open = state.pool.size() as f64;
     let idle = state.pool.num_idle() as f64;
-    out.header(
-        "trellis_db_pool_connections",
-        "gauge",
-        "The request pool's open connections, in use or idle.",
-    );
-    out.sample(
-        "trellis_db_pool_connections",
-        &Labels::new().with("state", "in_use"),
-        (open - idle).max(0.0),
-    );
-    out.sample(
-        "trellis_db_pool_connections",
-        &Labels::new().with("state", "idle"),
-        idle,
+    out.by_label(
+        (
+            "trellis_db_pool_connections",
+            "gauge",
+            "The request pool's open connections, in use or idle.",
+        ),
+        "state",
+        &[("in_use", (open - idle).max(0.0)), ("idle", idle)],
     );
     out.single(
         "trellis_db_pool_max_connections",
@@ -110,24 +104,21 @@ async fn queues(state: &AppState, out: &mut Exposition) {
         if queues.is_some() { 1.0 } else { 0.0 },
     );
     let Some(q) = queues else { return };
-    out.header(
-        "trellis_jobs",
-        "gauge",
-        "Background jobs by state: ready (due, unclaimed), scheduled (due later), running, stalled (running past its lease: the worker died), dead.",
-    );
-    for (name, value) in [
-        ("ready", q.jobs_ready),
-        ("scheduled", q.jobs_scheduled),
-        ("running", q.jobs_running),
-        ("stalled", q.jobs_stalled),
-        ("dead", q.jobs_dead),
-    ] {
-        out.sample(
+    out.by_label(
+        (
             "trellis_jobs",
-            &Labels::new().with("state", name),
-            value as f64,
-        );
-    }
+            "gauge",
+            "Background jobs by state: ready (due, unclaimed), scheduled (due later), running, stalled (running past its lease: the worker died), dead.",
+        ),
+        "state",
+        &[
+            ("ready", q.jobs_ready as f64),
+            ("scheduled", q.jobs_scheduled as f64),
+            ("running", q.jobs_running as f64),
+            ("stalled", q.jobs_stalled as f64),
+            ("dead", q.jobs_dead as f64),
+        ],
+    );
     out.single(
         "trellis_jobs_oldest_ready_age_seconds",
         "gauge",
@@ -165,23 +156,20 @@ async fn coordination(state: &AppState, out: &mut Exposition) {
 
 fn usage(state: &AppState, out: &mut Exposition) {
     let report = state.usage.report();
-    out.header(
-        "trellis_usage_events_total",
-        "counter",
-        "Usage events since start: accepted into the buffer, written, dropped (buffer full, write failed).",
-    );
-    for (outcome, value) in [
-        ("accepted", report.accepted),
-        ("written", report.written),
-        ("dropped_buffer_full", report.dropped_buffer_full),
-        ("dropped_write_failed", report.dropped_write_failed),
-    ] {
-        out.sample(
+    out.by_label(
+        (
             "trellis_usage_events_total",
-            &Labels::new().with("outcome", outcome),
-            value as f64,
-        );
-    }
+            "counter",
+            "Usage events since start: accepted into the buffer, written, dropped (buffer full, write failed).",
+        ),
+        "outcome",
+        &[
+            ("accepted", report.accepted as f64),
+            ("written", report.written as f64),
+            ("dropped_buffer_full", report.dropped_buffer_full as f64),
+            ("dropped_write_failed", report.dropped_write_failed as f64),
+        ],
+    );
 }
 
 /// `VmRSS` from `/proc/self/status` (Linux), in bytes.
