@@ -125,3 +125,61 @@ async fn terminated_connections_give_503s_then_recovery_and_never_a_half_write()
     );
     assert!(roles as usize >= created && roles as usize <= created + unavailable);
 }
+
+/// Revocation across instances: two servers share the database and Redis; what one instance does to a
+/// member (a role taken away, a deactivation) holds on the other at the very next request, with the old
+/// access token and under the other's warm caches, because each request reads the session and the role
+/// in its own transaction.
+#[tokio::test]
+async fn revocations_hold_on_every_instance_at_the_next_request() {
+    let a = spawn_app_with(|_| {}).await;
+    let b = crate::helpers::spawn_peer(&a).await;
+    let acme = a.create_tenant("acme").await;
+    let owner = a.login_owner(&acme).await;
+    let ada = a.add_member(&acme, &owner, "ada", "admin").await;
+    let ada_session = a.login("acme", &ada).await;
+    // Both instances serve her, as an admin (warming whatever they cache).
+    for app in [&a, &b] {
+        for _ in 0..3 {
+            let roles = app.get("acme", "/api/v1/roles", &ada_session.access).await;
+            assert_eq!(roles.status(), StatusCode::OK);
+        }
+    }
+
+    // Instance A takes the admin role away; instance B refuses what only an admin may do.
+    let path = format!("/api/v1/members/{}/role", ada.id);
+    let changed = a
+        .send_json(
+            Method::PUT,
+            "acme",
+            &path,
+            &owner.access,
+            &json!({ "role": "member" }),
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::OK);
+    let refused = b.get("acme", "/api/v1/roles", &ada_session.access).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    // Instance A deactivates her; instance B refuses her token and her refresh token.
+    let path = format!("/api/v1/members/{}/deactivate", ada.id);
+    assert_eq!(
+        a.post("acme", &path, &owner.access, &json!({}))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        b.get("acme", "/api/v1/me", &ada_session.access)
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let refreshed = b
+        .request(Method::POST, "acme", "/api/v1/auth/refresh")
+        .json(&json!({ "refresh_token": ada_session.refresh }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), StatusCode::UNAUTHORIZED);
+}
