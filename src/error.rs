@@ -300,9 +300,14 @@ pub fn sqlstate(err: &DbErr) -> Option<String> {
     }
 }
 
-/// A connection that could not be had or broke under the statement (the socket closed, the pool
-/// timed out or closed).
-fn lost_connection(err: &DbErr) -> bool {
+/// The database is out of reach or going away, not the request at fault: no connection could be had,
+/// it broke under the statement (the socket closed, the pool timed out or closed), or the server said
+/// so (SQLSTATE class 08, connection exception; 57P, shutting down, restarting or terminating this
+/// backend).
+fn database_gone(err: &DbErr) -> bool {
+    if sqlstate(err).is_some_and(|state| state.starts_with("08") || state.starts_with("57P")) {
+        return true;
+    }
     match err {
         DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => true,
         DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => matches!(
@@ -333,15 +338,7 @@ impl From<DbErr> for ApiError {
                     detail: "a value is not acceptable".into(),
                 }
             }
-            // Class 08 (connection exception) and 57P (the server shutting down, restarting or
-            // terminating this backend): the database is going away, not the request at fault.
-            Some(state) if state.starts_with("08") || state.starts_with("57P") => {
-                tracing::error!(error = %err, "database unavailable");
-                ApiError::Unavailable {
-                    code: "database_unavailable",
-                }
-            }
-            _ if lost_connection(&err) => {
+            _ if database_gone(&err) => {
                 tracing::error!(error = %err, "database unavailable");
                 ApiError::Unavailable {
                     code: "database_unavailable",
@@ -353,16 +350,9 @@ impl From<DbErr> for ApiError {
 }
 
 impl From<sqlx::Error> for ApiError {
+    /// Decided like the same error reached through sea-orm.
     fn from(err: sqlx::Error) -> Self {
-        match err {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                tracing::error!(error = %err, "database unavailable");
-                ApiError::Unavailable {
-                    code: "database_unavailable",
-                }
-            }
-            other => DbErr::Query(RuntimeErr::SqlxError(other.into())).into(),
-        }
+        DbErr::Query(RuntimeErr::SqlxError(err.into())).into()
     }
 }
 

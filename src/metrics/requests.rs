@@ -154,31 +154,18 @@ mod tests {
         metrics.observe(&Method::GET, route(), 200, Duration::from_secs(20));
         let text = render(&metrics);
         let series = r#"method="GET",route="/api/v1/members",status="200""#;
-        assert!(
-            text.contains(&format!("_bucket{{{series},le=\"0.001\"}} 1\n")),
-            "{text}"
-        );
-        assert!(
-            text.contains(&format!("_bucket{{{series},le=\"0.025\"}} 1\n")),
-            "{text}"
-        );
-        assert!(
-            text.contains(&format!("_bucket{{{series},le=\"0.05\"}} 2\n")),
-            "{text}"
-        );
-        assert!(
-            text.contains(&format!("_bucket{{{series},le=\"10\"}} 2\n")),
-            "{text}"
-        );
-        assert!(
-            text.contains(&format!("_bucket{{{series},le=\"+Inf\"}} 3\n")),
-            "{text}"
-        );
-        assert!(text.contains(&format!("_count{{{series}}} 3\n")), "{text}");
-        assert!(
-            text.contains(&format!("_sum{{{series}}} 20.0308\n")),
-            "{text}"
-        );
+        let expected = [
+            format!("_bucket{{{series},le=\"0.001\"}} 1"),
+            format!("_bucket{{{series},le=\"0.025\"}} 1"),
+            format!("_bucket{{{series},le=\"0.05\"}} 2"),
+            format!("_bucket{{{series},le=\"10\"}} 2"),
+            format!("_bucket{{{series},le=\"+Inf\"}} 3"),
+            format!("_count{{{series}}} 3"),
+            format!("_sum{{{series}}} 20.0308"),
+        ];
+        for line in expected {
+            assert!(text.contains(&format!("{line}\n")), "{line} in {text}");
+        }
     }
 
     #[test]
