@@ -253,6 +253,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         port = app.port(),
         "serving; tenants at http://<slug>.{base}"
     );
+    app.stop_on_signal();
     app.run_until_stopped().await?;
     Ok(())
 }
@@ -272,26 +273,10 @@ async fn run_worker(settings: Settings) -> anyhow::Result<()> {
     );
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(worker.run(stopped));
-    shutdown_signal().await;
+    crate::startup::shutdown_signal().await;
     let _ = stop.send(true);
     task.await?;
     Ok(())
-}
-
-/// SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 async fn migrate(settings: Settings) -> anyhow::Result<()> {

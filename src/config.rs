@@ -75,6 +75,11 @@ pub struct ServerSettings {
     pub max_body_bytes: usize,
     /// Seconds a client may take to send a request body (408 after).
     pub body_timeout_secs: u64,
+    /// Milliseconds a client may take to send a request's head once it starts (408 and the connection
+    /// closed after), so slow or stalled clients cannot hold connections open.
+    pub head_timeout_ms: u64,
+    /// On SIGTERM, how long requests in flight may take to finish before the server stops anyway.
+    pub shutdown_timeout_secs: u64,
     /// HTTP worker threads; 0 means one per core.
     pub workers: usize,
     /// Where the generated local secrets (JWT keys) are kept in `local`.
@@ -232,6 +237,9 @@ pub struct TenancySettings {
 pub struct ImportSettings {
     /// The largest CSV file accepted; a larger upload is refused as soon as its size is known.
     pub max_upload_bytes: u64,
+    /// The most rows (besides the header) a file may hold; one more and the upload is refused (422
+    /// `too_many_rows`) and nothing is kept.
+    pub max_rows: usize,
     /// Rows per transaction when an import is processed (each chunk commits with its checkpoint).
     pub chunk_rows: usize,
     /// Where uploads are spooled while they are read (the system's temporary directory when empty).

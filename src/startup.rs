@@ -92,11 +92,11 @@ impl Application {
             )
             .await?,
         );
-        let (shutdown, shutdown_signal) = watch::channel(false);
+        let (shutdown, shutdown_requested) = watch::channel(false);
         let worker_task = settings
             .jobs
             .in_process
-            .then(|| tokio::spawn(worker.clone().run(shutdown_signal)));
+            .then(|| tokio::spawn(worker.clone().run(shutdown_requested)));
 
         let (_, openapi) = App::new()
             .into_utoipa_app()
@@ -157,6 +157,12 @@ impl Application {
                 .wrap(from_fn(http::context::request_context))
                 .wrap(TracingLogger::<TrellisRootSpan>::new())
         })
+        .client_request_timeout(std::time::Duration::from_millis(
+            state.settings.server.head_timeout_ms.max(1),
+        ))
+        .shutdown_timeout(state.settings.server.shutdown_timeout_secs)
+        // Signals are ours (`stop_on_signal`): SIGINT stops as gracefully as SIGTERM.
+        .disable_signals()
         .listen(listener)?;
         if workers > 0 {
             server = server.workers(workers);
@@ -201,6 +207,18 @@ impl Application {
     /// A handle to stop the server.
     pub fn handle(&self) -> actix_web::dev::ServerHandle {
         self.server.handle()
+    }
+
+    /// On SIGTERM or SIGINT alike: stops accepting connections, closes idle keep-alive ones, and lets
+    /// requests in flight finish for up to `server.shutdown_timeout_secs`;
+    /// [`Application::run_until_stopped`] then stops the worker.
+    pub fn stop_on_signal(&self) {
+        let handle = self.server.handle();
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            tracing::info!("stopping: finishing the requests in flight");
+            handle.stop(true).await;
+        });
     }
 }
 
@@ -414,4 +432,20 @@ fn query_errors() -> web::QueryConfig {
         let field = message.split('`').nth(1).unwrap_or("query").to_owned();
         ApiError::validation(field, "is not valid").into()
     })
+}
+
+/// SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }

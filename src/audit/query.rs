@@ -16,7 +16,9 @@ use crate::{
 };
 
 /// What to look for (every filter is optional; they combine with AND), and how to page or export it.
-/// One struct for both, so an unknown parameter is refused rather than silently ignored.
+/// One struct for both, so an unknown parameter is refused rather than silently ignored; the OpenAPI
+/// document lists the filters here and, per operation, the paging ([`crate::http::pagination::PageQuery`])
+/// or the export's format ([`ExportFormat`]).
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
@@ -39,10 +41,21 @@ pub struct Filters {
     /// The `x-request-id` of the request that made the change.
     pub request_id: Option<String>,
     /// Pages: 1 to 200 events; 50 when absent.
+    #[param(ignore)]
     pub limit: Option<u32>,
     /// Pages: the `next_cursor` of the previous page.
+    #[param(ignore)]
     pub cursor: Option<String>,
     /// Exports: `csv` or `jsonl`.
+    #[param(ignore)]
+    pub format: Option<String>,
+}
+
+/// The export's own parameter (documentation: [`Filters`] reads it).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportFormat {
+    /// `csv` (the default) or `jsonl`.
     pub format: Option<String>,
 }
 

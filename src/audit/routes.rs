@@ -134,7 +134,7 @@ pub struct EventPage {
 #[utoipa::path(
     tag = "audit",
     security(("bearer" = [])),
-    params(Filters),
+    params(Filters, crate::http::pagination::PageQuery),
     responses(
         (status = 200, description = "A page of events", body = EventPage),
         (status = 422, description = "A filter, the limit or the cursor is invalid")
@@ -203,7 +203,7 @@ pub async fn get_event(
 #[utoipa::path(
     tag = "audit",
     security(("bearer" = [])),
-    params(Filters),
+    params(Filters, query::ExportFormat),
     responses(
         (status = 200, description = "text/csv or application/x-ndjson", content_type = "text/csv"),
         (status = 422, description = "A filter or the format is invalid")

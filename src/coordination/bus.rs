@@ -1,15 +1,18 @@
 //! The invalidation bus: one Redis pub/sub channel (`<prefix>:invalidate`) on which any instance
 //! announces that a cached tenant or a tenant's policy changed. Each instance listens and tells its
-//! caches. While the subscription is down the caches fall back to a 1-second lifetime, and on every
-//! (re)subscription they are flushed, because messages sent meanwhile were lost: authorization and
-//! tenant status never fail open for longer than that.
+//! caches. The subscription counts as live only while the instance hears its own heartbeat (published
+//! every 250 ms on a channel of its own): a Redis that is stopped, frozen (SIGSTOP) or cut off
+//! silently is noticed within a second, not only when a socket errors. While it is not live the caches
+//! fall back to a 1-second lifetime, and whenever it becomes live again they are flushed, because
+//! messages sent meanwhile were lost: authorization and tenant status never fail open for longer than
+//! that.
 
 use std::{
     sync::{
         Arc,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicU64, Ordering},
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use ::redis::AsyncCommands;
@@ -59,23 +62,66 @@ pub trait InvalidationListener: Send + Sync {
     fn flush(&self);
 }
 
-/// Whether the subscription is live; caches read it to pick their time-to-live.
-#[derive(Clone, Default)]
-pub struct BusHealth(Arc<AtomicBool>);
+/// How often an instance publishes its heartbeat.
+const HEARTBEAT: Duration = Duration::from_millis(250);
+/// Without a heartbeat heard for this long, the subscription is not live.
+const STALE: Duration = Duration::from_secs(1);
+/// Without a heartbeat heard for this long, the subscription is dropped and made again (a connection
+/// that never errors, such as one to a frozen server or across a silent network cut, is abandoned).
+const RESUBSCRIBE_AFTER: Duration = Duration::from_secs(5);
+
+/// Whether the subscription is live: subscribed, and the instance's own heartbeat came back less than
+/// [`STALE`] ago. Caches read it to pick their time-to-live. The default is not live.
+#[derive(Clone)]
+pub struct BusHealth(Arc<Liveness>);
+
+struct Liveness {
+    epoch: Instant,
+    /// When the last heartbeat was heard, in milliseconds since `epoch` (at least 1); 0 when not
+    /// subscribed.
+    heard_ms: AtomicU64,
+}
+
+impl Default for BusHealth {
+    fn default() -> Self {
+        BusHealth(Arc::new(Liveness {
+            epoch: Instant::now(),
+            heard_ms: AtomicU64::new(0),
+        }))
+    }
+}
 
 impl BusHealth {
     pub fn is_up(&self) -> bool {
-        self.0.load(Ordering::Acquire)
+        self.silence().is_some_and(|silence| silence < STALE)
     }
 
-    fn set(&self, up: bool) {
-        self.0.store(up, Ordering::Release);
+    /// How long since the last heartbeat; `None` when not subscribed.
+    fn silence(&self) -> Option<Duration> {
+        let heard = self.0.heard_ms.load(Ordering::Acquire);
+        (heard != 0).then(|| Duration::from_millis(self.now_ms().saturating_sub(heard)))
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.0.epoch.elapsed().as_millis() as u64
+    }
+
+    fn heard(&self) {
+        self.0
+            .heard_ms
+            .store(self.now_ms().max(1), Ordering::Release);
+    }
+
+    fn down(&self) {
+        self.0.heard_ms.store(0, Ordering::Release);
     }
 }
 
 pub struct InvalidationBus {
     store: RedisStore,
     channel: String,
+    /// This instance's own heartbeat channel, `<prefix>:heartbeat:<random id>`.
+    heartbeat: String,
     health: BusHealth,
     listeners: Vec<Arc<dyn InvalidationListener>>,
 }
@@ -87,9 +133,11 @@ impl InvalidationBus {
         listeners: Vec<Arc<dyn InvalidationListener>>,
     ) -> Self {
         let channel = store.global_key(CHANNEL);
+        let heartbeat = store.global_key(&format!("heartbeat:{}", uuid::Uuid::new_v4().simple()));
         InvalidationBus {
             store,
             channel,
+            heartbeat,
             health,
             listeners,
         }
@@ -118,16 +166,36 @@ impl InvalidationBus {
         }
     }
 
-    /// Subscribes and keeps the subscription alive, reconnecting with backoff, until the task is dropped.
+    /// Subscribes and keeps the subscription alive, reconnecting with backoff, and publishes the
+    /// heartbeat, until the task is dropped.
     pub fn spawn_listener(self: Arc<Self>) -> JoinHandle<()> {
+        let beating = self.clone();
         tokio::spawn(async move {
             let mut backoff = Duration::from_millis(100);
+            // The heartbeat lives and dies with the listener.
+            let heart = tokio::spawn(async move {
+                let mut every = tokio::time::interval(HEARTBEAT);
+                every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    every.tick().await;
+                    let channel = beating.heartbeat.clone();
+                    beating
+                        .store
+                        .run(|mut conn| async move { conn.publish::<_, _, i64>(channel, 1).await })
+                        .await;
+                }
+            });
+            let _heart = AbortOnDrop(heart);
             loop {
                 match self.listen_once().await {
                     Ok(()) => tracing::warn!("invalidation subscription ended; reconnecting"),
                     Err(error) => tracing::debug!(%error, "invalidation subscription unavailable"),
                 }
-                self.health.set(false);
+                if self.health.silence().is_some() {
+                    // It had been subscribed: start the next attempts quickly.
+                    backoff = Duration::from_millis(100);
+                }
+                self.health.down();
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
@@ -135,19 +203,40 @@ impl InvalidationBus {
     }
 
     async fn listen_once(&self) -> ::redis::RedisResult<()> {
-        let connect = self.store.client().get_async_pubsub();
-        let mut pubsub = tokio::time::timeout(self.store.timeout() * 4, connect)
+        let timeout = self.store.timeout() * 4;
+        let timed_out = || ::redis::RedisError::from((::redis::ErrorKind::Io, "timed out"));
+        let mut pubsub = tokio::time::timeout(timeout, self.store.client().get_async_pubsub())
             .await
-            .map_err(|_| {
-                ::redis::RedisError::from((::redis::ErrorKind::Io, "connect timed out"))
-            })??;
-        pubsub.subscribe(&self.channel).await?;
-        // Whatever was published while we were not listening is lost: start from empty caches.
-        self.flush();
-        self.health.set(true);
+            .map_err(|_| timed_out())??;
+        tokio::time::timeout(
+            timeout,
+            pubsub.subscribe(&[self.channel.as_str(), self.heartbeat.as_str()]),
+        )
+        .await
+        .map_err(|_| timed_out())??;
         tracing::info!(channel = %self.channel, "listening for invalidations");
         let mut messages = pubsub.on_message();
-        while let Some(message) = messages.next().await {
+        let mut check = tokio::time::interval(HEARTBEAT);
+        loop {
+            let message = tokio::select! {
+                message = messages.next() => message,
+                _ = check.tick() => {
+                    if self.health.silence().is_some_and(|silence| silence > RESUBSCRIBE_AFTER) {
+                        return Err(::redis::RedisError::from((
+                            ::redis::ErrorKind::Io,
+                            "no heartbeat heard",
+                        )));
+                    }
+                    continue;
+                }
+            };
+            let Some(message) = message else {
+                return Ok(());
+            };
+            if message.get_channel_name() == self.heartbeat {
+                self.heard();
+                continue;
+            }
             let payload: String = match message.get_payload() {
                 Ok(payload) => payload,
                 Err(error) => {
@@ -161,6 +250,24 @@ impl InvalidationBus {
                 Err(_) => self.flush(),
             }
         }
-        Ok(())
+    }
+
+    /// Our heartbeat came back. If the subscription was not live, whatever was published meanwhile
+    /// was lost: start from empty caches (before the long lifetime applies again).
+    fn heard(&self) {
+        if !self.health.is_up() {
+            self.flush();
+            tracing::info!(channel = %self.channel, "invalidations live");
+        }
+        self.health.heard();
+    }
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

@@ -1,12 +1,13 @@
 //! The shared Redis connection: one lazily connected, self-reconnecting multiplexed connection with short
 //! timeouts, behind a breaker: after a failure, calls fail at once for a second instead of each waiting
-//! for the timeout, so a Redis outage costs a request next to nothing, never a hang.
+//! for the timeout, then one call probes; so a Redis outage, stopped or frozen, costs a request next to
+//! nothing, never a hang.
 
 use std::{
     future::Future,
     sync::{
         Arc,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -28,31 +29,80 @@ pub struct RedisStore {
     breaker: Arc<Breaker>,
 }
 
-/// Open (failing fast) until a moment, counted in milliseconds since the store was made.
+/// Closed (calls go through), open (calls fail at once) until a moment counted in milliseconds since the
+/// store was made, then half-open: one call probes Redis while the others still fail at once, so an
+/// outage costs one request per second a timeout, never every request that arrives as the breaker
+/// closes.
 struct Breaker {
     epoch: Instant,
+    /// 0 while closed.
     open_until_ms: AtomicU64,
+    /// A probe is under way (half-open).
+    probing: AtomicBool,
+}
+
+/// Trips the breaker if a probe is still under way when it is dropped (its caller went away); after
+/// the probe's outcome was recorded, `probing` is already false and this changes nothing.
+struct ProbeGuard<'a>(&'a Breaker);
+
+impl Drop for ProbeGuard<'_> {
+    fn drop(&mut self) {
+        if self.0.probing.load(Ordering::Acquire) {
+            self.0.trip();
+        }
+    }
+}
+
+/// What the breaker lets a call do.
+#[derive(Debug, PartialEq, Eq)]
+enum Admission {
+    Call,
+    Probe,
+    FailFast,
 }
 
 /// How long calls fail fast after a failure.
 const BREAKER_OPEN: Duration = Duration::from_secs(1);
 
 impl Breaker {
+    fn new() -> Self {
+        Breaker {
+            epoch: Instant::now(),
+            open_until_ms: AtomicU64::new(0),
+            probing: AtomicBool::new(false),
+        }
+    }
+
     fn now_ms(&self) -> u64 {
         self.epoch.elapsed().as_millis() as u64
     }
 
-    fn is_open(&self) -> bool {
-        self.now_ms() < self.open_until_ms.load(Ordering::Acquire)
+    fn admit(&self) -> Admission {
+        let until = self.open_until_ms.load(Ordering::Acquire);
+        if until == 0 {
+            Admission::Call
+        } else if self.now_ms() < until {
+            Admission::FailFast
+        } else if self
+            .probing
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            Admission::Probe
+        } else {
+            Admission::FailFast
+        }
     }
 
     fn trip(&self) {
         let until = self.now_ms() + BREAKER_OPEN.as_millis() as u64;
-        self.open_until_ms.store(until, Ordering::Release);
+        self.open_until_ms.store(until.max(1), Ordering::Release);
+        self.probing.store(false, Ordering::Release);
     }
 
     fn reset(&self) {
         self.open_until_ms.store(0, Ordering::Release);
+        self.probing.store(false, Ordering::Release);
     }
 }
 
@@ -72,23 +122,24 @@ impl RedisStore {
             manager,
             prefix: settings.key_prefix.clone(),
             timeout,
-            breaker: Arc::new(Breaker {
-                epoch: Instant::now(),
-                open_until_ms: AtomicU64::new(0),
-            }),
+            breaker: Arc::new(Breaker::new()),
         })
     }
 
     /// Runs one Redis operation within the timeout; `None` when Redis failed, timed out, or failed
-    /// within the last second (then without trying). Callers fall back to what they do without Redis.
+    /// within the last second or is being probed by another call (then without trying). Callers fall
+    /// back to what they do without Redis.
     pub async fn run<T, F, Fut>(&self, operation: F) -> Option<T>
     where
         F: FnOnce(ConnectionManager) -> Fut,
         Fut: Future<Output = RedisResult<T>>,
     {
-        if self.breaker.is_open() {
+        let admission = self.breaker.admit();
+        if admission == Admission::FailFast {
             return None;
         }
+        // A probe whose caller goes away before it ends counts as failed, so the next one can start.
+        let _probe = (admission == Admission::Probe).then(|| ProbeGuard(&self.breaker));
         match tokio::time::timeout(self.timeout, operation(self.conn())).await {
             Ok(Ok(value)) => {
                 self.breaker.reset();
@@ -139,5 +190,33 @@ impl RedisStore {
         self.run(|mut conn| async move { conn.ping::<String>().await })
             .await
             .is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_breaker_fails_fast_while_open_then_lets_one_probe_through() {
+        // A breaker made ten seconds ago, so that "the open second has passed" can be written below.
+        let breaker = Breaker {
+            epoch: Instant::now() - Duration::from_secs(10),
+            ..Breaker::new()
+        };
+        assert_eq!(breaker.admit(), Admission::Call);
+        breaker.trip();
+        assert_eq!(breaker.admit(), Admission::FailFast, "open");
+        // The open second has passed.
+        breaker.open_until_ms.store(1, Ordering::Release);
+        assert_eq!(breaker.admit(), Admission::Probe);
+        assert_eq!(breaker.admit(), Admission::FailFast, "a second probe");
+        breaker.trip();
+        assert_eq!(breaker.admit(), Admission::FailFast, "the probe failed");
+        breaker.open_until_ms.store(1, Ordering::Release);
+        assert_eq!(breaker.admit(), Admission::Probe);
+        breaker.reset();
+        assert_eq!(breaker.admit(), Admission::Call, "the probe succeeded");
+        assert_eq!(breaker.admit(), Admission::Call);
     }
 }

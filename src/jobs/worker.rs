@@ -1,7 +1,13 @@
 //! The job worker. It connects as `trellis_worker`, whose extra policy on `jobs` lets it see every
 //! tenant's jobs; each job's tenant work then runs in a `TenantTx` of that job's tenant, like a request.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -10,6 +16,7 @@ use tokio::{sync::watch, task::JoinHandle};
 use uuid::Uuid;
 
 use super::JobKind;
+use crate::modules::imports::process::{Extent, Progress};
 use crate::{
     audit::{
         sealer::Sealer,
@@ -60,6 +67,9 @@ pub struct Worker {
     audit: Option<AuditWork>,
     /// Usage analytics' roll-up and how often it runs.
     usage: Option<(Rollup, Duration)>,
+    /// Set when [`Worker::run`] is told to stop: long jobs (imports) hand themselves back at their
+    /// next checkpoint, and no further job is claimed.
+    stopping: Arc<AtomicBool>,
 }
 
 /// What the worker needs to keep the audit log: see [`Worker::with_audit`].
@@ -101,6 +111,7 @@ impl Worker {
             notify: None,
             audit: None,
             usage: None,
+            stopping: Arc::default(),
         }
     }
 
@@ -119,7 +130,7 @@ impl Worker {
     /// take it. Tests call this to drain the queue deterministically.
     pub async fn run_once(&self) -> Result<usize, sqlx::Error> {
         let mut ran = 0;
-        while (ran as i64) < self.settings.batch.max(1) {
+        while (ran as i64) < self.settings.batch.max(1) && !self.stopping.load(Ordering::Acquire) {
             let Some(job) = self.claim().await? else {
                 break;
             };
@@ -175,7 +186,8 @@ impl Worker {
         let result = self.execute(job).await;
         heartbeat.abort();
         let outcome = match result {
-            Ok(()) => Outcome::Succeeded,
+            Ok(Ran::Finished) => Outcome::Succeeded,
+            Ok(Ran::HandedBack) => Outcome::HandedBack,
             Err(JobError::Permanent(error)) => Outcome::Dead(error),
             Err(JobError::Retry(error)) if job.attempts >= job.max_attempts => Outcome::Dead(error),
             Err(JobError::Retry(error)) => Outcome::Retry(error),
@@ -183,11 +195,13 @@ impl Worker {
         self.finish(job, outcome).await;
     }
 
-    async fn execute(&self, job: &ClaimedJob) -> Result<(), JobError> {
+    async fn execute(&self, job: &ClaimedJob) -> Result<Ran, JobError> {
         let tenant = TenantId::from_uuid(job.tenant_id);
         match JobKind::parse(&job.kind) {
             Some(JobKind::SendMail) => {
-                crate::mail::deliver(&self.mailer, &self.crypto, tenant, &job.payload).await
+                crate::mail::deliver(&self.mailer, &self.crypto, tenant, &job.payload)
+                    .await
+                    .map(|()| Ran::Finished)
             }
             Some(JobKind::ImportRun) => crate::modules::imports::process::run(
                 &self.pool,
@@ -196,10 +210,13 @@ impl Worker {
                 self.notify.as_ref(),
                 tenant,
                 &job.payload,
-                None,
+                Extent::UnlessStopped(&self.stopping),
             )
             .await
-            .map(|_| ()),
+            .map(|progress| match progress {
+                Progress::Finished => Ran::Finished,
+                Progress::Paused => Ran::HandedBack,
+            }),
             None => Err(JobError::Permanent(format!(
                 "unknown job kind {}",
                 job.kind
@@ -393,6 +410,7 @@ impl Worker {
         let now = self.clock.now();
         let (status, run_at, error) = match &outcome {
             Outcome::Succeeded => ("succeeded", now, None),
+            Outcome::HandedBack => ("queued", now, None),
             Outcome::Retry(error) => (
                 "queued",
                 now + self.backoff(job.attempts),
@@ -402,12 +420,13 @@ impl Worker {
         };
         match &outcome {
             Outcome::Succeeded => tracing::info!("job succeeded"),
+            Outcome::HandedBack => tracing::info!("job handed back at a checkpoint (stopping)"),
             Outcome::Retry(error) => tracing::warn!(%error, %run_at, "job failed; will retry"),
             Outcome::Dead(error) => tracing::error!(%error, "job failed for good; parked as dead"),
         }
         let result = sqlx::query(
-            "UPDATE jobs SET status = $4, run_at = $5, last_error = $6, locked_by = NULL, \
-                    locked_until = NULL, updated_at = $7 \
+            "UPDATE jobs SET status = $4, run_at = $5, last_error = $6, locked_by = NULL, locked_until = NULL, updated_at = $7, \
+                    attempts = greatest(attempts - $8, 0) \
              WHERE tenant_id = $1 AND id = $2 AND locked_by = $3",
         )
         .bind(job.tenant_id)
@@ -417,6 +436,8 @@ impl Worker {
         .bind(run_at)
         .bind(error.map(|e| e.chars().take(2000).collect::<String>()))
         .bind(now)
+        // A job handed back was cut short by the stop: that attempt does not count.
+        .bind(i32::from(matches!(outcome, Outcome::HandedBack)))
         .execute(&self.pool)
         .await;
         match result {
@@ -489,6 +510,17 @@ impl Worker {
     /// and while the listening connection is down.
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         tracing::info!(worker = %self.id, "job worker started");
+        // A job under way learns of the stop at its next checkpoint.
+        let stopping = self.stopping.clone();
+        let mut told = shutdown.clone();
+        tokio::spawn(async move {
+            while !*told.borrow_and_update() {
+                if told.changed().await.is_err() {
+                    return;
+                }
+            }
+            stopping.store(true, Ordering::Release);
+        });
         let poll = Duration::from_millis(self.settings.poll_interval_ms.max(10));
         let mut listener = self.listen().await;
         let mut last_prune = tokio::time::Instant::now();
@@ -551,8 +583,16 @@ impl Worker {
     }
 }
 
+/// How a job's run ended without an error.
+enum Ran {
+    Finished,
+    /// It stopped at a checkpoint because the worker is stopping; it is due again at once.
+    HandedBack,
+}
+
 enum Outcome {
     Succeeded,
+    HandedBack,
     Retry(String),
     Dead(String),
 }

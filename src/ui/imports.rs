@@ -3,12 +3,11 @@
 //! bar fed by the API's server-sent events, `/api/v1/imports/{id}/events`, through the console's
 //! script), download the error file, cancel, and the history. Each step is the API's service.
 
-use actix_multipart::Multipart;
 use actix_web::{
     HttpMessage, HttpRequest, get,
     http::StatusCode,
     post,
-    web::{Data, Form, Path},
+    web::{self, Data, Form, Path},
 };
 use askama::Template;
 use serde::Deserialize;
@@ -156,7 +155,7 @@ pub async fn upload_file(
     state: Data<AppState>,
     tenant: Tenant,
     req: HttpRequest,
-    payload: Multipart,
+    payload: web::Payload,
 ) -> PageResult {
     let again = Again {
         state: &state,
@@ -185,7 +184,7 @@ pub async fn upload_file(
     access.tx.commit().await?;
     // A refused body (too large, not a CSV) is answered as an error page: its CSRF token may not
     // have been read.
-    let spooled = upload::spool(payload, &state.settings.imports, Parts::ConsoleForm).await?;
+    let spooled = upload::spool(&req, payload, &state.settings.imports, Parts::ConsoleForm).await?;
     let csrf_ok = spooled
         .csrf_token
         .as_deref()

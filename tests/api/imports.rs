@@ -472,7 +472,7 @@ async fn one_chunk(
         None,
         tenant.id,
         &payload,
-        Some(1),
+        trellis::modules::imports::process::Extent::Chunks(1),
     )
     .await
     .unwrap()

@@ -85,7 +85,11 @@ pub async fn run(settings: &Settings, args: ImportArgs) -> anyhow::Result<()> {
         request: RequestContext::default(),
         now: clock.now(),
     };
-    let spooled = spool(&args.file, settings.imports.max_upload_bytes)?;
+    let spooled = spool(
+        &args.file,
+        settings.imports.max_upload_bytes,
+        settings.imports.max_rows,
+    )?;
     let tx = TenantTx::begin(&pool, tenant.id, None).await?;
     let import = service::create(&tx, &ctx(), &principal, spooled).await?;
     tx.commit().await?;
@@ -164,9 +168,17 @@ pub async fn run(settings: &Settings, args: ImportArgs) -> anyhow::Result<()> {
         bar.set_style(style);
     }
     loop {
-        let progress = process::run(&pool, &clock, &crypto, None, tenant.id, &payload, Some(1))
-            .await
-            .map_err(|e| anyhow::anyhow!("the import stopped: {e}"))?;
+        let progress = process::run(
+            &pool,
+            &clock,
+            &crypto,
+            None,
+            tenant.id,
+            &payload,
+            process::Extent::Chunks(1),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("the import stopped: {e}"))?;
         let tx = TenantTx::begin(&pool, tenant.id, None).await?;
         let now = service::get(&tx, id).await?;
         tx.commit().await?;
@@ -183,7 +195,7 @@ pub async fn run(settings: &Settings, args: ImportArgs) -> anyhow::Result<()> {
 }
 
 /// The file, hashed and measured (it is read from disk as the upload's spool would be).
-fn spool(path: &PathBuf, limit: u64) -> anyhow::Result<Spooled> {
+fn spool(path: &PathBuf, limit: u64, max_rows: usize) -> anyhow::Result<Spooled> {
     let mut file =
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let bytes = file.metadata()?.len();
@@ -214,6 +226,7 @@ fn spool(path: &PathBuf, limit: u64) -> anyhow::Result<Spooled> {
         sha256: hasher.finalize().into(),
         mapping: None,
         csrf_token: None,
+        max_rows,
     })
 }
 

@@ -6,6 +6,8 @@
 //! their reports (all members exist by then), deactivates the members a `sync` leaves out, and
 //! completes the import.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -31,7 +33,7 @@ use crate::{
 /// Where a run stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Progress {
-    /// Rows remain (the budget of chunks ran out).
+    /// Rows remain (the extent ran out: the chunks asked for, or the worker is stopping).
     Paused,
     /// The import is completed, failed or cancelled.
     Finished,
@@ -88,8 +90,27 @@ impl From<ApiError> for Failure {
     }
 }
 
-/// The job `{"import_id", "chunk_rows", "confirm_deactivations"}` for `tenant`: every remaining chunk, or
-/// at most `budget` of them (tests stop a worker between chunks so).
+/// How far one run of an import goes before it pauses at a checkpoint (whoever runs it next goes on from
+/// there).
+#[derive(Debug, Clone, Copy)]
+pub enum Extent<'a> {
+    /// At most this many chunks (the CLI shows progress between chunks so).
+    Chunks(usize),
+    /// Every remaining chunk, unless the flag is set first (the worker is stopping and hands the job
+    /// back).
+    UnlessStopped(&'a AtomicBool),
+}
+
+impl Extent<'_> {
+    fn allows(&self, chunks_done: usize) -> bool {
+        match self {
+            Extent::Chunks(budget) => chunks_done < *budget,
+            Extent::UnlessStopped(stop) => !stop.load(Ordering::Acquire),
+        }
+    }
+}
+
+/// The job `{"import_id", "chunk_rows", "confirm_deactivations"}` for `tenant`, as far as `extent` allows.
 pub async fn run(
     pool: &PgPool,
     clock: &SharedClock,
@@ -97,7 +118,7 @@ pub async fn run(
     notify: Option<&RedisStore>,
     tenant: TenantId,
     payload: &Value,
-    budget: Option<usize>,
+    extent: Extent<'_>,
 ) -> Result<Progress, JobError> {
     let import_id = payload["import_id"]
         .as_str()
@@ -114,7 +135,7 @@ pub async fn run(
         .map(|url| Invitations { crypto, url });
     let mut chunks = 0usize;
     loop {
-        if budget.is_some_and(|b| chunks >= b) {
+        if !extent.allows(chunks) {
             return Ok(Progress::Paused);
         }
         let tx = TenantTx::begin(pool, tenant, None)

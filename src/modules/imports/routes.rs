@@ -1,12 +1,11 @@
 //! `/api/v1/imports`: upload a CSV, read and list imports, change the column mapping, validate (dry
 //! run), download the rows validation refused. All need `members:import`.
 
-use actix_multipart::Multipart;
 use actix_web::{
     HttpRequest, HttpResponse, get,
     http::header,
     post, put,
-    web::{Data, Json, Path},
+    web::{self, Data, Json, Path},
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -141,7 +140,7 @@ pub struct UploadedResponse {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Uploaded", body = UploadedResponse),
-        (status = 422, description = "`file_too_large`, `empty_file`, `binary_file`, `not_utf8`, `duplicate_header`, `empty_header`, `too_many_columns`, `no_rows`, `malformed_csv`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`file_too_large`, `too_many_rows`, `empty_file`, `binary_file`, `not_utf8`, `duplicate_header`, `empty_header`, `too_many_columns`, `no_rows`, `malformed_csv`", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/imports")]
@@ -149,7 +148,7 @@ pub async fn upload_import(
     state: Data<AppState>,
     token: AccessToken,
     req: HttpRequest,
-    payload: Multipart,
+    payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let settings = &state.settings.imports;
     // A body announced larger than the limit is refused before a byte of it is read.
@@ -158,7 +157,7 @@ pub async fn upload_import(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if announced.is_some_and(|n| n > settings.max_upload_bytes + 64 * 1024) {
+    if announced.is_some_and(|n| n > settings.max_upload_bytes + upload::FORM_OVERHEAD) {
         return Err(ApiError::Unprocessable {
             code: "file_too_large",
             detail: format!(
@@ -175,7 +174,7 @@ pub async fn upload_import(
         .await?;
     let (principal, ctx) = (access.principal.clone(), access.ctx.clone());
     access.tx.commit().await?;
-    let spooled = upload::spool(payload, settings, upload::Parts::Api).await?;
+    let spooled = upload::spool(&req, payload, settings, upload::Parts::Api).await?;
     let tenant_id = principal.tenant_id;
     let tx = crate::tenancy::TenantTx::begin(&state.pool, tenant_id, principal.user_id()).await?;
     let created = service::create(&tx, &ctx, &principal, spooled).await?;

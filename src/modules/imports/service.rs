@@ -102,10 +102,11 @@ pub async fn create(
         sha256,
         mapping: requested,
         csrf_token: _,
+        max_rows,
     } = spooled;
     let t = tx.tenant_id().as_uuid();
     let id = Uuid::now_v7();
-    let mut parsed = upload::parse(file);
+    let mut parsed = upload::parse(file, max_rows);
     let (headers, delimiter) = match parsed.recv().await {
         Some(Ok(Parsed::Header { headers, delimiter })) => (headers, delimiter),
         Some(Err(error)) => return Err(error),

@@ -4,9 +4,16 @@
 //! or non-UTF-8 file, duplicate or empty headers, too many columns, no rows — each a precise 422.
 //! Problems of one record (a ragged row, a huge cell) are kept with the row and reported by validation.
 
-use std::io::{Read, Seek, SeekFrom};
+use std::{
+    io::{Read, Seek, SeekFrom},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+};
 
-use actix_multipart::Multipart;
+use actix_multipart::{Multipart, MultipartError};
+use actix_web::{HttpRequest, error::PayloadError, web};
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 use tokio::{io::AsyncWriteExt, sync::mpsc};
@@ -29,6 +36,8 @@ pub struct Spooled {
     pub mapping: Option<serde_json::Value>,
     /// The console form's `csrf_token` field (read only for [`Parts::ConsoleForm`]).
     pub csrf_token: Option<String>,
+    /// The most rows the file may hold (`imports.max_rows`).
+    pub max_rows: usize,
 }
 
 /// Which parts a multipart upload may carry besides `file` and `mapping`.
@@ -56,19 +65,54 @@ fn too_large(limit: u64) -> ApiError {
     }
 }
 
+/// What a form may carry besides its file: boundaries, part headers, the mapping and the CSRF token.
+pub const FORM_OVERHEAD: u64 = 64 * 1024;
+
+/// The multipart form in `payload`, read no further than the file limit and the form's overhead: a body
+/// that goes on (a gigabyte streamed, a "form" that never shows its boundary) fails at that point
+/// instead of being read to its end. The flag says that this is why it failed.
+fn limited_form(
+    req: &HttpRequest,
+    payload: web::Payload,
+    settings: &ImportSettings,
+) -> (Multipart, Arc<AtomicBool>) {
+    let budget = settings.max_upload_bytes.saturating_add(FORM_OVERHEAD);
+    let over = Arc::new(AtomicBool::new(false));
+    let flag = over.clone();
+    let mut seen: u64 = 0;
+    let limited = payload.map(move |chunk| {
+        let chunk = chunk?;
+        seen = seen.saturating_add(chunk.len() as u64);
+        if seen > budget {
+            flag.store(true, Ordering::Release);
+            return Err(PayloadError::Overflow);
+        }
+        Ok(chunk)
+    });
+    (Multipart::new(req.headers(), limited), over)
+}
+
 /// Reads the multipart body: the `file` part to a temporary file, an optional `mapping` part (JSON)
 /// and, from the console's form, its `csrf_token`.
 pub async fn spool(
-    mut payload: Multipart,
+    req: &HttpRequest,
+    payload: web::Payload,
     settings: &ImportSettings,
     parts: Parts,
 ) -> Result<Spooled, ApiError> {
+    let (mut payload, over) = limited_form(req, payload, settings);
+    let unreadable = |error: MultipartError| {
+        if over.load(Ordering::Acquire) {
+            too_large(settings.max_upload_bytes)
+        } else {
+            ApiError::bad_request("malformed_upload", error.to_string())
+        }
+    };
     let mut spooled: Option<Spooled> = None;
     let mut mapping = None;
     let mut csrf_token = None;
     while let Some(field) = payload.next().await {
-        let mut field =
-            field.map_err(|e| ApiError::bad_request("malformed_upload", e.to_string()))?;
+        let mut field = field.map_err(unreadable)?;
         let name = field.name().unwrap_or_default().to_owned();
         match name.as_str() {
             "file" => {
@@ -96,8 +140,7 @@ pub async fn spool(
                 let mut hasher = Sha256::new();
                 let mut bytes: u64 = 0;
                 while let Some(chunk) = field.next().await {
-                    let chunk = chunk
-                        .map_err(|e| ApiError::bad_request("malformed_upload", e.to_string()))?;
+                    let chunk = chunk.map_err(unreadable)?;
                     bytes += chunk.len() as u64;
                     if bytes > settings.max_upload_bytes {
                         return Err(too_large(settings.max_upload_bytes));
@@ -114,13 +157,13 @@ pub async fn spool(
                     sha256: hasher.finalize().into(),
                     mapping: None,
                     csrf_token: None,
+                    max_rows: settings.max_rows,
                 });
             }
             "mapping" => {
                 let mut text = Vec::new();
                 while let Some(chunk) = field.next().await {
-                    let chunk = chunk
-                        .map_err(|e| ApiError::bad_request("malformed_upload", e.to_string()))?;
+                    let chunk = chunk.map_err(unreadable)?;
                     if text.len() + chunk.len() > 64 * 1024 {
                         return Err(ApiError::validation("mapping", "is larger than 64 KB"));
                     }
@@ -134,8 +177,7 @@ pub async fn spool(
             "csrf_token" if parts == Parts::ConsoleForm => {
                 let mut text = Vec::new();
                 while let Some(chunk) = field.next().await {
-                    let chunk = chunk
-                        .map_err(|e| ApiError::bad_request("malformed_upload", e.to_string()))?;
+                    let chunk = chunk.map_err(unreadable)?;
                     if text.len() + chunk.len() > 1024 {
                         return Err(ApiError::bad_request(
                             "malformed_upload",
@@ -177,10 +219,10 @@ pub enum Parsed {
 }
 
 /// Parses the spooled file on a blocking thread; the receiver gets the header first, then batches.
-pub fn parse(file: std::fs::File) -> mpsc::Receiver<Result<Parsed, ApiError>> {
+pub fn parse(file: std::fs::File, max_rows: usize) -> mpsc::Receiver<Result<Parsed, ApiError>> {
     let (sender, receiver) = mpsc::channel(2);
     tokio::task::spawn_blocking(move || {
-        if let Err(error) = parse_into(file, &sender) {
+        if let Err(error) = parse_into(file, max_rows, &sender) {
             let _ = sender.blocking_send(Err(error));
         }
     });
@@ -189,6 +231,7 @@ pub fn parse(file: std::fs::File) -> mpsc::Receiver<Result<Parsed, ApiError>> {
 
 fn parse_into(
     mut file: std::fs::File,
+    max_rows: usize,
     sender: &mpsc::Sender<Result<Parsed, ApiError>>,
 ) -> Result<(), ApiError> {
     file.seek(SeekFrom::Start(0)).map_err(ApiError::internal)?;
@@ -246,6 +289,14 @@ fn parse_into(
             headers = Some(found);
             continue;
         };
+        if rows == max_rows {
+            return Err(unprocessable(
+                "too_many_rows",
+                format!(
+                    "the file has more than {max_rows} rows: split it into files of at most that many"
+                ),
+            ));
+        }
         let line =
             i32::try_from(line).map_err(|_| unprocessable("file_too_large", "too many lines"))?;
         batch.push(check_row(line, cells, headers));
