@@ -13,13 +13,13 @@ use uuid::Uuid;
 use crate::helpers::{TestApp, TestTenant, problem, spawn_app, spawn_app_with};
 
 /// Resources of tenant A, by the path parameter that names them.
-struct Fixtures {
-    ids: BTreeMap<&'static str, String>,
+pub struct Fixtures {
+    pub ids: BTreeMap<&'static str, String>,
     /// Everything of A's that must never appear in an answer to B.
-    secrets: Vec<String>,
+    pub secrets: Vec<String>,
 }
 
-async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
+pub async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
     let owner = app.login_owner(acme).await;
     let invited = app
         .invite("acme", &owner, "pending-hire@acme.example", "member")
@@ -201,7 +201,7 @@ async fn snapshot(app: &TestApp, acme: &TestTenant) -> Vec<String> {
     seen
 }
 
-fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+pub fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
     match schema["$ref"].as_str() {
         Some(reference) => {
             let name = reference.rsplit('/').next().unwrap();
@@ -212,7 +212,7 @@ fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
 }
 
 /// The request body's example, from the schema the document names.
-fn example_body(doc: &Value, operation: &Value, label: &str) -> Option<Value> {
+pub fn example_body(doc: &Value, operation: &Value, label: &str) -> Option<Value> {
     let body = operation.get("requestBody")?;
     let schema = resolve(doc, &body["content"]["application/json"]["schema"]);
     let example = schema.get("example").cloned().or_else(|| {

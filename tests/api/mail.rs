@@ -351,3 +351,133 @@ async fn a_queued_mail_sealed_for_one_tenant_does_not_open_for_another() {
         "{rows:?}"
     );
 }
+
+#[tokio::test]
+async fn one_organizations_reset_refresh_and_invitation_tokens_open_nothing_on_anothers_host() {
+    let (app, smtp) = app_with_smtp().await;
+    let acme = app.create_tenant("acme").await;
+    app.create_tenant("globex").await;
+    let session = app.login_owner(&acme).await;
+    let invited = app
+        .invite("acme", &session, "newcomer@acme.example", "member")
+        .await;
+    let reset = app
+        .request(Method::POST, "acme", "/api/v1/auth/password-reset")
+        .json(&json!({ "email": acme.owner.email }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reset.status(), StatusCode::ACCEPTED);
+    app.worker.run_once().await.unwrap();
+    let reset_token = smtp.messages_to(&acme.owner.email)[0].link_token("/admin/reset-password");
+    let invitation = crate::helpers::invitation_token(&invited);
+
+    // On globex's host, each of acme's tokens is refused as if it did not exist.
+    let on_globex = |path: &'static str, body: Value| {
+        let app = &app;
+        async move {
+            app.request(Method::POST, "globex", path)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let refused = on_globex(
+        "/api/v1/auth/password-reset/confirm",
+        json!({ "token": reset_token, "new_password": "taken over from globex" }),
+    )
+    .await;
+    assert_eq!(
+        expect_problem(refused, StatusCode::UNAUTHORIZED).await,
+        "invalid_reset_token"
+    );
+    let refused = on_globex(
+        "/api/v1/auth/refresh",
+        json!({ "refresh_token": session.refresh }),
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let refused = on_globex(
+        "/api/v1/invitations/accept",
+        json!({ "token": invitation, "password": "taken over from globex" }),
+    )
+    .await;
+    assert!(refused.status().is_client_error(), "{}", refused.status());
+
+    // On acme's own host each still works once: the attempts elsewhere spent nothing.
+    let accepted = app
+        .accept("acme", &invitation, "a newcomer's long passphrase")
+        .await;
+    assert_eq!(accepted.status(), StatusCode::OK);
+    let refreshed = app
+        .request(Method::POST, "acme", "/api/v1/auth/refresh")
+        .json(&json!({ "refresh_token": session.refresh }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), StatusCode::OK);
+    let confirmed = app
+        .request(Method::POST, "acme", "/api/v1/auth/password-reset/confirm")
+        .json(&json!({ "token": reset_token, "new_password": "a fresh and long passphrase" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirmed.status(), StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn password_reset_requests_are_limited_per_address_and_per_client() {
+    let smtp = TestSmtp::start().await;
+    let url = smtp.url();
+    let app = spawn_app_with(|s| {
+        s.mail.smtp_url = Some(secrecy::SecretString::from(url));
+        s.auth.password_reset_limit = 3;
+        // The test speaks for several clients through X-Forwarded-For, as a balancer would.
+        s.server.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
+    let acme = app.create_tenant("acme").await;
+    let ask = |client: &'static str, email: String| {
+        let app = &app;
+        async move {
+            app.request(Method::POST, "acme", "/api/v1/auth/password-reset")
+                .header("x-forwarded-for", client)
+                .json(&json!({ "email": email }))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let owner = acme.owner.email.clone();
+    for _ in 0..3 {
+        assert_eq!(
+            ask("203.0.113.1", owner.clone()).await.status(),
+            StatusCode::ACCEPTED
+        );
+    }
+    // Per address: a fourth request for it is refused, from another client too.
+    let limited = ask("203.0.113.2", owner.clone()).await;
+    assert!(limited.headers().contains_key("retry-after"));
+    assert_eq!(
+        expect_problem(limited, StatusCode::TOO_MANY_REQUESTS).await,
+        "rate_limited"
+    );
+    // That client may still ask for another address, known or not...
+    assert_eq!(
+        ask("203.0.113.2", "nobody@acme.example".into())
+            .await
+            .status(),
+        StatusCode::ACCEPTED
+    );
+    // ...but the first client, with its three requests spent, may ask for no other.
+    let limited = ask("203.0.113.1", "someone-else@acme.example".into()).await;
+    assert_eq!(
+        expect_problem(limited, StatusCode::TOO_MANY_REQUESTS).await,
+        "rate_limited"
+    );
+    // Only the three accepted requests for the known address were mailed.
+    while app.worker.run_once().await.unwrap() > 0 {}
+    assert_eq!(smtp.messages_to(&owner).len(), 3);
+    assert_eq!(smtp.messages().len(), 3);
+}

@@ -22,6 +22,7 @@ mod faults;
 mod fuzz;
 mod health;
 pub mod imports;
+mod injection;
 pub mod isolation;
 mod keys;
 mod limits;
