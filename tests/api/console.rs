@@ -323,3 +323,88 @@ fn base32(text: &str) -> Vec<u8> {
     }
     out
 }
+
+#[tokio::test]
+async fn every_anonymous_console_form_refuses_a_forged_or_another_browsers_token() {
+    let app = spawn_app().await;
+    let acme = app.create_tenant("acme").await;
+    let owner = app.login_owner(&acme).await;
+    let invited = app
+        .invite("acme", &owner, "newcomer@acme.example", "member")
+        .await;
+    let invitation = crate::helpers::invitation_token(&invited);
+    // A genuine token, but another browser's: it is bound to that browser's cookie.
+    let other = browser();
+    let page = request(&app, &other, Method::GET, "/admin/login")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let foreign = field(&page, r#"name="csrf_token" value=""#);
+    let pool = app.owner_pool().await;
+    let counts = async || -> (i64, i64) {
+        sqlx::query_as("SELECT (SELECT count(*) FROM jobs), (SELECT count(*) FROM sessions)")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    let before = counts().await;
+
+    let email = acme.owner.email.as_str();
+    let forms: [(&str, Vec<(&str, &str)>); 5] = [
+        (
+            "/admin/login",
+            vec![("email", email), ("password", PASSWORD)],
+        ),
+        (
+            "/admin/login/mfa",
+            vec![("challenge", "c"), ("mode", "verify"), ("code", "123456")],
+        ),
+        (
+            "/admin/accept-invitation",
+            vec![
+                ("token", &invitation),
+                ("password", "a newcomer's long passphrase"),
+            ],
+        ),
+        ("/admin/forgot-password", vec![("email", email)]),
+        (
+            "/admin/reset-password",
+            vec![
+                ("token", "a token"),
+                ("password", "a fresh long passphrase"),
+            ],
+        ),
+    ];
+    for (path, fields) in forms {
+        // This browser has the sign-in page's cookie; it sends every token but its own.
+        let client = browser();
+        let page = request(&app, &client, Method::GET, "/admin/login")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        for token in ["forged", foreign.as_str(), ""] {
+            let mut form = fields.clone();
+            form.push(("csrf_token", token));
+            let response = request(&app, &client, Method::POST, path)
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                response.status(),
+                StatusCode::FORBIDDEN,
+                "{path} with csrf_token {token:?}"
+            );
+        }
+    }
+    // Nothing happened: no mail queued, no session, and the invitation is still open.
+    assert_eq!(counts().await, before);
+    let accepted = app
+        .accept("acme", &invitation, "a newcomer's long passphrase")
+        .await;
+    assert_eq!(accepted.status(), StatusCode::OK);
+}
