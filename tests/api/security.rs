@@ -337,3 +337,79 @@ async fn behind_a_trusted_proxy_the_clients_address_counts_not_the_proxys() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+#[tokio::test]
+async fn secrets_are_at_rest_only_as_hashes_or_sealed() {
+    let app = spawn_app().await;
+    let acme = app.create_tenant("acme").await;
+    // SSO with a client secret, a log stream with a secret and a header (isolation's fixtures).
+    crate::isolation::make_fixtures(&app, &acme).await;
+    let session = app.login_owner(&acme).await;
+    let key: Value = app
+        .post(
+            "acme",
+            "/api/v1/api-keys",
+            &session.access,
+            &json!({ "name": "ci", "role": "member" }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let scim_token = crate::scim::scim_token(&app, &acme).await;
+    let invited = app
+        .invite("acme", &session, "newcomer@acme.example", "member")
+        .await;
+    let totp: Value = app
+        .post("acme", "/api/v1/me/mfa/totp", &session.access, &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let secrets = [
+        ("the owner's password", acme.owner.password.clone()),
+        ("a refresh token", session.refresh.clone()),
+        ("an API key", key["key"].as_str().unwrap().to_owned()),
+        ("a SCIM token", scim_token),
+        (
+            "an invitation token",
+            crate::helpers::invitation_token(&invited),
+        ),
+        ("a TOTP seed", totp["secret"].as_str().unwrap().to_owned()),
+        ("an SSO client secret", "acme-secret-client-secret".into()),
+        ("a log stream's secret", "acme-secret-stream-secret".into()),
+        ("a log stream's header", "acme-secret-stream-token".into()),
+    ];
+
+    // Every row of every table, as text, read as the superuser (past row-level security).
+    let mut admin = app.admin_connection().await;
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT format('%I.%I', table_schema, table_name) FROM information_schema.tables \
+         WHERE table_schema NOT IN ('pg_catalog', 'information_schema') AND table_type = 'BASE TABLE'",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(tables.len() > 10, "{tables:?}");
+    for table in &tables {
+        // The table names come from the catalog, quoted by format('%I').
+        let text: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT coalesce(string_agg(to_jsonb(t)::text, E'\\n'), '') FROM {table} t"
+        )))
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+        for (what, secret) in &secrets {
+            assert!(
+                !text.contains(secret.as_str()),
+                "{what} is stored in clear in {table}"
+            );
+        }
+    }
+    let hash: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+        .bind(acme.owner.id.as_uuid())
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+}
