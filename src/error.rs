@@ -305,15 +305,26 @@ pub fn sqlstate(err: &DbErr) -> Option<String> {
 /// so (SQLSTATE class 08, connection exception; 57P, shutting down, restarting or terminating this
 /// backend).
 fn database_gone(err: &DbErr) -> bool {
-    if sqlstate(err).is_some_and(|state| state.starts_with("08") || state.starts_with("57P")) {
-        return true;
-    }
+    connection_lost(err)
+        || match err {
+            DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => true,
+            DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+                matches!(
+                    e.as_ref(),
+                    sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed
+                )
+            }
+            _ => false,
+        }
+}
+
+/// [`crate::db::pool::connection_lost`] for sea-orm's errors on a statement (not for a connection that
+/// could not be had: those are `DbErr::Conn`, and trying again would wait out the pool's timeout again).
+pub(crate) fn connection_lost(err: &DbErr) -> bool {
     match err {
-        DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => true,
-        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => matches!(
-            e.as_ref(),
-            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed
-        ),
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            crate::db::pool::connection_lost(e)
+        }
         _ => false,
     }
 }

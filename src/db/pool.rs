@@ -1,8 +1,9 @@
 //! Connection pools. The app pool is the only one request paths use; it connects as `trellis_app` and
-//! skips the ping-on-acquire (a round trip per request: a broken connection fails the query instead,
-//! and the pool replaces it).
+//! skips the ping-on-acquire (a round trip per request): a connection the server closed while it sat in
+//! the pool fails the first statement sent on it instead, which [`on_live_connection`] sends again on
+//! another, and the pool replaces it.
 
-use std::time::Duration;
+use std::{future::Future, time::Duration};
 
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 use secrecy::{ExposeSecret, SecretString};
@@ -37,4 +38,41 @@ pub async fn connect_owner(url: &SecretString) -> Result<DatabaseConnection, DbE
         .min_connections(0)
         .sqlx_logging(false);
     Database::connect(options).await
+}
+
+/// Whether `err` says that an established connection was lost: the server terminated it (SQLSTATE
+/// classes 08 and 57P: a restart, `pg_terminate_backend`) or its socket broke.
+pub fn connection_lost(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_) => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
+    }
+}
+
+/// Runs `attempt` — which must take a connection from `pool` and be harmless to repeat when its
+/// connection was lost (a read, or a transaction's opening message: nothing of it can have committed)
+/// — again while it fails because its connection was lost, until it meets one the pool opens anew
+/// (every pooled connection may be dead after a restart). A request never pays for connections the
+/// server closed while they sat idle.
+pub async fn on_live_connection<T, E, Fut>(
+    pool: &PgPool,
+    lost: impl Fn(&E) -> bool,
+    mut attempt: impl FnMut() -> Fut,
+) -> Result<T, E>
+where
+    Fut: Future<Output = Result<T, E>>,
+{
+    let mut left = pool.options().get_max_connections() + 1;
+    loop {
+        match attempt().await {
+            Err(err) if left > 1 && lost(&err) => {
+                tracing::debug!("a pooled connection was closed by the server; trying another");
+                left -= 1;
+            }
+            result => return result,
+        }
+    }
 }

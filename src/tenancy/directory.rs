@@ -43,11 +43,16 @@ impl TenantDirectory {
             return Ok(hit);
         }
         let generation = self.cache.generation();
-        let row =
-            sqlx::query("SELECT id, slug, status, plan, seat_limit, api_rate_limit FROM tenants WHERE slug = $1")
-                .bind(slug.as_str())
-                .fetch_optional(&self.pool)
-                .await?;
+        let row = crate::db::pool::on_live_connection(
+            &self.pool,
+            crate::db::pool::connection_lost,
+            || {
+                sqlx::query("SELECT id, slug, status, plan, seat_limit, api_rate_limit FROM tenants WHERE slug = $1")
+                    .bind(slug.as_str())
+                    .fetch_optional(&self.pool)
+            },
+        )
+        .await?;
         let tenant = match row {
             Some(row) => Some(Tenant {
                 id: TenantId::from_uuid(row.try_get("id")?),

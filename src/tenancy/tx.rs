@@ -69,7 +69,21 @@ impl TenantTx {
         Self::open(pool, tenant_id, user_id, Some(trailing)).await
     }
 
+    /// Sends the opening message on a pooled connection, on another if the server had closed that one
+    /// while it sat idle ([`crate::db::pool::on_live_connection`]).
     async fn open(
+        pool: &PgPool,
+        tenant_id: TenantId,
+        user_id: Option<UserId>,
+        check: Option<String>,
+    ) -> Result<(TenantTx, Vec<PgRow>), DbErr> {
+        crate::db::pool::on_live_connection(pool, crate::error::connection_lost, || {
+            Self::open_once(pool, tenant_id, user_id, check.clone())
+        })
+        .await
+    }
+
+    async fn open_once(
         pool: &PgPool,
         tenant_id: TenantId,
         user_id: Option<UserId>,

@@ -183,3 +183,33 @@ async fn revocations_hold_on_every_instance_at_the_next_request() {
         .unwrap();
     assert_eq!(refreshed.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_the_server_closed_while_idle_cost_no_request() {
+    let app = spawn_app_with(|s| s.database.max_connections = 4).await;
+    let acme = app.create_tenant("acme").await;
+    let owner = app.login_owner(&acme).await;
+    let mut admin = app.admin_connection().await;
+    for round in 0..3 {
+        // Every connection of the pool opened and returned.
+        let warm = (0..8).map(|_| app.get("acme", "/api/v1/members", &owner.access));
+        for response in futures_util::future::join_all(warm).await {
+            assert_eq!(response.status(), StatusCode::OK);
+        }
+        // The server closes them all while they sit idle (a restart, an operator's pg_terminate_backend).
+        let killed: i64 = sqlx::query_scalar(
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE datname = current_database() AND application_name = 'trellis' \
+             AND pid <> pg_backend_pid()",
+        )
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+        assert!(killed > 0, "round {round}: no connection to close");
+        // No request pays for them: each opening message that meets a dead one goes again on another.
+        for _ in 0..6 {
+            let response = app.get("acme", "/api/v1/members", &owner.access).await;
+            assert_eq!(response.status(), StatusCode::OK, "round {round}");
+        }
+    }
+}
