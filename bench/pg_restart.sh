@@ -63,6 +63,7 @@ print(f"failed answers by status: {dict(statuses)} (0 = the connection to Trelli
 if failed:
     print(f"slowest failed answer: {max(d for _, d, _, _ in failed):.0f} ms; failures between "
           f"{min(s for s, *_ in failed):.2f} s and {max(s for s, *_ in failed):.2f} s")
+print("failed answers (second, kind):", sorted(collections.Counter((int(s), k) for s, _, _, k in failed).items()))
 print(f"back to 90% of the level before (3 s in a row) at {back} s (restart at 10 s)" if back else "not back to 90% by 24 s")
 answered = sum(1 for s, d, st, k in rows if k == "write" and st == 201)
 print(f"roles: {answered} answered 201; role.created events {created} ({distinct} distinct roles), "
@@ -70,3 +71,6 @@ print(f"roles: {answered} answered 201; role.created events {created} ({distinct
 print(f"created - deleted - left = {created - deleted - left}; deleted yet still there {deleted_but_there}; "
       f"there without a created event {left_without_event} (all three must be 0)")
 PY
+echo "the server's reasons for its 503s:"
+grep -o 'database unavailable.*' "$WORK/server.log" | sed 's/\x1b\[[0-9;]*m//g' | grep -o 'error[^,]*' | sort | uniq -c | sort -rn | head -5 || true
+

@@ -318,13 +318,12 @@ fn database_gone(err: &DbErr) -> bool {
         }
 }
 
-/// [`crate::db::pool::connection_lost`] for sea-orm's errors on a statement (not for a connection that
-/// could not be had: those are `DbErr::Conn`, and trying again would wait out the pool's timeout again).
+/// [`crate::db::pool::connection_lost`] for sea-orm's errors (a pool timeout is not one of them).
 pub(crate) fn connection_lost(err: &DbErr) -> bool {
     match err {
-        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
-            crate::db::pool::connection_lost(e)
-        }
+        DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e))
+        | DbErr::Conn(RuntimeErr::SqlxError(e)) => crate::db::pool::connection_lost(e),
         _ => false,
     }
 }

@@ -55,8 +55,8 @@ pub fn connection_lost(err: &sqlx::Error) -> bool {
 /// Runs `attempt` — which must take a connection from `pool` and be harmless to repeat when its
 /// connection was lost (a read, or a transaction's opening message: nothing of it can have committed)
 /// — again while it fails because its connection was lost, until it meets one the pool opens anew
-/// (every pooled connection may be dead after a restart). A request never pays for connections the
-/// server closed while they sat idle.
+/// (every pooled connection may be dead after a restart), and for no longer than the pool's acquire
+/// timeout in all. A request never pays for connections the server closed while they sat idle.
 pub async fn on_live_connection<T, E, Fut>(
     pool: &PgPool,
     lost: impl Fn(&E) -> bool,
@@ -66,9 +66,10 @@ where
     Fut: Future<Output = Result<T, E>>,
 {
     let mut left = pool.options().get_max_connections() + 1;
+    let until = tokio::time::Instant::now() + pool.options().get_acquire_timeout();
     loop {
         match attempt().await {
-            Err(err) if left > 1 && lost(&err) => {
+            Err(err) if left > 1 && lost(&err) && tokio::time::Instant::now() < until => {
                 tracing::debug!("a pooled connection was closed by the server; trying another");
                 left -= 1;
             }
