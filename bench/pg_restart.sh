@@ -2,7 +2,8 @@
 # PostgreSQL faults under a steady load against a release server: 12 clients reading a members page and 4
 # creating and deleting roles (a write load whose cost does not grow) for 40 s, with
 #  - at 10 s a restart (`pg_ctlcluster <version> main restart -m fast`);
-#  - from 24 s to 28 s, `pg_terminate_backend` on one random connection of the server every 250 ms.
+#  - from 24 s, `pg_terminate_backend` on one random connection of the server, 16 times, 250 ms apart
+#    (each psql call takes time too: the script prints when the last one was).
 # Reports, from every request's record (bench/fault_load.py):
 #  - throughput per second, and when it is back to 90% of its level before the restart (without
 #    restarting Trellis);
@@ -18,6 +19,7 @@ VERSION=$(ls /etc/postgresql | sort -n | tail -1)
 start_server
 sign_in
 "$BIN" tenant update --slug acme --api-rate-limit 1000000 >/dev/null
+load_start=$(now)
 python3 bench/fault_load.py "$PORT" "acme.localhost:$PORT" 40 "$WORK/requests" \
   "read:$TOKEN:12" "write:$TOKEN:4" &
 LOAD=$!
@@ -27,6 +29,7 @@ if [ "${RESTART:-1}" = 1 ]; then
   pg_ctlcluster --skip-systemctl-redirect "$VERSION" main restart -m fast
   echo "PostgreSQL restarted in $(python3 -c "print(round($(now) - $restart_at, 2))") s" >&2
   sleep 14
+  kills_from=$(python3 -c "print(round($(now) - $load_start, 1))")
   killed=0
   for _ in $(seq 1 16); do
     n=$(psql "$ADMIN" -qAtc "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM
@@ -35,7 +38,7 @@ if [ "${RESTART:-1}" = 1 ]; then
     killed=$((killed + n))
     sleep 0.25
   done
-  echo "terminated $killed server connections between 24 s and 28 s" >&2
+  echo "terminated $killed server connections between $kills_from s and $(python3 -c "print(round($(now) - $load_start, 1))") s" >&2
 fi
 wait $LOAD
 kill -0 "$SERVER" || { echo "the server died" >&2; exit 1; }
