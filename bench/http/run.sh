@@ -116,7 +116,8 @@ stop_peer
 MAX=$(( $(psql "$DB_URL" -qAtc "SHOW max_connections") - 10 ))
 SID=$(cut -d. -f2 <<<"$TOKEN" | python3 -c 'import base64,json,sys; s=sys.stdin.read().strip(); print(json.loads(base64.urlsafe_b64decode(s + "=" * (-len(s) % 4)))["sid"])')
 COLUMNS="u.id, u.email, u.display_name, u.status, u.manager_id, u.title, u.department, u.location, u.employee_id, m.role, u.created_at, u.last_login_at, u.deactivated_at FROM users u LEFT JOIN memberships m ON m.tenant_id = u.tenant_id AND m.user_id = u.id"
-echo "SELECT $COLUMNS WHERE u.tenant_id = :tenant AND u.status = :status ORDER BY u.email LIMIT 51;" > "$WORK/floor-list.sql"
+# The statement Trellis sends: the status (from a closed set) and the LIMIT written into it, the tenant bound.
+echo "SELECT $COLUMNS WHERE u.tenant_id = :tenant AND u.status = 'active' ORDER BY u.email LIMIT 51;" > "$WORK/floor-list.sql"
 printf '%s\n' '\set n random(1, '"$MEMBERS"')' \
   "SELECT $COLUMNS WHERE u.tenant_id = :tenant AND u.id = md5(:tenant::text || :n::text)::uuid;" > "$WORK/floor-get.sql"
 opening() {

@@ -34,6 +34,23 @@ impl SqlBuilder {
         self.sql.push_str(sql);
     }
 
+    /// ` LIMIT n`, written into the statement rather than bound. PostgreSQL prices a bound LIMIT at a
+    /// tenth of the rows, so the statement's generic plan looks far dearer than its custom ones and it is
+    /// planned again on every execution (docs/PERFORMANCE.md, "Planning every execution"). A number is
+    /// all this writes.
+    pub fn limit(&mut self, n: u64) {
+        self.sql.push_str(&format!(" LIMIT {n}"));
+    }
+
+    /// ` AND <column> = '<value>'` for a value of a closed set that the code itself names (hence
+    /// `&'static str`: never client text), written into the statement for the same reason as
+    /// [`SqlBuilder::limit`]: bound, the planner guesses its share of the rows, and the generic plan
+    /// it prices from that guess loses to custom plans for ever.
+    pub fn and_equals_known(&mut self, column: &'static str, value: &'static str) {
+        debug_assert!(!value.contains('\''));
+        self.sql.push_str(&format!(" AND {column} = '{value}'"));
+    }
+
     /// The SQL and its values, to use in more than one statement (a page and its count).
     pub fn into_parts(self) -> (String, Vec<Value>) {
         (self.sql, self.values)

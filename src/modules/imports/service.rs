@@ -188,14 +188,12 @@ pub async fn list(tx: &TenantTx, page: &PageRequest<Uuid>) -> Result<Vec<ImportR
     let after = page.after.unwrap_or_else(Uuid::max);
     Ok(ImportRow::find_by_statement(Statement::from_sql_and_values(
         DbBackend::Postgres,
+        // The LIMIT is written, not bound (see `SqlBuilder::limit`).
         format!(
-            "SELECT {COLUMNS} FROM imports WHERE tenant_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
+            "SELECT {COLUMNS} FROM imports WHERE tenant_id = $1 AND id < $2 ORDER BY id DESC LIMIT {}",
+            page.limit + 1
         ),
-        [
-            tx.tenant_id().as_uuid().into(),
-            after.into(),
-            (page.limit as i64 + 1).into(),
-        ],
+        [tx.tenant_id().as_uuid().into(), after.into()],
     ))
     .all(tx)
     .await?)

@@ -21,7 +21,7 @@ use crate::{
     tenancy::Tenant,
 };
 
-const STATUSES: &[&str] = &["active", "invited", "deactivated"];
+const STATUSES: &[&str] = service::MEMBER_STATUSES;
 const INVITATION_STATUSES: &[&str] = &["pending", "accepted", "revoked", "expired"];
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -60,6 +60,9 @@ pub struct InvitationRow {
     pub revoked_at: Option<DateTime<FixedOffset>>,
 }
 
+/// What `users.status` holds.
+pub const MEMBER_STATUSES: &[&str] = &["active", "invited", "deactivated"];
+
 #[derive(Debug, Clone, Default)]
 pub struct MemberFilter {
     /// Part of the email or the display name, case-insensitive.
@@ -114,8 +117,14 @@ pub async fn list(
         query.push(&format!(" AND m.role = ${n}"));
     }
     if let Some(status) = &filter.status {
-        let n = query.bind(status.clone());
-        query.push(&format!(" AND u.status = ${n}"));
+        match MEMBER_STATUSES
+            .iter()
+            .find(|known| **known == status.as_str())
+        {
+            Some(known) => query.and_equals_known("u.status", known),
+            // A status no member has (the console passes what it is given).
+            None => query.push(" AND false"),
+        }
     }
     if let Some(department) = &filter.department {
         let n = query.bind(department.clone());
@@ -125,8 +134,8 @@ pub async fn list(
         let n = query.bind(after.clone());
         query.push(&format!(" AND u.email > ${n}"));
     }
-    let n = query.bind((page.limit + 1) as i64);
-    query.push(&format!(" ORDER BY u.email LIMIT ${n}"));
+    query.push(" ORDER BY u.email");
+    query.limit(page.limit + 1);
     Ok(MemberRow::find_by_statement(query.build()).all(tx).await?)
 }
 
@@ -602,8 +611,8 @@ pub async fn list_invitations(
         let n = query.bind(after);
         query.push(&format!(" AND i.id < ${n}"));
     }
-    let n = query.bind((page.limit + 1) as i64);
-    query.push(&format!(" ORDER BY i.id DESC LIMIT ${n}"));
+    query.push(" ORDER BY i.id DESC");
+    query.limit(page.limit + 1);
     Ok(InvitationRow::find_by_statement(query.build())
         .all(tx)
         .await?)
