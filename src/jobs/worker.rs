@@ -510,7 +510,8 @@ impl Worker {
     /// and while the listening connection is down.
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         tracing::info!(worker = %self.id, "job worker started");
-        // A job under way learns of the stop at its next checkpoint.
+        // A job under way learns of the stop at its next checkpoint (a worker may be run again).
+        self.stopping.store(false, Ordering::Release);
         let stopping = self.stopping.clone();
         let mut told = shutdown.clone();
         tokio::spawn(async move {
