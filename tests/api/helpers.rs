@@ -583,3 +583,16 @@ pub fn sqlstate(error: &sqlx::Error) -> String {
         other => format!("not a database error: {other}"),
     }
 }
+
+/// Polls `check` every 50 ms until it is true; fails the test after `seconds` (a bound on a wait for
+/// an outcome, not a timing assertion).
+pub async fn eventually(what: &str, seconds: u64, mut check: impl AsyncFnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !check().await {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(seconds),
+            "not within {seconds} s: {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -15,7 +15,7 @@ use std::{
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{Session, TestApp, TestTenant, spawn_app_with, spawn_peer};
+use crate::helpers::{Session, TestApp, TestTenant, eventually, spawn_app_with, spawn_peer};
 
 /// A redis-server process on a loopback port; killed when dropped.
 struct OwnRedis {
@@ -81,18 +81,6 @@ impl Drop for OwnRedis {
             .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-/// Polls `check` every 50 ms until it is true; fails the test after `seconds`.
-async fn eventually(what: &str, seconds: u64, mut check: impl AsyncFnMut() -> bool) {
-    let start = Instant::now();
-    while !check().await {
-        assert!(
-            start.elapsed() < Duration::from_secs(seconds),
-            "not within {seconds} s: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

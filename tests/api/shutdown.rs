@@ -7,7 +7,7 @@
 use std::{
     process::{Child, Command, Stdio},
     sync::Arc,
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use reqwest::StatusCode;
@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::{
-    helpers::{TestApp, spawn_app_with},
+    helpers::{TestApp, eventually, spawn_app_with},
     imports::uploaded,
 };
 
@@ -67,17 +67,12 @@ impl Served {
             port,
             _var_dir: var_dir,
         };
-        let start = Instant::now();
-        while reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
-            .await
-            .is_err()
-        {
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "trellis serve did not start"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        eventually("trellis serve starts", 60, async || {
+            reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+                .await
+                .is_ok()
+        })
+        .await;
         served
     }
 
@@ -129,23 +124,17 @@ async fn sigterm_finishes_requests_in_flight_hands_back_the_import_and_loses_no_
     let host = format!("{host}:{}", served.port);
     let pool = app.owner_pool().await;
     // The served instance's worker is under way with the import.
-    let start = Instant::now();
-    loop {
+    let import = import_id.parse::<uuid::Uuid>().unwrap();
+    eventually("the import starts", 60, async || {
         let checkpoint: i32 =
             sqlx::query_scalar("SELECT checkpoint_line FROM imports WHERE id = $1")
-                .bind(import_id.parse::<uuid::Uuid>().unwrap())
+                .bind(import)
                 .fetch_one(&pool)
                 .await
                 .unwrap();
-        if checkpoint > 0 {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "the import did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        checkpoint > 0
+    })
+    .await;
 
     // Four clients create roles until the server stops answering.
     let answers = Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -203,17 +192,13 @@ async fn sigterm_finishes_requests_in_flight_hands_back_the_import_and_loses_no_
         writer.await.unwrap();
     }
     let mut served = served;
-    let start = Instant::now();
-    let exit = loop {
-        if let Some(status) = served.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "the server did not stop"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let mut exit = None;
+    eventually("the server stops", 60, async || {
+        exit = served.child.try_wait().unwrap();
+        exit.is_some()
+    })
+    .await;
+    let exit = exit.unwrap();
     assert!(exit.success(), "trellis serve exited with {exit}");
 
     // Every answer was a 201, and each of them is a role with its event; nothing else was written.
@@ -250,7 +235,7 @@ async fn sigterm_finishes_requests_in_flight_hands_back_the_import_and_loses_no_
         "the import's job after the stop"
     );
     let checkpoint: i32 = sqlx::query_scalar("SELECT checkpoint_line FROM imports WHERE id = $1")
-        .bind(import_id.parse::<uuid::Uuid>().unwrap())
+        .bind(import)
         .fetch_one(&pool)
         .await
         .unwrap();
@@ -273,7 +258,7 @@ async fn sigterm_finishes_requests_in_flight_hands_back_the_import_and_loses_no_
     .unwrap();
     assert_eq!(app.worker.run_once().await.unwrap(), 1);
     let state: String = sqlx::query_scalar("SELECT state FROM imports WHERE id = $1")
-        .bind(import_id.parse::<uuid::Uuid>().unwrap())
+        .bind(import)
         .fetch_one(&pool)
         .await
         .unwrap();
