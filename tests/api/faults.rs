@@ -116,14 +116,8 @@ async fn terminated_connections_give_503s_then_recovery_and_never_a_half_write()
     // Committed changes and their events, one for one. A 503 may still have committed (the commit
     // reached the server, its answer did not come back): then its role and its event are both there.
     let owner_pool = app.owner_pool().await;
-    let (roles, events): (i64, i64) = sqlx::query_as(
-        "SELECT (SELECT count(*) FROM roles WHERE tenant_id = $1 AND name LIKE 'r%\\_%'), \
-                (SELECT count(*) FROM audit_events WHERE tenant_id = $1 AND action = 'role.created')",
-    )
-    .bind(acme.id.as_uuid())
-    .fetch_one(&owner_pool)
-    .await
-    .unwrap();
+    let (roles, events) =
+        crate::helpers::roles_and_created_events(&owner_pool, acme.id, "r%\\_%").await;
     assert_eq!(
         roles, events,
         "roles committed without their event, or the reverse"

@@ -596,3 +596,17 @@ pub async fn eventually(what: &str, seconds: u64, mut check: impl AsyncFnMut() -
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// The tenant's roles whose names match `like` (a LIKE pattern), and its `role.created` events: the
+/// fault tests' check that no change committed without its event, nor an event without its change.
+pub async fn roles_and_created_events(pool: &PgPool, tenant: TenantId, like: &str) -> (i64, i64) {
+    sqlx::query_as(
+        "SELECT (SELECT count(*) FROM roles WHERE tenant_id = $1 AND name LIKE $2), \
+                (SELECT count(*) FROM audit_events WHERE tenant_id = $1 AND action = 'role.created')",
+    )
+    .bind(tenant.as_uuid())
+    .bind(like)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}

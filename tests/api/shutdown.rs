@@ -208,14 +208,8 @@ async fn sigterm_finishes_requests_in_flight_hands_back_the_import_and_loses_no_
         answers.iter().all(|s| *s == StatusCode::CREATED),
         "{answers:?}"
     );
-    let (roles, events): (i64, i64) = sqlx::query_as(
-        "SELECT (SELECT count(*) FROM roles WHERE tenant_id = $1 AND name LIKE 'term\\_%'), \
-                (SELECT count(*) FROM audit_events WHERE tenant_id = $1 AND action = 'role.created')",
-    )
-    .bind(acme.id.as_uuid())
-    .fetch_one(&pool)
-    .await
-    .unwrap();
+    let (roles, events) =
+        crate::helpers::roles_and_created_events(&pool, acme.id, "term\\_%").await;
     assert_eq!(roles, answers.len() as i64 + 1, "roles against 201 answers");
     assert_eq!(events, roles, "roles against role.created events");
 
