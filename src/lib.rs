@@ -4,6 +4,7 @@
 //! finds its tenant and its database transaction, [`auth`] and [`authz`] for who may do what, and
 //! `docs/` for the design decisions.
 
+pub mod anonymity;
 pub mod audit;
 pub mod auth;
 pub mod authz;

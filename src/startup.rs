@@ -33,7 +33,7 @@ use crate::{
     metrics,
     modules::{
         analytics::{self, capture::Capture, rollup::Rollup},
-        api_keys, imports, members, orgs, roles, scim, sessions, sso,
+        api_keys, career, imports, members, orgs, roles, scim, sessions, sso,
     },
     state::AppState,
     tenancy::{self, TenantDirectory, middleware::resolve_tenant},
@@ -412,6 +412,55 @@ fn api_scope() -> impl HttpServiceFactory + OpenApiFactory + 'static {
         .service(analytics::routes::trends)
         .service(analytics::routes::departments)
         .service(analytics::routes::export)
+        .service(career::routes::taxonomy::list_skill_groups)
+        .service(career::routes::taxonomy::create_skill_group)
+        .service(career::routes::taxonomy::rename_skill_group)
+        .service(career::routes::taxonomy::list_skills)
+        .service(career::routes::taxonomy::create_skill)
+        .service(career::routes::taxonomy::get_skill)
+        .service(career::routes::taxonomy::update_skill)
+        .service(career::routes::taxonomy::merge_skill)
+        // The fixed paths before `/career/me/...` and `/career/people/{member_id}`.
+        .service(career::routes::profiles::my_career)
+        .service(career::routes::profiles::put_my_skill)
+        .service(career::routes::profiles::remove_my_skill)
+        .service(career::routes::goals::list_my_goals)
+        .service(career::routes::goals::create_my_goal)
+        .service(career::routes::goals::update_my_goal)
+        .service(career::routes::profiles::my_team)
+        .service(career::routes::profiles::get_career_profile)
+        .service(career::routes::profiles::rate_member)
+        .service(career::routes::profiles::put_position)
+        .service(career::routes::pathways::list_career_roles)
+        .service(career::routes::pathways::create_career_role)
+        .service(career::routes::pathways::get_career_role)
+        .service(career::routes::pathways::update_career_role)
+        .service(career::routes::pathways::delete_career_role)
+        .service(career::routes::pathways::put_role_requirements)
+        .service(career::routes::pathways::put_role_transitions)
+        .service(career::routes::pathways::role_readiness)
+        .service(career::routes::learning::list_courses)
+        .service(career::routes::learning::create_course)
+        .service(career::routes::learning::get_course)
+        .service(career::routes::learning::update_course)
+        .service(career::routes::learning::delete_course)
+        .service(career::routes::learning::enrol)
+        .service(career::routes::learning::my_learning)
+        .service(career::routes::learning::update_my_enrolment)
+        .service(career::routes::milestones::list_my_milestones)
+        .service(career::routes::milestones::create_my_milestone)
+        .service(career::routes::milestones::update_my_milestone)
+        .service(career::routes::milestones::delete_my_milestone)
+        .service(career::routes::milestones::list_member_milestones)
+        .service(career::routes::milestones::review_milestone)
+        .service(career::routes::portfolio::list_my_projects)
+        .service(career::routes::portfolio::create_my_project)
+        .service(career::routes::portfolio::update_my_project)
+        .service(career::routes::portfolio::delete_my_project)
+        .service(career::routes::portfolio::list_member_projects)
+        .service(career::routes::portfolio::list_shared_projects)
+        .service(career::routes::insights::my_next_roles)
+        .service(career::routes::insights::skill_heat_map)
         .default_service(web::to(not_found))
 }
 

@@ -69,11 +69,9 @@ load() {
     line=$(BENCH_HOST=$host BENCH_METHOD=$method BENCH_PATH=$path BENCH_BODY=$body BENCH_IDS=$ids BENCH_TOKEN=$TOKEN \
       BENCH_GRAPHQL=$graphql wrk -t"$WRK_THREADS" -c"$c" -d"${DURATION}s" -s bench/http/request.lua "http://127.0.0.1:$port" | sed -n 's/^RESULT //p')
     read -r rps p50 p99 failed errors <<<"$line"
-    if [ "$failed" != 0 ] || [ "$errors" != 0 ]; then
-      echo "$name at $c: $failed failed answers (not 2xx, or GraphQL errors), $errors socket errors" >&2; exit 1
-    fi
-    echo "$name $c $rps $p50 $p99" >> "$WORK/results"
-    echo "$name c=$c: $rps req/s, p50 $p50 ms, p99 $p99 ms" >&2
+    # Failures are reported, not hidden and not fatal: a run with any is marked in the table.
+    echo "$name $c $rps $p50 $p99 $c $failed $errors" >> "$WORK/results"
+    echo "$name c=$c: $rps req/s, p50 $p50 ms, p99 $p99 ms, $failed failed answers (not 2xx, or GraphQL errors), $errors socket errors" >&2
   done
 }
 peak_rss_mb() { awk '/VmHWM/ {s += $2} END {printf "%.0f", s / 1024}' "$@"; }
@@ -141,7 +139,7 @@ import sys
 lat = sorted(int(line.split()[2]) for line in sys.stdin)
 dur = float(sys.argv[1])
 print(f"{len(lat) / dur:.1f} {lat[len(lat) // 2] / 1000:.3f} {lat[int(len(lat) * 0.99)] / 1000:.3f}")' "$DURATION")
-    echo "$name $c $rps $p50 $p99 $clients" >> "$WORK/results"
+    echo "$name $c $rps $p50 $p99 $clients 0 0" >> "$WORK/results"
     echo "$name c=$c ($clients clients): $rps tx/s, p50 $p50 ms, p99 $p99 ms" >&2
   done
 }
@@ -155,8 +153,12 @@ import sys
 rows = {}
 for line in open(sys.argv[1]):
     parts = line.split()
-    rows[(parts[0], int(parts[1]))] = [float(x) for x in parts[2:5]] + [parts[5] if len(parts) > 5 else parts[1]]
+    # name c rps p50 p99 clients [failed socket-errors]
+    rows[(parts[0], int(parts[1]))] = [float(x) for x in parts[2:5]] + [parts[5]] + [int(x) for x in parts[6:8]]
 cs = sorted({c for _, c in rows})
+def failures(row):
+    failed, errors = row[4], row[5]
+    return f" ({failed} failed, {errors} socket errors)" if failed or errors else ""
 print("| endpoint | c | Trellis req/s | p50 / p99 ms | PostGraphile req/s | p50 / p99 ms | Trellis / PostGraphile | bare SELECT tx/s (clients) | Trellis / bare SELECT | Trellis's sequence in pgbench tx/s | Trellis / sequence |")
 print("|---|---|---|---|---|---|---|---|---|---|---|")
 for endpoint in ("list", "get"):
@@ -164,7 +166,7 @@ for endpoint in ("list", "get"):
         t, p, f, s = (rows.get((f"{k}-{endpoint}", c)) for k in ("trellis", "peer", "floor", "sequence"))
         if not (t and p and f and s):
             continue
-        print(f"| {endpoint} | {c} | {t[0]:,.0f} | {t[1]:.2f} / {t[2]:.2f} | {p[0]:,.0f} | {p[1]:.2f} / {p[2]:.2f} | "
+        print(f"| {endpoint} | {c} | {t[0]:,.0f}{failures(t)} | {t[1]:.2f} / {t[2]:.2f} | {p[0]:,.0f}{failures(p)} | {p[1]:.2f} / {p[2]:.2f} | "
               f"{t[0] / p[0]:.2f}x | {f[0]:,.0f} ({f[3]}) | {t[0] / f[0]:.0%} | {s[0]:,.0f} | {t[0] / s[0]:.0%} |")
 print(f"\nPeak RSS: Trellis {sys.argv[2]} MB; PostGraphile {sys.argv[3]} MB (all its processes).")
 PY

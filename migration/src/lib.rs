@@ -26,6 +26,8 @@ mod m20261206_000016_audit_stream;
 mod m20261206_000017_session_check;
 mod m20261206_000018_plans_and_usage;
 mod m20261207_000019_operational_metrics;
+mod m20261207_000020_career;
+mod m20261207_000021_career_growth;
 
 /// Owns every object; runs migrations and maintenance. Never used on a request path.
 pub const OWNER_ROLE: &str = "trellis_owner";
@@ -61,6 +63,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000017_session_check::Migration),
             Box::new(m20261206_000018_plans_and_usage::Migration),
             Box::new(m20261207_000019_operational_metrics::Migration),
+            Box::new(m20261207_000020_career::Migration),
+            Box::new(m20261207_000021_career_growth::Migration),
         ]
     }
 }

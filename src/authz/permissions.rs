@@ -40,6 +40,7 @@ names!(
         Sso => "sso",
         Billing => "billing",
         Analytics => "analytics",
+        Career => "career",
     }
 );
 
@@ -58,6 +59,7 @@ names!(
         Reset => "reset",
         Import => "import",
         Configure => "configure",
+        Use => "use",
     }
 );
 
@@ -91,6 +93,9 @@ const ALL: &[(Obj, Act)] = &[
     (Obj::Sso, Act::Manage),
     (Obj::Billing, Act::Manage),
     (Obj::Analytics, Act::Read),
+    (Obj::Career, Act::Use),
+    (Obj::Career, Act::Read),
+    (Obj::Career, Act::Manage),
 ];
 
 impl Permission {

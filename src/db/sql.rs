@@ -34,6 +34,21 @@ impl SqlBuilder {
         self.sql.push_str(sql);
     }
 
+    /// ` AND (<expr> LIKE $n OR ...)` with `$n` the search text, trimmed and lower-cased, as a
+    /// substring pattern (its own `%` and `_` match themselves); nothing when there is no text. The
+    /// expressions are the code's own (lower-cased columns), never client text.
+    pub fn and_contains(&mut self, expressions: &[&'static str], search: Option<&str>) {
+        let Some(search) = search.map(str::trim).filter(|s| !s.is_empty()) else {
+            return;
+        };
+        let n = self.bind(format!("%{}%", escape_like(&search.to_lowercase())));
+        let any: Vec<String> = expressions
+            .iter()
+            .map(|e| format!("{e} LIKE ${n}"))
+            .collect();
+        self.sql.push_str(&format!(" AND ({})", any.join(" OR ")));
+    }
+
     /// ` LIMIT n`, written into the statement rather than bound. PostgreSQL prices a bound LIMIT at a
     /// tenth of the rows, so the statement's generic plan looks far dearer than its custom ones and it is
     /// planned again on every execution (docs/PERFORMANCE.md, "Planning every execution"). A number is
@@ -68,5 +83,20 @@ mod tests {
     #[test]
     fn like_wildcards_in_search_text_are_escaped() {
         assert_eq!(escape_like(r"50%_a\b"), r"50\%\_a\\b");
+    }
+
+    #[test]
+    fn a_search_binds_one_lowercased_pattern_for_every_expression_and_blank_is_no_filter() {
+        let mut query = SqlBuilder::new("SELECT 1 WHERE t = $1".into(), Uuid::nil());
+        query.and_contains(&["lower(a)", "b"], Some("  "));
+        query.and_contains(&["lower(a)", "b"], None);
+        query.and_contains(&["lower(a)", "b"], Some(" Ab_% "));
+        let (sql, values) = query.into_parts();
+        assert_eq!(
+            sql,
+            "SELECT 1 WHERE t = $1 AND (lower(a) LIKE $2 OR b LIKE $2)"
+        );
+        assert_eq!(values.len(), 2);
+        assert_eq!(values[1], Value::from(r"%ab\_\%%".to_owned()));
     }
 }

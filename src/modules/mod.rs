@@ -1,8 +1,9 @@
-//! Feature areas, one folder each: `routes.rs` (thin handlers and DTOs), `service.rs` (the logic, on a
+//! Feature areas, one folder each (career has a routes/ folder, one file per part): `routes.rs` (thin handlers and DTOs), `service.rs` (the logic, on a
 //! [`crate::tenancy::TenantTx`]), `error.rs` where the area has its own failures.
 
 pub mod analytics;
 pub mod api_keys;
+pub mod career;
 pub mod imports;
 pub mod members;
 pub mod orgs;

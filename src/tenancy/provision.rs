@@ -90,6 +90,17 @@ pub async fn create_tenant(
     })
     .exec_without_returning(&tx)
     .await?;
+    // The organization's own copy of the starter skills taxonomy (docs/career.md).
+    let skills = tx
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT app.seed_career_taxonomy($1) AS copied",
+            [tenant_id.as_uuid().into()],
+        ))
+        .await?
+        .map(|row| row.try_get::<i32>("", "copied"))
+        .transpose()?
+        .unwrap_or(0);
     entity::users::Entity::insert(entity::users::ActiveModel {
         tenant_id: Set(tenant_id.as_uuid()),
         id: Set(owner_id.as_uuid()),
@@ -135,6 +146,7 @@ pub async fn create_tenant(
                 "owner": new.admin_email.as_str(),
                 "plan": new.plan.as_str(),
                 "seat_limit": new.seat_limit,
+                "career_skills": skills,
             })),
     )
     .await?;

@@ -131,6 +131,25 @@ async fn probe(
         }
         "audit_log:configure" => app.get(slug, "/api/v1/audit-stream", token).await,
         "analytics:read" => app.get(slug, "/api/v1/analytics/adoption", token).await,
+        "career:use" => app.get(slug, "/api/v1/career/skill-groups", token).await,
+        "career:read" => {
+            // Someone who is no one's report: only career:read opens their profile.
+            app.get(
+                slug,
+                &format!("/api/v1/career/people/{}", tenant.owner.id),
+                token,
+            )
+            .await
+        }
+        "career:manage" => {
+            app.post(
+                slug,
+                "/api/v1/career/skill-groups",
+                token,
+                &json!({ "name": "" }),
+            )
+            .await
+        }
         "billing:manage" => return None,
         other => panic!("no probe for the permission {other}: add one to tests/api/authz.rs"),
     };

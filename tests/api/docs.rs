@@ -41,11 +41,10 @@ fn the_permissions_matrix_in_the_docs_matches_the_policy_file() {
     );
 }
 
-#[test]
-fn every_audit_action_the_code_emits_is_in_the_catalogue() {
+/// The text of every Rust file under `src/`.
+fn rust_sources() -> Vec<(std::path::PathBuf, String)> {
     let root = env!("CARGO_MANIFEST_DIR");
-    let catalogue = std::fs::read_to_string(format!("{root}/docs/audit.md")).unwrap();
-    let mut emitted = Vec::new();
+    let mut sources = Vec::new();
     let mut stack = vec![std::path::PathBuf::from(format!("{root}/src"))];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(dir).unwrap() {
@@ -54,10 +53,21 @@ fn every_audit_action_the_code_emits_is_in_the_catalogue() {
                 stack.push(path);
             } else if path.extension().is_some_and(|e| e == "rs") {
                 let text = std::fs::read_to_string(&path).unwrap();
-                for piece in text.split("AuditEvent::new(\"").skip(1) {
-                    emitted.push(piece.split('"').next().unwrap().to_owned());
-                }
+                sources.push((path, text));
             }
+        }
+    }
+    sources
+}
+
+#[test]
+fn every_audit_action_the_code_emits_is_in_the_catalogue() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let catalogue = std::fs::read_to_string(format!("{root}/docs/audit.md")).unwrap();
+    let mut emitted = Vec::new();
+    for (_, text) in rust_sources() {
+        for piece in text.split("AuditEvent::new(\"").skip(1) {
+            emitted.push(piece.split('"').next().unwrap().to_owned());
         }
     }
     assert!(emitted.len() >= 10, "found only {emitted:?}");
@@ -67,4 +77,42 @@ fn every_audit_action_the_code_emits_is_in_the_catalogue() {
             "{action} is not in docs/audit.md"
         );
     }
+}
+
+/// The OpenAPI document names schemas by type name alone: two types of one name would silently share
+/// one schema, and one of them would be documented wrong.
+#[test]
+fn no_two_documented_types_share_a_name() {
+    let mut seen: std::collections::BTreeMap<String, std::path::PathBuf> = Default::default();
+    for (path, text) in rust_sources() {
+        let mut documented = false;
+        for line in text.lines().map(str::trim) {
+            if line.starts_with("#[derive(") && line.contains("ToSchema") {
+                documented = true;
+            } else if documented
+                && (line.starts_with("pub struct ") || line.starts_with("pub enum "))
+            {
+                let name: String = line
+                    .split_whitespace()
+                    .nth(2)
+                    .unwrap()
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                if let Some(other) = seen.insert(name.clone(), path.clone()) {
+                    panic!(
+                        "{name} is documented twice: {} and {}",
+                        other.display(),
+                        path.display()
+                    );
+                }
+                documented = false;
+            }
+        }
+    }
+    assert!(
+        seen.len() >= 50,
+        "found only {} documented types",
+        seen.len()
+    );
 }

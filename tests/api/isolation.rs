@@ -109,6 +109,8 @@ pub async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
     let import_id = import["import"]["id"].as_str().unwrap().to_owned();
     let hr_session = app.login("acme", &hr).await;
     let session_id = session_id_of(&hr_session.access);
+    let career = crate::career::fixtures(app, &owner, &hr_session).await;
+    let growth = crate::career_growth::fixtures(app, &owner, &hr_session).await;
     let invited_member = invited["member"]["id"].as_str().unwrap().to_owned();
     let owner_pool = app.owner_pool().await;
     let (event_id,): (uuid::Uuid,) = sqlx::query_as(
@@ -129,6 +131,14 @@ pub async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
             ("api_key_id", api_key_id.clone()),
             ("import_id", import_id.clone()),
             ("event_id", event_id.to_string()),
+            ("group_id", career.group_id.clone()),
+            ("skill_id", career.skill_id.clone()),
+            ("career_role_id", career.role_id.clone()),
+            ("goal_id", career.goal_id.clone()),
+            ("course_id", growth.course_id.clone()),
+            ("enrolment_id", growth.enrolment_id.clone()),
+            ("milestone_id", growth.milestone_id.clone()),
+            ("project_id", growth.project_id.clone()),
         ]),
         secrets: vec![
             acme.id.to_string(),
@@ -153,6 +163,16 @@ pub async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
             "acme-secret-hire".into(),
             "siem.acme-secret.example".into(),
             "acme-secret-stream".into(),
+            career.group_id,
+            career.skill_id,
+            career.role_id,
+            career.goal_id,
+            growth.course_id,
+            growth.enrolment_id,
+            growth.milestone_id,
+            growth.project_id,
+            "Acme Secret".into(),
+            "acme-secret-skill".into(),
         ],
     }
 }
@@ -180,6 +200,9 @@ async fn snapshot(app: &TestApp, acme: &TestTenant) -> Vec<String> {
         "/api/v1/sso/scim",
         "/api/v1/imports",
         "/api/v1/audit-stream",
+        "/api/v1/career/roles",
+        "/api/v1/career/courses",
+        "/api/v1/career/projects",
     ] {
         let response = app.get("acme", path, &owner.access).await;
         assert_eq!(response.status(), StatusCode::OK, "{path}");

@@ -11,6 +11,8 @@ mod audit_stream;
 mod auth;
 mod authz;
 mod browser;
+pub mod career;
+pub mod career_growth;
 mod catalog;
 mod console;
 mod console_flows;

@@ -26,6 +26,10 @@ pub enum Relation {
     AuditChainHeads,
     #[sea_orm(has_one = "super::audit_streams::Entity")]
     AuditStreams,
+    #[sea_orm(has_one = "super::career_roles::Entity")]
+    CareerRoles,
+    #[sea_orm(has_one = "super::courses::Entity")]
+    Courses,
     #[sea_orm(has_many = "super::directory_role_mappings::Entity")]
     DirectoryRoleMappings,
     #[sea_orm(has_many = "super::imports::Entity")]
@@ -54,6 +58,10 @@ pub enum Relation {
     ScimTokens,
     #[sea_orm(has_many = "super::sessions::Entity")]
     Sessions,
+    #[sea_orm(has_one = "super::skill_groups::Entity")]
+    SkillGroups,
+    #[sea_orm(has_many = "super::skills::Entity")]
+    Skills,
     #[sea_orm(has_one = "super::sso_connections::Entity")]
     SsoConnections,
     #[sea_orm(has_many = "super::usage_daily::Entity")]
@@ -83,6 +91,18 @@ impl Related<super::audit_chain_heads::Entity> for Entity {
 impl Related<super::audit_streams::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::AuditStreams.def()
+    }
+}
+
+impl Related<super::career_roles::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::CareerRoles.def()
+    }
+}
+
+impl Related<super::courses::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Courses.def()
     }
 }
 
@@ -155,6 +175,18 @@ impl Related<super::scim_groups::Entity> for Entity {
 impl Related<super::scim_tokens::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::ScimTokens.def()
+    }
+}
+
+impl Related<super::skill_groups::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::SkillGroups.def()
+    }
+}
+
+impl Related<super::skills::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Skills.def()
     }
 }
 

@@ -53,12 +53,20 @@ pub struct Model {
 pub enum Relation {
     #[sea_orm(has_many = "super::api_keys::Entity")]
     ApiKeys,
+    #[sea_orm(has_many = "super::career_goals::Entity")]
+    CareerGoals,
+    #[sea_orm(has_many = "super::career_positions::Entity")]
+    CareerPositions,
+    #[sea_orm(has_many = "super::course_enrolments::Entity")]
+    CourseEnrolments,
     #[sea_orm(has_many = "super::imports::Entity")]
     Imports,
     #[sea_orm(has_many = "super::mfa_recovery_codes::Entity")]
     MfaRecoveryCodes,
     #[sea_orm(has_many = "super::password_resets::Entity")]
     PasswordResets,
+    #[sea_orm(has_many = "super::portfolio_projects::Entity")]
+    PortfolioProjects,
     #[sea_orm(has_many = "super::roles::Entity")]
     Roles,
     #[sea_orm(has_many = "super::scim_group_members::Entity")]
@@ -67,6 +75,10 @@ pub enum Relation {
     ScimTokens,
     #[sea_orm(has_many = "super::sessions::Entity")]
     Sessions,
+    #[sea_orm(has_many = "super::skill_profile::Entity")]
+    SkillProfile,
+    #[sea_orm(has_many = "super::skill_ratings::Entity")]
+    SkillRatings,
     #[sea_orm(
         belongs_to = "super::tenants::Entity",
         from = "Column::TenantId",
@@ -97,6 +109,24 @@ impl Related<super::api_keys::Entity> for Entity {
     }
 }
 
+impl Related<super::career_goals::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::CareerGoals.def()
+    }
+}
+
+impl Related<super::career_positions::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::CareerPositions.def()
+    }
+}
+
+impl Related<super::course_enrolments::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::CourseEnrolments.def()
+    }
+}
+
 impl Related<super::imports::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Imports.def()
@@ -112,6 +142,12 @@ impl Related<super::mfa_recovery_codes::Entity> for Entity {
 impl Related<super::password_resets::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::PasswordResets.def()
+    }
+}
+
+impl Related<super::portfolio_projects::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::PortfolioProjects.def()
     }
 }
 
@@ -139,6 +175,12 @@ impl Related<super::sessions::Entity> for Entity {
     }
 }
 
+impl Related<super::skill_ratings::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::SkillRatings.def()
+    }
+}
+
 impl Related<super::tenants::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Tenants.def()
@@ -160,6 +202,33 @@ impl Related<super::user_identities::Entity> for Entity {
 impl Related<super::user_mfa::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::UserMfa.def()
+    }
+}
+
+impl Related<super::courses::Entity> for Entity {
+    fn to() -> RelationDef {
+        super::course_enrolments::Relation::Courses.def()
+    }
+    fn via() -> Option<RelationDef> {
+        Some(super::course_enrolments::Relation::Users.def().rev())
+    }
+}
+
+impl Related<super::project_skills::Entity> for Entity {
+    fn to() -> RelationDef {
+        super::portfolio_projects::Relation::ProjectSkills.def()
+    }
+    fn via() -> Option<RelationDef> {
+        Some(super::portfolio_projects::Relation::Users.def().rev())
+    }
+}
+
+impl Related<super::skill_profile::Entity> for Entity {
+    fn to() -> RelationDef {
+        super::skill_ratings::Relation::SkillProfile.def()
+    }
+    fn via() -> Option<RelationDef> {
+        Some(super::skill_ratings::Relation::Users.def().rev())
     }
 }
 

@@ -6,7 +6,11 @@ use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::{error::ApiError, tenancy::TenantTx};
+use crate::{
+    anonymity::{self, publishable},
+    error::ApiError,
+    tenancy::TenantTx,
+};
 
 /// Counts over one window ending at a day.
 #[derive(Debug, Clone, Copy, Serialize, ToSchema)]
@@ -227,20 +231,14 @@ pub struct DepartmentRow {
     pub suppressed: bool,
 }
 
-/// A group's figures may be shown when none of them describes fewer than `k` people: the group has at
-/// least `k` members, and both its active and its inactive members are none or at least `k`.
-fn publishable(members: i64, active: i64, k: i64) -> bool {
-    let inactive = (members - active).max(0);
-    members >= k && (active == 0 || active >= k) && (inactive == 0 || inactive >= k)
-}
-
 /// Active members per department between `from` and `to`, counting final days only (a day's
 /// department of each member is frozen when the day is final, so moving or deactivating someone later
 /// changes no past figure), with k-anonymity: no figure describes fewer than `min_group` people. A
 /// department whose figures would is not shown on its own; such departments are gathered in one row
 /// (`department: null`); while that row is not publishable either, the smallest shown department joins
 /// it, so the small groups cannot be recovered by subtracting the others from a total; when nothing can
-/// be shown, the one row is suppressed. Members without a department form their own group.
+/// be shown, the one row is suppressed ([`anonymity::pool`]). Members without a department form their
+/// own group.
 pub async fn departments(
     tx: &TenantTx,
     from: NaiveDate,
@@ -265,68 +263,41 @@ pub async fn departments(
             [tx.tenant_id().as_uuid().into(), from.into(), to.into()],
         ))
         .await?;
-    let mut shown: Vec<(String, i64, i64)> = Vec::new();
-    let (mut small_members, mut small_active, mut small_groups) = (0i64, 0i64, 0usize);
+    let mut groups: Vec<(Option<String>, i64, i64)> = Vec::new();
     for row in rows {
-        let department: String = row.try_get("", "department")?;
-        let members: i64 = row.try_get("", "members")?;
-        let active: i64 = row.try_get("", "active")?;
-        if publishable(members, active, min_group) {
-            shown.push((department, members, active));
-        } else {
-            small_members += members;
-            small_active += active;
-            small_groups += 1;
-        }
+        groups.push((
+            Some(row.try_get("", "department")?),
+            row.try_get("", "members")?,
+            row.try_get("", "active")?,
+        ));
     }
-    while small_groups > 0 && !publishable(small_members, small_active, min_group) {
-        let Some(smallest) = shown
-            .iter()
-            .enumerate()
-            .min_by_key(|(_, (_, members, _))| *members)
-            .map(|(i, _)| i)
-        else {
-            break;
-        };
-        let (_, members, active) = shown.remove(smallest);
-        small_members += members;
-        small_active += active;
-    }
-    let mut report: Vec<DepartmentRow> = shown
+    let pooled = anonymity::pool(
+        groups,
+        (None, 0, 0),
+        |(_, members, active)| publishable(*members, *active, min_group),
+        |(_, members, _)| *members,
+        |pool, (_, members, active)| {
+            pool.1 += members;
+            pool.2 += active;
+        },
+    );
+    let mut report: Vec<DepartmentRow> = pooled
+        .shown
         .into_iter()
         .map(|(department, members, active)| DepartmentRow {
-            department: Some(department),
+            department,
             members: Some(members),
             active_members: Some(active),
             suppressed: false,
         })
         .collect();
-    if small_groups > 0 {
-        let ok = publishable(small_members, small_active, min_group);
+    if let Some(((_, members, active), ok)) = pooled.pool {
         report.push(DepartmentRow {
             department: None,
-            members: ok.then_some(small_members),
-            active_members: ok.then_some(small_active),
+            members: ok.then_some(members),
+            active_members: ok.then_some(active),
             suppressed: !ok,
         });
     }
     Ok(report)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_figure_about_fewer_than_k_people_is_not_publishable() {
-        assert!(publishable(10, 5, 5));
-        assert!(
-            publishable(10, 0, 5),
-            "nobody active is a figure about all ten"
-        );
-        assert!(publishable(5, 5, 5));
-        assert!(!publishable(4, 4, 5), "too small a group");
-        assert!(!publishable(10, 3, 5), "three active people");
-        assert!(!publishable(10, 7, 5), "three inactive people");
-    }
 }

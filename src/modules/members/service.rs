@@ -18,7 +18,7 @@ use crate::{
         service::{self as auth_service, LoginOutcome, random_token, token_hash},
     },
     authz::Authz,
-    db::sql::{SqlBuilder, escape_like},
+    db::sql::SqlBuilder,
     domain::{DisplayName, Email, InvitationId, UserId},
     error::ApiError,
     http::pagination::PageRequest,
@@ -101,17 +101,10 @@ pub async fn list(
         format!("SELECT {MEMBER_COLUMNS} WHERE u.tenant_id = $1"),
         tx.tenant_id().as_uuid(),
     );
-    if let Some(search) = filter
-        .search
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        let n = query.bind(format!("%{}%", escape_like(&search.to_lowercase())));
-        query.push(&format!(
-            " AND (u.email LIKE ${n} OR lower(u.display_name) LIKE ${n})"
-        ));
-    }
+    query.and_contains(
+        &["u.email", "lower(u.display_name)"],
+        filter.search.as_deref(),
+    );
     if let Some(role) = &filter.role {
         let n = query.bind(role.clone());
         query.push(&format!(" AND m.role = ${n}"));
