@@ -5,6 +5,7 @@ pub mod analytics;
 pub mod api_keys;
 pub mod career;
 pub mod imports;
+pub mod interview;
 pub mod members;
 pub mod orgs;
 pub mod roles;
