@@ -33,7 +33,7 @@ use crate::{
     metrics,
     modules::{
         analytics::{self, capture::Capture, rollup::Rollup},
-        api_keys, career, imports, members, orgs, roles, scim, sessions, sso,
+        api_keys, career, imports, interview, members, orgs, roles, scim, sessions, sso,
     },
     state::AppState,
     tenancy::{self, TenantDirectory, middleware::resolve_tenant},
@@ -461,6 +461,10 @@ fn api_scope() -> impl HttpServiceFactory + OpenApiFactory + 'static {
         .service(career::routes::portfolio::list_shared_projects)
         .service(career::routes::insights::my_next_roles)
         .service(career::routes::insights::skill_heat_map)
+        .service(interview::routes::list_questions)
+        .service(interview::routes::create_question)
+        .service(interview::routes::get_question)
+        .service(interview::routes::update_question)
         .default_service(web::to(not_found))
 }
 

@@ -7,6 +7,8 @@
 
 pub use sea_orm_migration::prelude::*;
 
+pub mod interview_bank;
+
 mod m20261121_000001_tenancy_functions;
 mod m20261121_000002_tenants_and_users;
 mod m20261121_000003_sessions;
@@ -28,6 +30,7 @@ mod m20261206_000018_plans_and_usage;
 mod m20261207_000019_operational_metrics;
 mod m20261207_000020_career;
 mod m20261207_000021_career_growth;
+mod m20261207_000022_interview;
 
 /// Owns every object; runs migrations and maintenance. Never used on a request path.
 pub const OWNER_ROLE: &str = "trellis_owner";
@@ -65,6 +68,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000019_operational_metrics::Migration),
             Box::new(m20261207_000020_career::Migration),
             Box::new(m20261207_000021_career_growth::Migration),
+            Box::new(m20261207_000022_interview::Migration),
         ]
     }
 }

@@ -41,6 +41,7 @@ names!(
         Billing => "billing",
         Analytics => "analytics",
         Career => "career",
+        Interview => "interview",
     }
 );
 
@@ -96,6 +97,8 @@ const ALL: &[(Obj, Act)] = &[
     (Obj::Career, Act::Use),
     (Obj::Career, Act::Read),
     (Obj::Career, Act::Manage),
+    (Obj::Interview, Act::Use),
+    (Obj::Interview, Act::Manage),
 ];
 
 impl Permission {

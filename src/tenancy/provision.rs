@@ -90,17 +90,23 @@ pub async fn create_tenant(
     })
     .exec_without_returning(&tx)
     .await?;
-    // The organization's own copy of the starter skills taxonomy (docs/career.md).
-    let skills = tx
-        .query_one_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT app.seed_career_taxonomy($1) AS copied",
-            [tenant_id.as_uuid().into()],
-        ))
-        .await?
-        .map(|row| row.try_get::<i32>("", "copied"))
-        .transpose()?
-        .unwrap_or(0);
+    // The organization's own copies of the starter skills taxonomy (docs/career.md) and of the
+    // interview question bank (docs/interview.md).
+    let mut copied = Vec::new();
+    for seed in ["app.seed_career_taxonomy", "app.seed_interview_questions"] {
+        copied.push(
+            tx.query_one_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                format!("SELECT {seed}($1) AS copied"),
+                [tenant_id.as_uuid().into()],
+            ))
+            .await?
+            .map(|row| row.try_get::<i32>("", "copied"))
+            .transpose()?
+            .unwrap_or(0),
+        );
+    }
+    let (skills, questions) = (copied[0], copied[1]);
     entity::users::Entity::insert(entity::users::ActiveModel {
         tenant_id: Set(tenant_id.as_uuid()),
         id: Set(owner_id.as_uuid()),
@@ -147,6 +153,7 @@ pub async fn create_tenant(
                 "plan": new.plan.as_str(),
                 "seat_limit": new.seat_limit,
                 "career_skills": skills,
+                "interview_questions": questions,
             })),
     )
     .await?;

@@ -150,6 +150,16 @@ async fn probe(
             )
             .await
         }
+        "interview:use" => app.get(slug, "/api/v1/interview/questions", token).await,
+        "interview:manage" => {
+            app.post(
+                slug,
+                "/api/v1/interview/questions",
+                token,
+                &json!({ "kind": "behavioral", "category": "Teamwork", "difficulty": 2, "text": "" }),
+            )
+            .await
+        }
         "billing:manage" => return None,
         other => panic!("no probe for the permission {other}: add one to tests/api/authz.rs"),
     };

@@ -111,6 +111,7 @@ pub async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
     let session_id = session_id_of(&hr_session.access);
     let career = crate::career::fixtures(app, &owner, &hr_session).await;
     let growth = crate::career_growth::fixtures(app, &owner, &hr_session).await;
+    let interview = crate::interview::fixtures(app, &owner).await;
     let invited_member = invited["member"]["id"].as_str().unwrap().to_owned();
     let owner_pool = app.owner_pool().await;
     let (event_id,): (uuid::Uuid,) = sqlx::query_as(
@@ -139,6 +140,7 @@ pub async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
             ("enrolment_id", growth.enrolment_id.clone()),
             ("milestone_id", growth.milestone_id.clone()),
             ("project_id", growth.project_id.clone()),
+            ("question_id", interview.question_id.clone()),
         ]),
         secrets: vec![
             acme.id.to_string(),
@@ -171,6 +173,7 @@ pub async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
             growth.enrolment_id,
             growth.milestone_id,
             growth.project_id,
+            interview.question_id,
             "Acme Secret".into(),
             "acme-secret-skill".into(),
         ],
@@ -203,6 +206,7 @@ async fn snapshot(app: &TestApp, acme: &TestTenant) -> Vec<String> {
         "/api/v1/career/roles",
         "/api/v1/career/courses",
         "/api/v1/career/projects",
+        "/api/v1/interview/questions?source=org",
     ] {
         let response = app.get("acme", path, &owner.access).await;
         assert_eq!(response.status(), StatusCode::OK, "{path}");

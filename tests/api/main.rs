@@ -25,6 +25,7 @@ mod fuzz;
 mod health;
 pub mod imports;
 mod injection;
+pub mod interview;
 pub mod isolation;
 mod keys;
 mod limits;

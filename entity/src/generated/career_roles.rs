@@ -30,6 +30,8 @@ pub enum Relation {
     CareerMilestones,
     #[sea_orm(has_many = "super::career_positions::Entity")]
     CareerPositions,
+    #[sea_orm(has_many = "super::interview_sessions::Entity")]
+    InterviewSessions,
     #[sea_orm(has_many = "super::role_requirements::Entity")]
     RoleRequirements,
     #[sea_orm(
@@ -57,6 +59,12 @@ impl Related<super::career_milestones::Entity> for Entity {
 impl Related<super::career_positions::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::CareerPositions.def()
+    }
+}
+
+impl Related<super::interview_sessions::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::InterviewSessions.def()
     }
 }
 

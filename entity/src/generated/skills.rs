@@ -31,6 +31,8 @@ pub enum Relation {
     CareerMilestones,
     #[sea_orm(has_many = "super::course_skills::Entity")]
     CourseSkills,
+    #[sea_orm(has_many = "super::interview_question_skills::Entity")]
+    InterviewQuestionSkills,
     #[sea_orm(has_many = "super::project_skills::Entity")]
     ProjectSkills,
     #[sea_orm(has_many = "super::role_requirements::Entity")]
@@ -72,6 +74,12 @@ impl Related<super::career_milestones::Entity> for Entity {
 impl Related<super::course_skills::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::CourseSkills.def()
+    }
+}
+
+impl Related<super::interview_question_skills::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::InterviewQuestionSkills.def()
     }
 }
 

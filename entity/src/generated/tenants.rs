@@ -34,6 +34,8 @@ pub enum Relation {
     DirectoryRoleMappings,
     #[sea_orm(has_many = "super::imports::Entity")]
     Imports,
+    #[sea_orm(has_one = "super::interview_questions::Entity")]
+    InterviewQuestions,
     #[sea_orm(has_many = "super::invitations::Entity")]
     Invitations,
     #[sea_orm(has_many = "super::jobs::Entity")]
@@ -115,6 +117,12 @@ impl Related<super::directory_role_mappings::Entity> for Entity {
 impl Related<super::imports::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Imports.def()
+    }
+}
+
+impl Related<super::interview_questions::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::InterviewQuestions.def()
     }
 }
 

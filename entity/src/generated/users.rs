@@ -61,6 +61,8 @@ pub enum Relation {
     CourseEnrolments,
     #[sea_orm(has_many = "super::imports::Entity")]
     Imports,
+    #[sea_orm(has_many = "super::interview_sessions::Entity")]
+    InterviewSessions,
     #[sea_orm(has_many = "super::mfa_recovery_codes::Entity")]
     MfaRecoveryCodes,
     #[sea_orm(has_many = "super::password_resets::Entity")]
@@ -130,6 +132,12 @@ impl Related<super::course_enrolments::Entity> for Entity {
 impl Related<super::imports::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Imports.def()
+    }
+}
+
+impl Related<super::interview_sessions::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::InterviewSessions.def()
     }
 }
 

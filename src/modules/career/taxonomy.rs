@@ -601,8 +601,8 @@ pub async fn merge_skill(
         ))
         .await?
         .rows_affected();
-    // Courses teach, projects used and milestones name `into` instead (a course that taught both
-    // keeps the higher level).
+    // Courses teach, projects used, milestones and interview questions name `into` instead (a course
+    // that taught both keeps the higher level).
     tx.execute_raw(run(
         "UPDATE course_skills b SET level = greatest(a.level, b.level) FROM course_skills a \
          WHERE b.tenant_id = $1 AND b.skill_id = $3 AND a.tenant_id = $1 AND a.skill_id = $2 \
@@ -617,6 +617,10 @@ pub async fn merge_skill(
          (SELECT 1 FROM project_skills b WHERE b.tenant_id = $1 AND b.skill_id = $3 AND b.project_id = a.project_id)",
         "UPDATE project_skills SET skill_id = $3 WHERE tenant_id = $1 AND skill_id = $2",
         "UPDATE career_milestones SET skill_id = $3 WHERE tenant_id = $1 AND skill_id = $2",
+        "DELETE FROM interview_question_skills a WHERE a.tenant_id = $1 AND a.skill_id = $2 AND EXISTS \
+         (SELECT 1 FROM interview_question_skills b WHERE b.tenant_id = $1 AND b.skill_id = $3 \
+           AND b.question_id = a.question_id)",
+        "UPDATE interview_question_skills SET skill_id = $3 WHERE tenant_id = $1 AND skill_id = $2",
     ] {
         tx.execute_raw(run(sql)).await?;
     }
