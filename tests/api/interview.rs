@@ -12,9 +12,10 @@ use crate::{
 /// Tenant A's interview resources for the isolation matrix.
 pub struct InterviewFixtures {
     pub question_id: String,
+    pub session_id: String,
 }
 
-pub async fn fixtures(app: &TestApp, owner: &Session) -> InterviewFixtures {
+pub async fn fixtures(app: &TestApp, owner: &Session, member: &Session) -> InterviewFixtures {
     let question = ok(app
         .post(
             "acme",
@@ -25,8 +26,18 @@ pub async fn fixtures(app: &TestApp, owner: &Session) -> InterviewFixtures {
         )
         .await)
     .await;
+    let practice = ok(app
+        .post(
+            "acme",
+            "/api/v1/interview/sessions",
+            &member.access,
+            &json!({ "question_count": 1 }),
+        )
+        .await)
+    .await;
     InterviewFixtures {
         question_id: question["id"].as_str().unwrap().to_owned(),
+        session_id: practice["session"]["id"].as_str().unwrap().to_owned(),
     }
 }
 
@@ -211,4 +222,300 @@ async fn every_organization_practises_with_its_own_copy_of_the_bank() {
             .iter()
             .any(|a| a.starts_with("interview"))
     );
+}
+
+const ANSWER: &str = "Last year I was the lead engineer on our payments team, and checkout was failing \
+for one customer in twenty. My goal was to cut the error rate before the holiday season. First I \
+analyzed two weeks of logs and found the root cause, a retry loop. I proposed a circuit breaker, \
+explained the trade-offs to the product manager, then wrote and tested the change. As a result the \
+error rate fell from 4% to 0.3%. The lesson I learned was to measure before changing anything.";
+
+async fn session(app: &TestApp, s: &Session, body: Value) -> Value {
+    ok(app
+        .post("acme", "/api/v1/interview/sessions", &s.access, &body)
+        .await)
+    .await
+}
+
+fn path(session: &Value, rest: &str) -> String {
+    format!(
+        "/api/v1/interview/sessions/{}{rest}",
+        session["session"]["id"].as_str().unwrap()
+    )
+}
+
+#[tokio::test]
+async fn a_mock_interview_runs_from_pending_to_completed_within_its_time_limit() {
+    let app = spawn_app().await;
+    let acme = app.create_tenant("acme").await;
+    let owner = app.login_owner(&acme).await;
+    let user = app.add_member(&acme, &owner, "candidate", "member").await;
+    let other = app.add_member(&acme, &owner, "colleague", "member").await;
+    let me = app.login("acme", &user).await;
+    let them = app.login("acme", &other).await;
+
+    for bad in [
+        json!({ "kind": "trivia" }),
+        json!({ "question_count": 11 }),
+        json!({ "time_limit_minutes": 1 }),
+        json!({ "difficulty": 0 }),
+    ] {
+        let response = app
+            .post("acme", "/api/v1/interview/sessions", &me.access, &bad)
+            .await;
+        assert_eq!(
+            expect_problem(response, StatusCode::UNPROCESSABLE_ENTITY).await,
+            "validation_failed",
+            "{bad}"
+        );
+    }
+    let none = app
+        .post(
+            "acme",
+            "/api/v1/interview/sessions",
+            &me.access,
+            &json!({ "category": "No Such Category" }),
+        )
+        .await;
+    assert_eq!(
+        expect_problem(none, StatusCode::UNPROCESSABLE_ENTITY).await,
+        "no_questions"
+    );
+
+    let first = session(
+        &app,
+        &me,
+        json!({ "kind": "behavioral", "question_count": 3, "time_limit_minutes": 10 }),
+    )
+    .await;
+    assert_eq!(first["session"]["status"], "pending");
+    let questions = first["questions"].as_array().unwrap();
+    assert_eq!(questions.len(), 3);
+    assert!(questions.iter().all(|q| q["kind"] == "behavioral"));
+    let subcategories: std::collections::BTreeSet<&str> = questions
+        .iter()
+        .map(|q| q["subcategory"].as_str().unwrap())
+        .collect();
+    assert_eq!(subcategories.len(), 3, "spread over subcategories");
+
+    // Not before it starts; someone else's session is not found.
+    let early = app
+        .send_json(
+            Method::PUT,
+            "acme",
+            &path(&first, "/answers/1"),
+            &me.access,
+            &json!({ "answer": ANSWER }),
+        )
+        .await;
+    assert_eq!(
+        expect_problem(early, StatusCode::CONFLICT).await,
+        "session_not_in_progress"
+    );
+    let theirs = app.get("acme", &path(&first, ""), &them.access).await;
+    assert_eq!(theirs.status(), StatusCode::NOT_FOUND);
+
+    let started = ok(app
+        .post("acme", &path(&first, "/start"), &me.access, &json!({}))
+        .await)
+    .await;
+    assert_eq!(started["session"]["status"], "in_progress");
+    assert_eq!(started["session"]["seconds_left"], 600);
+    let again = app
+        .post("acme", &path(&first, "/start"), &me.access, &json!({}))
+        .await;
+    assert_eq!(
+        expect_problem(again, StatusCode::CONFLICT).await,
+        "session_not_pending"
+    );
+    for (bad, code) in [
+        (json!({ "answer": "   " }), StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            json!({ "answer": ANSWER, "recording_url": "javascript:alert(1)" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        let response = app
+            .send_json(
+                Method::PUT,
+                "acme",
+                &path(&first, "/answers/1"),
+                &me.access,
+                &bad,
+            )
+            .await;
+        assert_eq!(response.status(), code, "{bad}");
+    }
+    let missing = app
+        .send_json(
+            Method::PUT,
+            "acme",
+            &path(&first, "/answers/9"),
+            &me.access,
+            &json!({ "answer": ANSWER }),
+        )
+        .await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+
+    let answered = ok(app
+        .send_json(
+            Method::PUT,
+            "acme",
+            &path(&first, "/answers/1"),
+            &me.access,
+            &json!({ "answer": ANSWER, "recording_url": "https://media.example.com/a1" }),
+        )
+        .await)
+    .await;
+    let analysis = &answered["analysis"];
+    assert!(analysis["score"].as_u64().unwrap() > 50, "{analysis}");
+    assert!(
+        analysis["dimensions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["dimension"] == "ownership")
+    );
+    assert_eq!(answered["session"]["answered"], 1);
+    let weak = ok(app
+        .send_json(
+            Method::PUT,
+            "acme",
+            &path(&first, "/answers/2"),
+            &me.access,
+            &json!({ "answer": "Um, I think we basically helped with it, you know." }),
+        )
+        .await)
+    .await;
+    let weak_score = weak["analysis"]["score"].as_u64().unwrap();
+    assert!(
+        weak["analysis"]["suggestions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["rule"] == "clarity.fillers")
+    );
+
+    // Time is up after ten minutes: no more answers, but the session can be completed.
+    app.clock.advance(chrono::Duration::minutes(11));
+    let late = app
+        .send_json(
+            Method::PUT,
+            "acme",
+            &path(&first, "/answers/3"),
+            &me.access,
+            &json!({ "answer": ANSWER }),
+        )
+        .await;
+    assert_eq!(expect_problem(late, StatusCode::CONFLICT).await, "time_up");
+    let done = ok(app
+        .post("acme", &path(&first, "/complete"), &me.access, &json!({}))
+        .await)
+    .await;
+    assert_eq!(done["session"]["status"], "completed");
+    let strong_score = analysis["score"].as_u64().unwrap();
+    assert_eq!(
+        done["session"]["score"].as_u64().unwrap(),
+        ((strong_score + weak_score) as f64 / 2.0).round() as u64
+    );
+    assert_eq!(
+        done["questions"][0]["recording_url"],
+        "https://media.example.com/a1"
+    );
+    let twice = app
+        .post("acme", &path(&first, "/complete"), &me.access, &json!({}))
+        .await;
+    assert_eq!(
+        expect_problem(twice, StatusCode::CONFLICT).await,
+        "session_ended"
+    );
+
+    // The bank counts the answer; the next session asks other questions.
+    let asked = ok(app
+        .get(
+            "acme",
+            &format!(
+                "/api/v1/interview/questions/{}",
+                questions[0]["question_id"].as_str().unwrap()
+            ),
+            &me.access,
+        )
+        .await)
+    .await;
+    assert_eq!(asked["times_answered"], 1);
+    assert_eq!(
+        asked["average_score"].as_f64().unwrap(),
+        strong_score as f64
+    );
+    let second = session(
+        &app,
+        &me,
+        json!({ "kind": "behavioral", "question_count": 3 }),
+    )
+    .await;
+    let before: std::collections::BTreeSet<&str> = questions
+        .iter()
+        .map(|q| q["question_id"].as_str().unwrap())
+        .collect();
+    assert!(
+        second["questions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|q| !before.contains(q["question_id"].as_str().unwrap())),
+        "recent questions are not asked again while others are left"
+    );
+    assert_eq!(second["session"]["time_limit_minutes"], 15);
+    let nothing = {
+        ok(app
+            .post("acme", &path(&second, "/start"), &me.access, &json!({}))
+            .await)
+        .await;
+        app.post("acme", &path(&second, "/complete"), &me.access, &json!({}))
+            .await
+    };
+    assert_eq!(
+        expect_problem(nothing, StatusCode::CONFLICT).await,
+        "nothing_answered"
+    );
+    let abandoned = ok(app
+        .post("acme", &path(&second, "/abandon"), &me.access, &json!({}))
+        .await)
+    .await;
+    assert_eq!(abandoned["session"]["status"], "abandoned");
+
+    let progress = ok(app
+        .get("acme", "/api/v1/interview/progress", &me.access)
+        .await)
+    .await;
+    assert_eq!(progress["sessions"], 1);
+    let ownership = progress["trends"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["dimension"] == "ownership")
+        .unwrap();
+    assert_eq!(ownership["direction"], "not_enough_data");
+    assert_eq!(ownership["series"].as_array().unwrap().len(), 1);
+    let listed = ok(app
+        .get("acme", "/api/v1/interview/sessions", &me.access)
+        .await)
+    .await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 2);
+    let theirs = ok(app
+        .get("acme", "/api/v1/interview/sessions", &them.access)
+        .await)
+    .await;
+    assert_eq!(theirs["items"], json!([]));
+    app.assert_audited(
+        acme.id,
+        &[
+            "interview_session.created",
+            "interview_session.started",
+            "interview_answer.submitted",
+            "interview_session.completed",
+            "interview_session.abandoned",
+        ],
+    )
+    .await;
 }

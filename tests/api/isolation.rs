@@ -111,7 +111,7 @@ pub async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
     let session_id = session_id_of(&hr_session.access);
     let career = crate::career::fixtures(app, &owner, &hr_session).await;
     let growth = crate::career_growth::fixtures(app, &owner, &hr_session).await;
-    let interview = crate::interview::fixtures(app, &owner).await;
+    let interview = crate::interview::fixtures(app, &owner, &hr_session).await;
     let invited_member = invited["member"]["id"].as_str().unwrap().to_owned();
     let owner_pool = app.owner_pool().await;
     let (event_id,): (uuid::Uuid,) = sqlx::query_as(
@@ -141,6 +141,8 @@ pub async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
             ("milestone_id", growth.milestone_id.clone()),
             ("project_id", growth.project_id.clone()),
             ("question_id", interview.question_id.clone()),
+            ("interview_session_id", interview.session_id.clone()),
+            ("position", "1".into()),
         ]),
         secrets: vec![
             acme.id.to_string(),
@@ -174,6 +176,7 @@ pub async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
             growth.milestone_id,
             growth.project_id,
             interview.question_id,
+            interview.session_id,
             "Acme Secret".into(),
             "acme-secret-skill".into(),
         ],

@@ -18,6 +18,14 @@ pub enum QuestionKind {
 }
 
 impl QuestionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QuestionKind::Behavioral => "behavioral",
+            QuestionKind::Technical => "technical",
+            QuestionKind::Case => "case",
+        }
+    }
+
     pub fn parse(text: &str) -> Option<QuestionKind> {
         match text {
             "behavioral" => Some(QuestionKind::Behavioral),
@@ -37,7 +45,7 @@ impl QuestionKind {
     }
 
     /// Each dimension's weight in the overall score (0: not scored for this kind).
-    fn weight(self, dimension: Dimension) -> u32 {
+    pub fn dimension_weight(self, dimension: Dimension) -> u32 {
         use Dimension::*;
         match (self, dimension) {
             (QuestionKind::Behavioral, Structure) => 20,
@@ -1098,7 +1106,7 @@ pub fn analyse(answer: &str, question: &QuestionContext<'_>) -> Analysis {
     let mut dimensions = Vec::new();
     let (mut weighted, mut weights) = (0.0, 0u32);
     for (dimension, s) in scored {
-        let weight = kind.weight(dimension);
+        let weight = kind.dimension_weight(dimension);
         if weight == 0 {
             continue;
         }

@@ -1,8 +1,12 @@
 //! Interview preparation (docs/interview.md): the organization's question [`questions`] (its copy of
-//! the [`bank`] that ships with the product, and its own), and the answer [`analysis`] —
-//! deterministic, explained, no external service — that mock interview sessions score answers with.
+//! the [`bank`] that ships with the product, and its own); mock interview [`sessions`] with the
+//! questions [`selection`] picks; the answer [`analysis`] — deterministic, explained, no external
+//! service — that scores every answer; and [`progress`] across sessions.
 
 pub mod analysis;
 pub mod bank;
+pub mod progress;
 pub mod questions;
 pub mod routes;
+pub mod selection;
+pub mod sessions;

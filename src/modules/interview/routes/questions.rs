@@ -1,5 +1,5 @@
 //! `/api/v1/interview/questions`: the organization's question bank (`interview:use` reads it,
-//! `interview:manage` changes it). Every route needs the plan's `interview` feature.
+//! `interview:manage` changes it).
 
 use actix_web::{
     HttpResponse, get, patch, post,
@@ -10,14 +10,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::questions::{self, Question, QuestionFields, QuestionFilter};
+use super::open;
 use crate::{
-    auth::{AccessToken, Authenticated},
-    authz::{Act, Obj},
+    auth::AccessToken,
+    authz::Act,
     error::{ApiError, ApiResult},
     http::{Page, PageQuery, ValidJson, ValidQuery},
+    modules::interview::questions::{self, Question, QuestionFields, QuestionFilter},
     state::AppState,
-    tenancy::{Tenant, plan::Feature},
+    tenancy::Tenant,
 };
 
 /// A skill a question is tagged with.
@@ -145,18 +146,6 @@ pub struct UpdateQuestionRequest {
     pub status: Option<String>,
     /// Replaces the whole list.
     pub skill_ids: Option<Vec<Uuid>>,
-}
-
-async fn open(
-    state: &AppState,
-    tenant: &Tenant,
-    token: AccessToken,
-    act: Act,
-) -> ApiResult<Authenticated> {
-    tenant.require(&state.settings.plans, Feature::Interview)?;
-    let auth = token.open(state).await?;
-    state.authz.require(&auth, Obj::Interview, act).await?;
-    Ok(auth)
 }
 
 /// The organization's interview questions, by text.

@@ -1,0 +1,26 @@
+//! `/api/v1/interview/...`: thin handlers and their DTOs, one file per part. Every route needs the
+//! plan's `interview` feature.
+
+pub mod questions;
+pub mod sessions;
+
+use crate::{
+    auth::{AccessToken, Authenticated},
+    authz::{Act, Obj},
+    error::ApiResult,
+    state::AppState,
+    tenancy::{Tenant, plan::Feature},
+};
+
+/// The plan's feature, the caller, and the permission.
+async fn open(
+    state: &AppState,
+    tenant: &Tenant,
+    token: AccessToken,
+    act: Act,
+) -> ApiResult<Authenticated> {
+    tenant.require(&state.settings.plans, Feature::Interview)?;
+    let auth = token.open(state).await?;
+    state.authz.require(&auth, Obj::Interview, act).await?;
+    Ok(auth)
+}
