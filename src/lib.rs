@@ -32,3 +32,4 @@ pub mod state;
 pub mod telemetry;
 pub mod tenancy;
 pub mod ui;
+pub mod validate;

@@ -17,6 +17,7 @@ use crate::{
     http::pagination::PageRequest,
     modules::career::taxonomy,
     tenancy::TenantTx,
+    validate,
 };
 
 pub const KINDS: &[&str] = &["behavioral", "technical", "case"];
@@ -213,7 +214,7 @@ pub struct QuestionFields {
     pub skill_ids: Option<Vec<Uuid>>,
 }
 
-/// A trimmed text of `min..=max` characters without control characters.
+/// A name or text of `min..=max` characters (trimmed, no control characters).
 fn text_field(
     errors: &mut Vec<FieldError>,
     field: &str,
@@ -221,20 +222,23 @@ fn text_field(
     min: usize,
     max: usize,
 ) -> String {
-    let text = raw.trim().to_owned();
-    let length = text.chars().count();
-    if length < min || length > max {
-        errors.push(FieldError::new(
-            field,
-            format!("must be {min} to {max} characters"),
-        ));
-    } else if text.chars().any(|c| c.is_control() && c != '\n') {
-        errors.push(FieldError::new(
-            field,
-            "must not contain control characters",
-        ));
+    if raw.trim().is_empty() && min == 0 {
+        return String::new();
     }
-    text
+    match validate::label(field, raw, max) {
+        Ok(text) if text.chars().count() >= min => text,
+        Ok(text) => {
+            errors.push(FieldError::new(
+                field,
+                format!("must be at least {min} characters"),
+            ));
+            text
+        }
+        Err(error) => {
+            errors.push(error);
+            raw.trim().to_owned()
+        }
+    }
 }
 
 struct Values {

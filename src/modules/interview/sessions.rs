@@ -18,6 +18,7 @@ use crate::{
     audit::{self, AuditCtx, AuditEvent},
     error::{ApiError, FieldError},
     tenancy::TenantTx,
+    validate,
 };
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -402,17 +403,10 @@ pub async fn answer(
     if text.trim().is_empty() {
         return Err(ApiError::validation("answer", "must not be empty"));
     }
-    if let Some(url) = &recording_url {
-        let valid = url.chars().count() <= 2000
-            && url::Url::parse(url)
-                .is_ok_and(|u| ["http", "https"].contains(&u.scheme()) && u.host().is_some());
-        if !valid {
-            return Err(ApiError::validation(
-                "recording_url",
-                "must be an http or https URL",
-            ));
-        }
-    }
+    let recording_url = recording_url
+        .map(|url| validate::web_url("recording_url", &url))
+        .transpose()
+        .map_err(|e| ApiError::Validation(vec![e]))?;
     let session = row(tx, user, id, true).await?;
     if session.status != "in_progress" {
         return Err(conflict(
