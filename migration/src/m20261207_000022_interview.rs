@@ -121,7 +121,9 @@ CREATE TABLE interview_sessions (
     score               smallint CHECK (score BETWEEN 0 AND 100),
     PRIMARY KEY (tenant_id, id),
     FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE,
-    FOREIGN KEY (tenant_id, target_role_id) REFERENCES career_roles (tenant_id, id),
+    -- A deleted role leaves the session without its target (the session is the member's history).
+    FOREIGN KEY (tenant_id, target_role_id) REFERENCES career_roles (tenant_id, id)
+        ON DELETE SET NULL (target_role_id),
     CHECK ((status = 'pending') = (started_at IS NULL) OR status = 'abandoned'),
     CHECK ((status IN ('completed', 'abandoned')) = (ended_at IS NOT NULL))
 );

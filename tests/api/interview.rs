@@ -519,3 +519,31 @@ async fn a_mock_interview_runs_from_pending_to_completed_within_its_time_limit()
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_session_aimed_at_a_role_does_not_keep_the_role_from_being_deleted() {
+    let app = spawn_app().await;
+    let acme = app.create_tenant("acme").await;
+    let owner = app.login_owner(&acme).await;
+    let user = app.add_member(&acme, &owner, "aspirant", "member").await;
+    let me = app.login("acme", &user).await;
+    let role = crate::career::create_role(&app, "acme", &owner, "Principal Engineer", &[]).await;
+    let aimed = session(
+        &app,
+        &me,
+        json!({ "target_role_id": role["id"], "question_count": 2 }),
+    )
+    .await;
+    assert_eq!(aimed["session"]["target_role_id"], role["id"]);
+    let deleted = app
+        .delete(
+            "acme",
+            &format!("/api/v1/career/roles/{}", role["id"].as_str().unwrap()),
+            &owner.access,
+        )
+        .await;
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let after = ok(app.get("acme", &path(&aimed, ""), &me.access).await).await;
+    assert_eq!(after["session"]["target_role_id"], Value::Null);
+    assert_eq!(after["questions"].as_array().unwrap().len(), 2);
+}

@@ -33,7 +33,7 @@ pub enum Relation {
         from = "(Column::TenantId, Column::TargetRoleId)",
         to = "(super::career_roles::Column::TenantId, super::career_roles::Column::Id)",
         on_update = "NoAction",
-        on_delete = "NoAction"
+        on_delete = "SetNull"
     )]
     CareerRoles,
     #[sea_orm(has_many = "super::interview_session_questions::Entity")]

@@ -65,21 +65,23 @@ pub fn select(candidates: &[Candidate], standing: &Standing, count: usize, seed:
     });
     let mut picked = Vec::new();
     let mut subcategories = BTreeSet::new();
-    // First pass: one per subcategory; second pass: fill up with what is left, in the same order.
-    for (candidate, _, _) in &ranked {
-        if picked.len() == count {
-            return picked;
+    // The questions not asked recently, then (only to reach the count) the recent ones; within each,
+    // a first pass takes one per subcategory not used yet and a second fills up in the same order.
+    for recent in [false, true] {
+        let group: Vec<&Candidate> = ranked
+            .iter()
+            .map(|(c, _, _)| *c)
+            .filter(|c| c.asked_recently == recent)
+            .collect();
+        for candidate in &group {
+            if picked.len() < count && subcategories.insert(candidate.subcategory.to_lowercase()) {
+                picked.push(candidate.id);
+            }
         }
-        if subcategories.insert(candidate.subcategory.to_lowercase()) {
-            picked.push(candidate.id);
-        }
-    }
-    for (candidate, _, _) in &ranked {
-        if picked.len() == count {
-            break;
-        }
-        if !picked.contains(&candidate.id) {
-            picked.push(candidate.id);
+        for candidate in &group {
+            if picked.len() < count && !picked.contains(&candidate.id) {
+                picked.push(candidate.id);
+            }
         }
     }
     picked
@@ -143,6 +145,21 @@ mod tests {
         );
         assert_eq!(select(&list, &Standing::new(), 2, 1).len(), 2);
         assert!(!select(&list, &Standing::new(), 2, 1).contains(&Uuid::from_u128(1)));
+    }
+
+    #[test]
+    fn a_recent_question_never_displaces_one_not_asked_even_in_a_new_subcategory() {
+        let mut list: Vec<Candidate> = (0..5)
+            .map(|n| candidate(n, QuestionKind::Behavioral, "Conflict"))
+            .collect();
+        for n in 5..9 {
+            let mut recent = candidate(n, QuestionKind::Behavioral, &format!("Other {n}"));
+            recent.asked_recently = true;
+            list.push(recent);
+        }
+        let picked = select(&list, &Standing::new(), 5, 9);
+        assert!(picked.iter().all(|id| id.as_u128() < 5), "{picked:?}");
+        assert_eq!(select(&list, &Standing::new(), 7, 9).len(), 7);
     }
 
     #[test]
