@@ -473,6 +473,10 @@ fn api_scope() -> impl HttpServiceFactory + OpenApiFactory + 'static {
         .service(interview::routes::sessions::complete_session)
         .service(interview::routes::sessions::abandon_session)
         .service(interview::routes::sessions::my_progress)
+        .service(interview::routes::assignments::create_assignment)
+        .service(interview::routes::assignments::list_assignments)
+        .service(interview::routes::assignments::my_assignments)
+        .service(interview::routes::assignments::cancel_assignment)
         .default_service(web::to(not_found))
 }
 

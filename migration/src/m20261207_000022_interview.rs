@@ -8,6 +8,8 @@
 //!   `interview_question_skills` tagging them with the organization's skills and competencies.
 //! - `interview_sessions` and `interview_session_questions`: a mock interview, its questions in order,
 //!   each answer (text; a recording's URL may be kept) with its score and analysis.
+//! - `interview_assignments`: practice set by HR or a manager (criteria, due date, attempts allowed);
+//!   sessions started for it are its attempts.
 
 use crate::{
     APP_ROLE, Grants,
@@ -101,6 +103,30 @@ CREATE TABLE interview_question_skills (
 CREATE INDEX interview_question_skills_skill_idx ON interview_question_skills (tenant_id, skill_id);
 {interview_question_skills}
 
+CREATE TABLE interview_assignments (
+    tenant_id       uuid NOT NULL,
+    id              uuid NOT NULL,
+    user_id         uuid NOT NULL,
+    assigned_by     uuid,
+    title           text NOT NULL CHECK (length(btrim(title)) BETWEEN 1 AND 200),
+    kind            text CHECK (kind IN ('behavioral', 'technical', 'case')),
+    difficulty      smallint CHECK (difficulty BETWEEN 1 AND 5),
+    category        text CHECK (length(category) <= 80),
+    question_count  smallint NOT NULL CHECK (question_count BETWEEN 1 AND 10),
+    due_on          date NOT NULL,
+    max_attempts    smallint NOT NULL CHECK (max_attempts BETWEEN 1 AND 10),
+    status          text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'cancelled')),
+    created_at      timestamptz NOT NULL,
+    updated_at      timestamptz NOT NULL,
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id) ON DELETE CASCADE,
+    FOREIGN KEY (tenant_id, assigned_by) REFERENCES users (tenant_id, id) ON DELETE SET NULL (assigned_by)
+);
+CREATE INDEX interview_assignments_user_idx ON interview_assignments (tenant_id, user_id, due_on);
+CREATE INDEX interview_assignments_by_idx ON interview_assignments (tenant_id, assigned_by)
+    WHERE assigned_by IS NOT NULL;
+{interview_assignments}
+
 CREATE TABLE interview_sessions (
     tenant_id           uuid NOT NULL,
     id                  uuid NOT NULL,
@@ -110,6 +136,8 @@ CREATE TABLE interview_sessions (
     difficulty          smallint CHECK (difficulty BETWEEN 1 AND 5),
     category            text CHECK (length(category) <= 80),
     target_role_id      uuid,
+    -- The assignment this session is an attempt at.
+    assignment_id       uuid,
     status              text NOT NULL DEFAULT 'pending'
                         CHECK (status IN ('pending', 'in_progress', 'completed', 'abandoned')),
     time_limit_minutes  integer NOT NULL CHECK (time_limit_minutes BETWEEN 5 AND 240),
@@ -124,12 +152,15 @@ CREATE TABLE interview_sessions (
     -- A deleted role leaves the session without its target (the session is the member's history).
     FOREIGN KEY (tenant_id, target_role_id) REFERENCES career_roles (tenant_id, id)
         ON DELETE SET NULL (target_role_id),
+    FOREIGN KEY (tenant_id, assignment_id) REFERENCES interview_assignments (tenant_id, id),
     CHECK ((status = 'pending') = (started_at IS NULL) OR status = 'abandoned'),
     CHECK ((status IN ('completed', 'abandoned')) = (ended_at IS NOT NULL))
 );
 CREATE INDEX interview_sessions_user_idx ON interview_sessions (tenant_id, user_id, created_at);
 CREATE INDEX interview_sessions_role_idx ON interview_sessions (tenant_id, target_role_id)
     WHERE target_role_id IS NOT NULL;
+CREATE INDEX interview_sessions_assignment_idx ON interview_sessions (tenant_id, assignment_id)
+    WHERE assignment_id IS NOT NULL;
 {interview_sessions}
 
 CREATE TABLE interview_session_questions (
@@ -181,6 +212,7 @@ SELECT app.seed_interview_questions(id) FROM tenants;
             interview_questions = tenant_table("interview_questions", Grants::ReadWrite),
             interview_question_skills =
                 tenant_table("interview_question_skills", Grants::ReadWrite),
+            interview_assignments = tenant_table("interview_assignments", Grants::ReadWrite),
             interview_sessions = tenant_table("interview_sessions", Grants::ReadWrite),
             interview_session_questions =
                 tenant_table("interview_session_questions", Grants::ReadWrite),
@@ -192,7 +224,8 @@ SELECT app.seed_interview_questions(id) FROM tenants;
         run_sql(
             manager,
             "DROP FUNCTION app.seed_interview_questions(uuid); \
-             DROP TABLE interview_session_questions, interview_sessions, interview_question_skills, \
+             DROP TABLE interview_session_questions, interview_sessions, interview_assignments, \
+             interview_question_skills, \
              interview_questions, interview_starter_questions;",
         )
         .await

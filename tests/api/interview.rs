@@ -13,9 +13,15 @@ use crate::{
 pub struct InterviewFixtures {
     pub question_id: String,
     pub session_id: String,
+    pub assignment_id: String,
 }
 
-pub async fn fixtures(app: &TestApp, owner: &Session, member: &Session) -> InterviewFixtures {
+pub async fn fixtures(
+    app: &TestApp,
+    owner: &Session,
+    member: &Session,
+    member_id: &str,
+) -> InterviewFixtures {
     let question = ok(app
         .post(
             "acme",
@@ -35,9 +41,20 @@ pub async fn fixtures(app: &TestApp, owner: &Session, member: &Session) -> Inter
         )
         .await)
     .await;
+    let assignment = ok(app
+        .post(
+            "acme",
+            "/api/v1/interview/assignments",
+            &owner.access,
+            &json!({ "member_id": member_id, "title": "Acme Secret Assignment",
+                     "due_on": (trellis::clock::Clock::now(&app.clock) + chrono::Duration::days(30)).date_naive() }),
+        )
+        .await)
+    .await;
     InterviewFixtures {
         question_id: question["id"].as_str().unwrap().to_owned(),
         session_id: practice["session"]["id"].as_str().unwrap().to_owned(),
+        assignment_id: assignment["id"].as_str().unwrap().to_owned(),
     }
 }
 
@@ -546,4 +563,224 @@ async fn a_session_aimed_at_a_role_does_not_keep_the_role_from_being_deleted() {
     let after = ok(app.get("acme", &path(&aimed, ""), &me.access).await).await;
     assert_eq!(after["session"]["target_role_id"], Value::Null);
     assert_eq!(after["questions"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn assignments_come_from_hr_or_the_manager_and_count_attempts_until_completed() {
+    let app = spawn_app().await;
+    let acme = app.create_tenant("acme").await;
+    let owner = app.login_owner(&acme).await;
+    let report = app.add_member(&acme, &owner, "report", "member").await;
+    let boss = app.add_member(&acme, &owner, "boss", "member").await;
+    let peer = app.add_member(&acme, &owner, "peer", "member").await;
+    crate::career::set_manager(&app, &acme, &report, &boss).await;
+    let (me, boss_s, peer_s) = (
+        app.login("acme", &report).await,
+        app.login("acme", &boss).await,
+        app.login("acme", &peer).await,
+    );
+    let assign = |body: Value| {
+        let mut body = body;
+        body["member_id"] = json!(report.id.to_string());
+        body
+    };
+    let by_peer = app
+        .post(
+            "acme",
+            "/api/v1/interview/assignments",
+            &peer_s.access,
+            &assign(json!({ "title": "Practise", "due_on": "2999-01-01" })),
+        )
+        .await;
+    assert_eq!(
+        expect_problem(by_peer, StatusCode::FORBIDDEN).await,
+        "not_your_report"
+    );
+    for bad in [
+        json!({ "title": "", "due_on": "2999-01-01" }),
+        json!({ "title": "Past", "due_on": "2000-01-01" }),
+        json!({ "title": "Many", "due_on": "2999-01-01", "max_attempts": 11 }),
+        json!({ "title": "Kind", "due_on": "2999-01-01", "kind": "trivia" }),
+    ] {
+        let response = app
+            .post(
+                "acme",
+                "/api/v1/interview/assignments",
+                &boss_s.access,
+                &assign(bad.clone()),
+            )
+            .await;
+        assert_eq!(
+            expect_problem(response, StatusCode::UNPROCESSABLE_ENTITY).await,
+            "validation_failed",
+            "{bad}"
+        );
+    }
+    let due = (trellis::clock::Clock::now(&app.clock) + chrono::Duration::days(7)).date_naive();
+    let assignment = ok(app
+        .post(
+            "acme",
+            "/api/v1/interview/assignments",
+            &boss_s.access,
+            &assign(
+                json!({ "title": "Panel practice", "kind": "case", "question_count": 2,
+                            "due_on": due, "max_attempts": 2 }),
+            ),
+        )
+        .await)
+    .await;
+    assert_eq!(assignment["state"], "open");
+    let mine = ok(app
+        .get("acme", "/api/v1/interview/me/assignments", &me.access)
+        .await)
+    .await;
+    assert_eq!(mine["items"][0]["id"], assignment["id"]);
+    let given = ok(app
+        .get("acme", "/api/v1/interview/assignments", &boss_s.access)
+        .await)
+    .await;
+    assert_eq!(given["items"].as_array().unwrap().len(), 1);
+    let peers = ok(app
+        .get("acme", "/api/v1/interview/assignments", &peer_s.access)
+        .await)
+    .await;
+    assert_eq!(peers["items"], json!([]));
+
+    // An attempt takes the assignment's criteria; none may be given beside it.
+    let mixed = app
+        .post(
+            "acme",
+            "/api/v1/interview/sessions",
+            &me.access,
+            &json!({ "assignment_id": assignment["id"], "kind": "behavioral" }),
+        )
+        .await;
+    assert_eq!(mixed.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let not_mine = app
+        .post(
+            "acme",
+            "/api/v1/interview/sessions",
+            &peer_s.access,
+            &json!({ "assignment_id": assignment["id"] }),
+        )
+        .await;
+    assert_eq!(not_mine.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let first = session(&app, &me, json!({ "assignment_id": assignment["id"] })).await;
+    assert_eq!(first["session"]["assignment_id"], assignment["id"]);
+    assert_eq!(first["questions"].as_array().unwrap().len(), 2);
+    assert!(
+        first["questions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|q| q["kind"] == "case")
+    );
+    ok(app
+        .post("acme", &path(&first, "/abandon"), &me.access, &json!({}))
+        .await)
+    .await;
+    let second = session(&app, &me, json!({ "assignment_id": assignment["id"] })).await;
+    let exhausted = app
+        .post(
+            "acme",
+            "/api/v1/interview/sessions",
+            &me.access,
+            &json!({ "assignment_id": assignment["id"] }),
+        )
+        .await;
+    assert_eq!(
+        expect_problem(exhausted, StatusCode::CONFLICT).await,
+        "attempts_exhausted"
+    );
+    ok(app
+        .post("acme", &path(&second, "/start"), &me.access, &json!({}))
+        .await)
+    .await;
+    ok(app
+        .send_json(
+            Method::PUT,
+            "acme",
+            &path(&second, "/answers/1"),
+            &me.access,
+            &json!({ "answer": "First I assume 300 million people, then 2 visits a year, so 600 million visits." }),
+        )
+        .await)
+    .await;
+    let done = ok(app
+        .post("acme", &path(&second, "/complete"), &me.access, &json!({}))
+        .await)
+    .await;
+    let mine = ok(app
+        .get("acme", "/api/v1/interview/me/assignments", &me.access)
+        .await)
+    .await;
+    let tracked = &mine["items"][0];
+    assert_eq!(tracked["state"], "completed");
+    assert_eq!(tracked["attempts"], 2);
+    assert_eq!(tracked["best_score"], done["session"]["score"]);
+    let cancel_done = app
+        .post(
+            "acme",
+            &format!(
+                "/api/v1/interview/assignments/{}/cancel",
+                assignment["id"].as_str().unwrap()
+            ),
+            &boss_s.access,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(
+        expect_problem(cancel_done, StatusCode::CONFLICT).await,
+        "assignment_closed"
+    );
+
+    // HR assigns too; past its date an open assignment is overdue; a stranger cannot cancel it.
+    let hr_given = ok(app
+        .post(
+            "acme",
+            "/api/v1/interview/assignments",
+            &owner.access,
+            &assign(json!({ "title": "Behavioral warm-up", "due_on": due })),
+        )
+        .await)
+    .await;
+    app.clock.advance(chrono::Duration::days(8));
+    // Tokens of a week ago have expired: sign in again.
+    let (me, boss_s, peer_s) = (
+        app.login("acme", &report).await,
+        app.login("acme", &boss).await,
+        app.login("acme", &peer).await,
+    );
+    let mine = ok(app
+        .get("acme", "/api/v1/interview/me/assignments", &me.access)
+        .await)
+    .await;
+    let overdue = mine["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == hr_given["id"])
+        .unwrap();
+    assert_eq!(overdue["state"], "overdue");
+    let cancel_path = format!(
+        "/api/v1/interview/assignments/{}/cancel",
+        hr_given["id"].as_str().unwrap()
+    );
+    let stranger = app
+        .post("acme", &cancel_path, &peer_s.access, &json!({}))
+        .await;
+    assert_eq!(stranger.status(), StatusCode::NOT_FOUND);
+    let cancelled = ok(app
+        .post("acme", &cancel_path, &boss_s.access, &json!({}))
+        .await)
+    .await;
+    assert_eq!(cancelled["state"], "cancelled");
+    app.assert_audited(
+        acme.id,
+        &[
+            "interview_assignment.created",
+            "interview_assignment.cancelled",
+        ],
+    )
+    .await;
 }

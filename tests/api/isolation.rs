@@ -111,7 +111,7 @@ pub async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
     let session_id = session_id_of(&hr_session.access);
     let career = crate::career::fixtures(app, &owner, &hr_session).await;
     let growth = crate::career_growth::fixtures(app, &owner, &hr_session).await;
-    let interview = crate::interview::fixtures(app, &owner, &hr_session).await;
+    let interview = crate::interview::fixtures(app, &owner, &hr_session, &hr.id.to_string()).await;
     let invited_member = invited["member"]["id"].as_str().unwrap().to_owned();
     let owner_pool = app.owner_pool().await;
     let (event_id,): (uuid::Uuid,) = sqlx::query_as(
@@ -143,6 +143,7 @@ pub async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
             ("question_id", interview.question_id.clone()),
             ("interview_session_id", interview.session_id.clone()),
             ("position", "1".into()),
+            ("assignment_id", interview.assignment_id.clone()),
         ]),
         secrets: vec![
             acme.id.to_string(),
@@ -177,6 +178,7 @@ pub async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
             growth.project_id,
             interview.question_id,
             interview.session_id,
+            interview.assignment_id,
             "Acme Secret".into(),
             "acme-secret-skill".into(),
         ],
@@ -210,6 +212,7 @@ async fn snapshot(app: &TestApp, acme: &TestTenant) -> Vec<String> {
         "/api/v1/career/courses",
         "/api/v1/career/projects",
         "/api/v1/interview/questions?source=org",
+        "/api/v1/interview/assignments",
     ] {
         let response = app.get("acme", path, &owner.access).await;
         assert_eq!(response.status(), StatusCode::OK, "{path}");

@@ -16,6 +16,7 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub category: Option<String>,
     pub target_role_id: Option<Uuid>,
+    pub assignment_id: Option<Uuid>,
     #[sea_orm(column_type = "Text")]
     pub status: String,
     pub time_limit_minutes: i32,
@@ -36,6 +37,14 @@ pub enum Relation {
         on_delete = "SetNull"
     )]
     CareerRoles,
+    #[sea_orm(
+        belongs_to = "super::interview_assignments::Entity",
+        from = "(Column::TenantId, Column::AssignmentId)",
+        to = "(super::interview_assignments::Column::TenantId, super::interview_assignments::Column::Id)",
+        on_update = "NoAction",
+        on_delete = "NoAction"
+    )]
+    InterviewAssignments,
     #[sea_orm(has_many = "super::interview_session_questions::Entity")]
     InterviewSessionQuestions,
     #[sea_orm(
@@ -51,6 +60,12 @@ pub enum Relation {
 impl Related<super::career_roles::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::CareerRoles.def()
+    }
+}
+
+impl Related<super::interview_assignments::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::InterviewAssignments.def()
     }
 }
 

@@ -22,6 +22,7 @@ pub mod courses;
 pub mod directory_role_mappings;
 pub mod import_rows;
 pub mod imports;
+pub mod interview_assignments;
 pub mod interview_question_skills;
 pub mod interview_questions;
 pub mod interview_session_questions;

@@ -20,6 +20,7 @@ pub use super::courses::Entity as Courses;
 pub use super::directory_role_mappings::Entity as DirectoryRoleMappings;
 pub use super::import_rows::Entity as ImportRows;
 pub use super::imports::Entity as Imports;
+pub use super::interview_assignments::Entity as InterviewAssignments;
 pub use super::interview_question_skills::Entity as InterviewQuestionSkills;
 pub use super::interview_questions::Entity as InterviewQuestions;
 pub use super::interview_session_questions::Entity as InterviewSessionQuestions;

@@ -1,9 +1,10 @@
 //! Interview preparation (docs/interview.md): the organization's question [`questions`] (its copy of
 //! the [`bank`] that ships with the product, and its own); mock interview [`sessions`] with the
 //! questions [`selection`] picks; the answer [`analysis`] — deterministic, explained, no external
-//! service — that scores every answer; and [`progress`] across sessions.
+//! service — that scores every answer; [`progress`] across sessions; and practice [`assignments`].
 
 pub mod analysis;
+pub mod assignments;
 pub mod bank;
 pub mod progress;
 pub mod questions;

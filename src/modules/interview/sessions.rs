@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::{
     analysis::{self, Analysis, Dimension, QuestionContext, QuestionKind},
+    assignments,
     selection::{self, Candidate, Standing},
 };
 use crate::{
@@ -44,6 +45,7 @@ pub struct SessionRow {
     pub difficulty: Option<i16>,
     pub category: Option<String>,
     pub target_role_id: Option<Uuid>,
+    pub assignment_id: Option<Uuid>,
     pub status: String,
     pub time_limit_minutes: i32,
     pub created_at: DateTime<FixedOffset>,
@@ -56,7 +58,7 @@ pub struct SessionRow {
 }
 
 const SESSION_SELECT: &str = "SELECT s.id, s.user_id, s.kind, s.difficulty, s.category, \
-     s.target_role_id, s.status, s.time_limit_minutes, s.created_at, s.started_at, s.expires_at, \
+     s.target_role_id, s.assignment_id, s.status, s.time_limit_minutes, s.created_at, s.started_at, s.expires_at, \
      s.ended_at, s.score, \
      (SELECT count(*) FROM interview_session_questions q WHERE q.tenant_id = s.tenant_id AND q.session_id = s.id) AS questions, \
      (SELECT count(*) FROM interview_session_questions q WHERE q.tenant_id = s.tenant_id AND q.session_id = s.id \
@@ -141,6 +143,8 @@ pub struct NewSession {
     pub target_role_id: Option<Uuid>,
     pub question_count: Option<i64>,
     pub time_limit_minutes: Option<i64>,
+    /// An attempt at this assignment of the member's: its criteria are the session's.
+    pub assignment_id: Option<Uuid>,
 }
 
 /// The member's average per dimension over their latest answers.
@@ -195,7 +199,29 @@ struct CandidateRow {
 }
 
 /// Creates a session with its questions chosen (pending until started).
-pub async fn create(tx: &TenantTx, ctx: &AuditCtx, user: Uuid, new: NewSession) -> Result<Session> {
+pub async fn create(
+    tx: &TenantTx,
+    ctx: &AuditCtx,
+    user: Uuid,
+    mut new: NewSession,
+) -> Result<Session> {
+    if let Some(assignment) = new.assignment_id {
+        if new.kind.is_some()
+            || new.difficulty.is_some()
+            || new.category.is_some()
+            || new.question_count.is_some()
+        {
+            return Err(ApiError::validation(
+                "assignment_id",
+                "an assignment sets the type, difficulty, category and number of questions",
+            ));
+        }
+        let row = assignments::attempt(tx, user, assignment, ctx.now.date_naive()).await?;
+        new.kind = row.kind;
+        new.difficulty = row.difficulty.map(i64::from);
+        new.category = row.category;
+        new.question_count = Some(i64::from(row.question_count));
+    }
     let mut errors = Vec::new();
     if let Some(kind) = &new.kind
         && QuestionKind::parse(kind).is_none()
@@ -298,8 +324,8 @@ pub async fn create(tx: &TenantTx, ctx: &AuditCtx, user: Uuid, new: NewSession) 
     let picked = selection::select(&candidates, &standing, count as usize, seed);
     tx.execute_raw(statement(
         "INSERT INTO interview_sessions (tenant_id, id, user_id, kind, difficulty, category, \
-         target_role_id, status, time_limit_minutes, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9)",
+         target_role_id, status, time_limit_minutes, created_at, assignment_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $10)",
         vec![
             tx.tenant_id().as_uuid().into(),
             id.into(),
@@ -310,6 +336,7 @@ pub async fn create(tx: &TenantTx, ctx: &AuditCtx, user: Uuid, new: NewSession) 
             new.target_role_id.into(),
             (minutes as i32).into(),
             ctx.now.into(),
+            new.assignment_id.into(),
         ],
     ))
     .await?;
@@ -335,6 +362,7 @@ pub async fn create(tx: &TenantTx, ctx: &AuditCtx, user: Uuid, new: NewSession) 
                 "user_id": user, "kind": new.kind, "difficulty": new.difficulty,
                 "category": new.category, "target_role_id": new.target_role_id,
                 "questions": picked.len(), "time_limit_minutes": minutes,
+                "assignment_id": new.assignment_id,
             })),
     )
     .await?;

@@ -1,6 +1,7 @@
 //! `/api/v1/interview/...`: thin handlers and their DTOs, one file per part. Every route needs the
 //! plan's `interview` feature.
 
+pub mod assignments;
 pub mod questions;
 pub mod sessions;
 

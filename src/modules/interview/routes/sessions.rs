@@ -35,6 +35,8 @@ pub struct InterviewSessionSummary {
     pub difficulty: Option<i16>,
     pub category: Option<String>,
     pub target_role_id: Option<Uuid>,
+    /// The assignment this session is an attempt at.
+    pub assignment_id: Option<Uuid>,
     pub time_limit_minutes: i32,
     pub questions: i64,
     pub answered: i64,
@@ -58,6 +60,7 @@ impl InterviewSessionSummary {
             difficulty: s.difficulty,
             category: s.category,
             target_role_id: s.target_role_id,
+            assignment_id: s.assignment_id,
             time_limit_minutes: s.time_limit_minutes,
             questions: s.questions,
             answered: s.answered,
@@ -142,6 +145,9 @@ pub struct CreateInterviewSessionRequest {
     pub question_count: Option<i64>,
     /// 5 to 240 (default 5 per question).
     pub time_limit_minutes: Option<i64>,
+    /// An attempt at one of your assignments: it sets the type, difficulty, category and number of
+    /// questions (give none of them).
+    pub assignment_id: Option<Uuid>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -217,6 +223,7 @@ pub async fn create_session(
             target_role_id: body.target_role_id,
             question_count: body.question_count,
             time_limit_minutes: body.time_limit_minutes,
+            assignment_id: body.assignment_id,
         },
     )
     .await?;
