@@ -11,6 +11,11 @@ pub fn escape_like(text: &str) -> String {
         .replace('_', "\\_")
 }
 
+/// A PostgreSQL statement with its values (`$1`, `$2`... in `sql`).
+pub fn statement(sql: &str, values: Vec<Value>) -> Statement {
+    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
+}
+
 /// A parameterised statement with optional filters: `$1` is the tenant, each bind returns its number.
 pub struct SqlBuilder {
     sql: String,

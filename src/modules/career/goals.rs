@@ -2,22 +2,19 @@
 //! achieved or abandoned. Its progress is the member's readiness for the role, computed when read.
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
-use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement, Value};
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::{CareerError, Checks, Result, pathways, plausible_date, prose};
 use crate::{
     audit::{self, AuditCtx, AuditEvent},
+    db::sql::statement,
     error::FieldError,
     tenancy::TenantTx,
 };
 
 pub const GOAL_STATUSES: &[&str] = &["active", "achieved", "abandoned"];
-
-fn statement(sql: &str, values: Vec<Value>) -> Statement {
-    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
-}
 
 #[derive(Debug, Clone, FromQueryResult)]
 pub struct GoalRow {

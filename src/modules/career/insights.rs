@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, FixedOffset, Utc};
-use sea_orm::{DbBackend, FromQueryResult, Statement, Value};
+use sea_orm::{FromQueryResult, Value};
 use uuid::Uuid;
 
 use super::{
@@ -14,6 +14,7 @@ use super::{
 };
 use crate::{
     anonymity::{self, publishable},
+    db::sql::statement,
     tenancy::TenantTx,
 };
 
@@ -23,10 +24,6 @@ pub const PROFICIENT: f64 = 3.0;
 pub const MAX_SKILLS: u64 = 50;
 /// Members without a department form this group.
 pub const NO_DEPARTMENT: &str = "(no department)";
-
-fn statement(sql: &str, values: Vec<Value>) -> Statement {
-    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
-}
 
 /// A column: a skill, and how many active career roles require it.
 #[derive(Debug, Clone, FromQueryResult)]

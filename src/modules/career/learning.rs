@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, FixedOffset};
-use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement, Value};
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -17,6 +17,7 @@ use super::{
 use crate::{
     audit::{self, AuditCtx, AuditEvent},
     db::sql::SqlBuilder,
+    db::sql::statement,
     error::FieldError,
     http::pagination::PageRequest,
     tenancy::TenantTx,
@@ -27,10 +28,6 @@ pub const COURSE_STATUSES: &[&str] = &["active", "retired"];
 pub const MAX_COURSE_SKILLS: usize = 20;
 /// Courses listed with each gap, at most.
 pub const LEARNING_PER_GAP: usize = 3;
-
-fn statement(sql: &str, values: Vec<Value>) -> Statement {
-    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
-}
 
 #[derive(Debug, Clone, FromQueryResult)]
 pub struct CourseRow {

@@ -3,7 +3,7 @@
 //! the member may change it, and a reviewed one is history (it may still be deleted by its owner).
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
-use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement, Value};
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -14,6 +14,7 @@ use super::{
 };
 use crate::{
     audit::{self, AuditCtx, AuditEvent},
+    db::sql::statement,
     error::FieldError,
     tenancy::TenantTx,
 };
@@ -30,10 +31,6 @@ pub const MAX_MILESTONES: i64 = 500;
 
 pub fn points(kind: &str) -> Option<i32> {
     KINDS.iter().find(|(k, _)| *k == kind).map(|(_, p)| *p)
-}
-
-fn statement(sql: &str, values: Vec<Value>) -> Statement {
-    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
 }
 
 #[derive(Debug, Clone, FromQueryResult)]

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
-use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement, Value};
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -12,6 +12,7 @@ use super::{CareerError, Checks, Result, label, level, prose, readiness::Require
 use crate::{
     audit::{self, AuditCtx, AuditEvent},
     db::sql::SqlBuilder,
+    db::sql::statement,
     error::FieldError,
     http::pagination::PageRequest,
     tenancy::TenantTx,
@@ -20,10 +21,6 @@ use crate::{
 pub const ROLE_STATUSES: &[&str] = &["active", "retired"];
 /// Requirements per role, at most.
 pub const MAX_REQUIREMENTS: usize = 100;
-
-fn statement(sql: &str, values: Vec<Value>) -> Statement {
-    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
-}
 
 #[derive(Debug, Clone, FromQueryResult)]
 pub struct RoleRow {

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
-use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement, Value};
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -16,6 +16,7 @@ use super::{CareerError, Checks, Result, label, plausible_date, prose, taxonomy,
 use crate::{
     audit::{self, AuditCtx, AuditEvent},
     db::sql::SqlBuilder,
+    db::sql::statement,
     error::FieldError,
     http::pagination::PageRequest,
     tenancy::TenantTx,
@@ -27,10 +28,6 @@ pub const MAX_LINKS: usize = 10;
 pub const MAX_PROJECT_SKILLS: usize = 20;
 /// Projects per member, at most.
 pub const MAX_PROJECTS: i64 = 200;
-
-fn statement(sql: &str, values: Vec<Value>) -> Statement {
-    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
-}
 
 /// A link on a project: what it is and where.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

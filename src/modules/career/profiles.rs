@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, FixedOffset, Utc};
-use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement, Value};
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -18,12 +18,9 @@ use crate::{
     audit::{self, AuditCtx, AuditEvent},
     auth::Authenticated,
     authz::{Act, Authz, Obj},
+    db::sql::statement,
     tenancy::TenantTx,
 };
-
-fn statement(sql: &str, values: Vec<Value>) -> Statement {
-    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
-}
 
 /// A member, as the career views name them.
 #[derive(Debug, Clone, FromQueryResult)]

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement, Value};
+use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -12,6 +12,7 @@ use super::{CareerError, Checks, Result, label, prose};
 use crate::{
     audit::{self, AuditCtx, AuditEvent},
     db::sql::SqlBuilder,
+    db::sql::statement,
     http::pagination::PageRequest,
     tenancy::TenantTx,
 };
@@ -50,10 +51,6 @@ const SKILL_SELECT: &str = "SELECT s.id, s.name, s.description, s.kind, s.status
      (SELECT count(*) FROM skill_profile p WHERE p.tenant_id = s.tenant_id AND p.skill_id = s.id) AS holders \
      FROM skills s JOIN skill_groups g ON g.tenant_id = s.tenant_id AND g.id = s.group_id \
      LEFT JOIN skill_groups a ON a.tenant_id = g.tenant_id AND a.id = g.parent_id";
-
-fn statement(sql: &str, values: Vec<Value>) -> Statement {
-    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
-}
 
 /// Every group, areas first, then by name.
 pub async fn groups(tx: &TenantTx) -> Result<Vec<GroupRow>> {

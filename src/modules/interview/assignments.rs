@@ -3,23 +3,20 @@
 //! session the member starts for it is an attempt; a completed one completes the assignment.
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
-use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement, Value};
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::analysis::QuestionKind;
 use crate::{
     audit::{self, AuditCtx, AuditEvent},
+    db::sql::statement,
     error::{ApiError, FieldError},
     tenancy::TenantTx,
     validate,
 };
 
 type Result<T> = std::result::Result<T, ApiError>;
-
-fn statement(sql: &str, values: Vec<Value>) -> Statement {
-    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
-}
 
 #[derive(Debug, Clone, FromQueryResult)]
 pub struct AssignmentRow {

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, FixedOffset};
-use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement, Value};
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -13,6 +13,7 @@ use super::bank::INDUSTRIES;
 use crate::{
     audit::{self, AuditCtx, AuditEvent},
     db::sql::SqlBuilder,
+    db::sql::statement,
     error::{ApiError, FieldError},
     http::pagination::PageRequest,
     modules::career::taxonomy,
@@ -26,10 +27,6 @@ pub const MAX_POINTS: usize = 10;
 pub const MAX_SKILLS: usize = 10;
 
 type Result<T> = std::result::Result<T, ApiError>;
-
-fn statement(sql: &str, values: Vec<Value>) -> Statement {
-    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
-}
 
 #[derive(Debug, Clone, FromQueryResult)]
 pub struct QuestionRow {

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, FixedOffset, Utc};
-use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement, Value};
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -17,6 +17,7 @@ use super::{
 };
 use crate::{
     audit::{self, AuditCtx, AuditEvent},
+    db::sql::statement,
     error::{ApiError, FieldError},
     tenancy::TenantTx,
     validate,
@@ -32,10 +33,6 @@ pub const RECENT_DAYS: i64 = 30;
 pub const STANDING_ANSWERS: u64 = 50;
 /// Characters in an answer, at most.
 pub const MAX_ANSWER_CHARS: usize = 20_000;
-
-fn statement(sql: &str, values: Vec<Value>) -> Statement {
-    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
-}
 
 #[derive(Debug, Clone, FromQueryResult)]
 pub struct SessionRow {
@@ -160,16 +157,24 @@ pub async fn standing(tx: &TenantTx, user: Uuid) -> Result<Standing> {
             vec![tx.tenant_id().as_uuid().into(), user.into()],
         ))
         .await?;
+    let analyses = rows
+        .iter()
+        .map(|row| row.try_get::<serde_json::Value>("", "analysis"))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(mean_by_dimension(&analyses))
+}
+
+/// Each dimension's mean over the analyses that scored it.
+fn mean_by_dimension(analyses: &[serde_json::Value]) -> BTreeMap<Dimension, f64> {
     let mut sums: BTreeMap<Dimension, (f64, f64)> = BTreeMap::new();
-    for row in rows {
-        let value: serde_json::Value = row.try_get("", "analysis")?;
-        for (dimension, score) in dimension_scores(&value) {
+    for analysis in analyses {
+        for (dimension, score) in dimension_scores(analysis) {
             let entry = sums.entry(dimension).or_default();
             entry.0 += score;
             entry.1 += 1.0;
         }
     }
-    Ok(sums.into_iter().map(|(d, (sum, n))| (d, sum / n)).collect())
+    sums.into_iter().map(|(d, (sum, n))| (d, sum / n)).collect()
 }
 
 /// The dimension scores of a stored analysis.
@@ -598,29 +603,18 @@ pub async fn history(
             vec![tx.tenant_id().as_uuid().into(), ids.into()],
         ))
         .await?;
-    let mut sums: BTreeMap<Uuid, BTreeMap<Dimension, (f64, f64)>> = BTreeMap::new();
+    let mut by_session: BTreeMap<Uuid, Vec<serde_json::Value>> = BTreeMap::new();
     for row in rows {
         let session: Uuid = row.try_get("", "session_id")?;
-        let analysis: serde_json::Value = row.try_get("", "analysis")?;
-        for (dimension, score) in dimension_scores(&analysis) {
-            let entry = sums
-                .entry(session)
-                .or_default()
-                .entry(dimension)
-                .or_default();
-            entry.0 += score;
-            entry.1 += 1.0;
-        }
+        by_session
+            .entry(session)
+            .or_default()
+            .push(row.try_get("", "analysis")?);
     }
     Ok(sessions
         .into_iter()
         .map(|s| {
-            let means = sums
-                .remove(&s.id)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(d, (sum, n))| (d, sum / n))
-                .collect();
+            let means = mean_by_dimension(&by_session.remove(&s.id).unwrap_or_default());
             (s, means)
         })
         .collect())
