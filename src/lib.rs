@@ -20,6 +20,7 @@ pub mod domain;
 pub mod error;
 pub mod health;
 pub mod http;
+pub mod ics;
 pub mod jobs;
 pub mod keys;
 pub mod mail;

@@ -477,6 +477,16 @@ fn api_scope() -> impl HttpServiceFactory + OpenApiFactory + 'static {
         .service(interview::routes::assignments::list_assignments)
         .service(interview::routes::assignments::my_assignments)
         .service(interview::routes::assignments::cancel_assignment)
+        .service(interview::routes::calendar::list_scheduled)
+        .service(interview::routes::calendar::create_scheduled)
+        .service(interview::routes::calendar::get_scheduled)
+        .service(interview::routes::calendar::update_scheduled)
+        .service(interview::routes::calendar::cancel_scheduled)
+        .service(interview::routes::calendar::delete_scheduled)
+        .service(interview::routes::calendar::scheduled_calendar_file)
+        .service(interview::routes::calendar::add_checklist_item)
+        .service(interview::routes::calendar::update_checklist_item)
+        .service(interview::routes::calendar::remove_checklist_item)
         .default_service(web::to(not_found))
 }
 

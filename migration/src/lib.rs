@@ -31,6 +31,7 @@ mod m20261207_000019_operational_metrics;
 mod m20261207_000020_career;
 mod m20261207_000021_career_growth;
 mod m20261207_000022_interview;
+mod m20261207_000023_interview_calendar;
 
 /// Owns every object; runs migrations and maintenance. Never used on a request path.
 pub const OWNER_ROLE: &str = "trellis_owner";
@@ -69,6 +70,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000020_career::Migration),
             Box::new(m20261207_000021_career_growth::Migration),
             Box::new(m20261207_000022_interview::Migration),
+            Box::new(m20261207_000023_interview_calendar::Migration),
         ]
     }
 }

@@ -12,7 +12,7 @@ use actix_web::{
     web::{BytesMut, Data},
 };
 use futures_util::StreamExt;
-use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, de::DeserializeOwned};
 
 use crate::{
     error::{ApiError, FieldError},
@@ -132,6 +132,14 @@ fn describe(error: &serde_json::Error) -> String {
         Some(position) => message[..position].to_owned(),
         None => message,
     }
+}
+
+/// For `Option<Option<T>>` fields of a change (`#[serde(default, deserialize_with = "present")]`):
+/// absent leaves the value, `null` clears it.
+pub fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 #[cfg(test)]

@@ -10,6 +10,6 @@ pub mod pagination;
 pub mod query;
 
 pub use context::RequestContext;
-pub use json::ValidJson;
+pub use json::{ValidJson, present};
 pub use pagination::{Page, PageQuery};
 pub use query::ValidQuery;

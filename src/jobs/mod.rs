@@ -22,6 +22,9 @@ pub enum JobKind {
     SendMail,
     /// `{"import_id", "chunk_rows", "confirm_deactivations"}`: commit an import, chunk by chunk.
     ImportRun,
+    /// `{"interview_id", "lead_minutes"}`: remind a member of an interview they recorded (`lead_minutes`
+    /// null: tell them it is cancelled).
+    InterviewNotice,
 }
 
 impl JobKind {
@@ -29,6 +32,7 @@ impl JobKind {
         match self {
             JobKind::SendMail => "mail.send",
             JobKind::ImportRun => "import.run",
+            JobKind::InterviewNotice => "interview.notice",
         }
     }
 
@@ -36,6 +40,7 @@ impl JobKind {
         match kind {
             "mail.send" => Some(JobKind::SendMail),
             "import.run" => Some(JobKind::ImportRun),
+            "interview.notice" => Some(JobKind::InterviewNotice),
             _ => None,
         }
     }
@@ -45,6 +50,7 @@ impl JobKind {
         match self {
             JobKind::SendMail => 8,
             JobKind::ImportRun => 10,
+            JobKind::InterviewNotice => 5,
         }
     }
 }
@@ -59,6 +65,18 @@ pub async fn enqueue(
     payload: Value,
     now: DateTime<Utc>,
 ) -> Result<Uuid, DbErr> {
+    enqueue_at(tx, kind, payload, now, now).await
+}
+
+/// [`enqueue`], for a job that is due at `run_at` (a reminder); until then no worker takes it, and
+/// deleting it while it is still `queued` is how it is called off.
+pub async fn enqueue_at(
+    tx: &TenantTx,
+    kind: JobKind,
+    payload: Value,
+    run_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Uuid, DbErr> {
     let id = Uuid::now_v7();
     entity::jobs::Entity::insert(entity::jobs::ActiveModel {
         tenant_id: Set(tx.tenant_id().as_uuid()),
@@ -68,7 +86,7 @@ pub async fn enqueue(
         status: Set("queued".into()),
         attempts: Set(0),
         max_attempts: Set(kind.max_attempts()),
-        run_at: Set(now.into()),
+        run_at: Set(run_at.into()),
         locked_by: Set(None),
         locked_until: Set(None),
         last_error: Set(None),

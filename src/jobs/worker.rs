@@ -217,6 +217,16 @@ impl Worker {
                 Progress::Finished => Ran::Finished,
                 Progress::Paused => Ran::HandedBack,
             }),
+            Some(JobKind::InterviewNotice) => crate::modules::interview::reminders::run(
+                &self.pool,
+                &self.clock,
+                &self.crypto,
+                tenant,
+                job.id,
+                &job.payload,
+            )
+            .await
+            .map(|()| Ran::Finished),
             None => Err(JobError::Permanent(format!(
                 "unknown job kind {}",
                 job.kind

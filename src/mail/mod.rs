@@ -9,13 +9,13 @@ use std::str::FromStr;
 
 use lettre::{
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
-    message::{Mailbox, MultiPart},
+    message::{Attachment, Mailbox, MultiPart, header::ContentType},
 };
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-pub use templates::MailTemplate;
+pub use templates::{InterviewNotice, MailTemplate};
 
 use crate::{
     config::MailSettings,
@@ -32,6 +32,17 @@ pub struct OutgoingMail {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// Files sent along (a calendar file); none for most mail.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<MailAttachment>,
+}
+
+/// A file attached to a mail.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MailAttachment {
+    pub filename: String,
+    pub content_type: String,
+    pub content: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,12 +63,25 @@ pub async fn enqueue(
     to: &str,
     template: MailTemplate,
 ) -> Result<(), MailError> {
+    enqueue_with(tx, crypto, now, to, template, Vec::new()).await
+}
+
+/// [`enqueue`], with files attached.
+pub async fn enqueue_with(
+    tx: &TenantTx,
+    crypto: &Crypto,
+    now: chrono::DateTime<chrono::Utc>,
+    to: &str,
+    template: MailTemplate,
+    attachments: Vec<MailAttachment>,
+) -> Result<(), MailError> {
     let (subject, text, html) = template.render()?;
     let mail = OutgoingMail {
         to: to.to_owned(),
         subject,
         text,
         html,
+        attachments,
     };
     let plain = serde_json::to_vec(&mail).map_err(|e| MailError::Seal(e.to_string()))?;
     let sealed = crypto
@@ -124,14 +148,26 @@ impl Mailer {
     pub async fn send(&self, mail: &OutgoingMail) -> Result<(), JobError> {
         let to = Mailbox::from_str(&mail.to)
             .map_err(|e| JobError::Permanent(format!("bad recipient: {e}")))?;
+        let body = MultiPart::alternative_plain_html(mail.text.clone(), mail.html.clone());
+        let body = if mail.attachments.is_empty() {
+            body
+        } else {
+            let mut mixed = MultiPart::mixed().multipart(body);
+            for file in &mail.attachments {
+                let content_type = ContentType::parse(&file.content_type).map_err(|e| {
+                    JobError::Permanent(format!("attachment type {:?}: {e}", file.content_type))
+                })?;
+                mixed = mixed.singlepart(
+                    Attachment::new(file.filename.clone()).body(file.content.clone(), content_type),
+                );
+            }
+            mixed
+        };
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(&mail.subject)
-            .multipart(MultiPart::alternative_plain_html(
-                mail.text.clone(),
-                mail.html.clone(),
-            ))
+            .multipart(body)
             .map_err(|e| JobError::Permanent(format!("building the message: {e}")))?;
         match &self.transport {
             Transport::Smtp(smtp) => smtp

@@ -26,6 +26,63 @@ pub enum MailTemplate {
         org_name: String,
         when: String,
     },
+    /// 24 hours or one hour before an interview the member recorded.
+    InterviewReminder(InterviewNotice),
+    /// An interview the member had been reminded of is cancelled.
+    InterviewCancelled(InterviewNotice),
+}
+
+/// What an interview reminder or cancellation says.
+#[derive(Debug, Clone)]
+pub struct InterviewNotice {
+    pub org_name: String,
+    /// The member's name.
+    pub name: String,
+    /// "Senior Engineer at Globex", "Team Lead (internal)".
+    pub title: String,
+    /// The time in the interview's zone, with its duration.
+    pub when: String,
+    /// "in 24 hours", "in one hour".
+    pub lead: String,
+    pub location: String,
+    pub meeting_url: Option<String>,
+    pub interviewers: Vec<String>,
+    /// Preparation checklist items not done yet.
+    pub open_items: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(
+    path = "interview_notice.txt",
+    config = "admin-ui/askama.toml",
+    escape = "none"
+)]
+struct InterviewNoticeText<'a> {
+    org_name: &'a str,
+    name: &'a str,
+    headline: &'a str,
+    title: &'a str,
+    when: &'a str,
+    location: &'a str,
+    meeting_url: &'a Option<String>,
+    interviewers: &'a [String],
+    open_items: &'a [String],
+    file_note: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "interview_notice.html", config = "admin-ui/askama.toml")]
+struct InterviewNoticeHtml<'a> {
+    org_name: &'a str,
+    name: &'a str,
+    headline: &'a str,
+    title: &'a str,
+    when: &'a str,
+    location: &'a str,
+    meeting_url: &'a Option<String>,
+    interviewers: &'a [String],
+    open_items: &'a [String],
+    file_note: &'a str,
 }
 
 #[derive(Template)]
@@ -99,6 +156,8 @@ impl MailTemplate {
             MailTemplate::PasswordReset { .. } => "password_reset",
             MailTemplate::PasswordChanged { .. } => "password_changed",
             MailTemplate::MfaEnabled { .. } => "mfa_enabled",
+            MailTemplate::InterviewReminder(_) => "interview_reminder",
+            MailTemplate::InterviewCancelled(_) => "interview_cancelled",
         }
     }
 
@@ -197,6 +256,56 @@ impl MailTemplate {
                     .map_err(failed)?,
                 ))
             }
+            MailTemplate::InterviewReminder(notice) => {
+                let headline = format!("Your interview is {}.", notice.lead);
+                let file_note = "The attached calendar file adds the interview to your calendar, or updates it.";
+                Ok((
+                    format!("Reminder: {} {}", notice.title, notice.lead),
+                    notice.text(&headline, file_note).render().map_err(failed)?,
+                    notice.html(&headline, file_note).render().map_err(failed)?,
+                ))
+            }
+            MailTemplate::InterviewCancelled(notice) => {
+                let headline = "This interview is cancelled.";
+                let file_note = "The attached calendar file removes it from your calendar.";
+                Ok((
+                    format!("Cancelled: {}", notice.title),
+                    notice.text(headline, file_note).render().map_err(failed)?,
+                    notice.html(headline, file_note).render().map_err(failed)?,
+                ))
+            }
+        }
+    }
+}
+
+impl InterviewNotice {
+    fn text<'a>(&'a self, headline: &'a str, file_note: &'a str) -> InterviewNoticeText<'a> {
+        InterviewNoticeText {
+            org_name: &self.org_name,
+            name: &self.name,
+            headline,
+            title: &self.title,
+            when: &self.when,
+            location: &self.location,
+            meeting_url: &self.meeting_url,
+            interviewers: &self.interviewers,
+            open_items: &self.open_items,
+            file_note,
+        }
+    }
+
+    fn html<'a>(&'a self, headline: &'a str, file_note: &'a str) -> InterviewNoticeHtml<'a> {
+        InterviewNoticeHtml {
+            org_name: &self.org_name,
+            name: &self.name,
+            headline,
+            title: &self.title,
+            when: &self.when,
+            location: &self.location,
+            meeting_url: &self.meeting_url,
+            interviewers: &self.interviewers,
+            open_items: &self.open_items,
+            file_note,
         }
     }
 }
@@ -221,5 +330,38 @@ mod tests {
             html.contains("Acme &#60;R&#38;D&#62;") || html.contains("Acme &lt;R&amp;D&gt;"),
             "{html}"
         );
+    }
+
+    fn notice() -> InterviewNotice {
+        InterviewNotice {
+            org_name: "Acme".into(),
+            name: "Grace".into(),
+            title: "Staff Engineer at <Globex>".into(),
+            when: "Thursday 10 December 2026, 14:00 CET (Europe/Berlin), 90 minutes".into(),
+            lead: "in 24 hours".into(),
+            location: String::new(),
+            meeting_url: Some("https://meet.example/abc".into()),
+            interviewers: vec!["Ada Lovelace (CTO)".into(), "Alan Turing".into()],
+            open_items: vec!["Prepare questions to ask".into()],
+        }
+    }
+
+    #[test]
+    fn an_interview_reminder_names_the_time_the_people_and_what_is_left() {
+        let (subject, text, html) = MailTemplate::InterviewReminder(notice()).render().unwrap();
+        assert_eq!(subject, "Reminder: Staff Engineer at <Globex> in 24 hours");
+        assert!(text.contains("Your interview is in 24 hours."), "{text}");
+        assert!(text.contains("Thursday 10 December 2026, 14:00 CET"));
+        assert!(text.contains("Join: https://meet.example/abc"));
+        assert!(text.contains("With: Ada Lovelace (CTO), Alan Turing"));
+        assert!(text.contains("  - Prepare questions to ask"));
+        assert!(!text.contains("Where:"), "no location, no line: {text}");
+        assert!(
+            html.contains("Globex&#62;") || html.contains("Globex&gt;"),
+            "{html}"
+        );
+        let (subject, text, _) = MailTemplate::InterviewCancelled(notice()).render().unwrap();
+        assert_eq!(subject, "Cancelled: Staff Engineer at <Globex>");
+        assert!(text.contains("This interview is cancelled."));
     }
 }

@@ -14,6 +14,9 @@ pub struct InterviewFixtures {
     pub question_id: String,
     pub session_id: String,
     pub assignment_id: String,
+    /// The member's own scheduled interview and one of its checklist items.
+    pub scheduled_interview_id: String,
+    pub checklist_item_id: String,
 }
 
 pub async fn fixtures(
@@ -51,10 +54,24 @@ pub async fn fixtures(
         )
         .await)
     .await;
+    let scheduled = ok(app
+        .post(
+            "acme",
+            "/api/v1/interview/calendar",
+            &member.access,
+            &json!({ "company": "Acme Secret Rival", "role_title": "Acme Secret Title",
+                     "interview_type": "panel", "starts_at": (trellis::clock::Clock::now(&app.clock) + chrono::Duration::days(180))
+                         .format("%Y-%m-%dT10:00").to_string(), "timezone": "Europe/Berlin",
+                     "notes": "Acme Secret Notes" }),
+        )
+        .await)
+    .await;
     InterviewFixtures {
         question_id: question["id"].as_str().unwrap().to_owned(),
         session_id: practice["session"]["id"].as_str().unwrap().to_owned(),
         assignment_id: assignment["id"].as_str().unwrap().to_owned(),
+        scheduled_interview_id: scheduled["id"].as_str().unwrap().to_owned(),
+        checklist_item_id: scheduled["checklist"][0]["id"].as_str().unwrap().to_owned(),
     }
 }
 

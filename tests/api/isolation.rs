@@ -144,6 +144,11 @@ pub async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
             ("interview_session_id", interview.session_id.clone()),
             ("position", "1".into()),
             ("assignment_id", interview.assignment_id.clone()),
+            (
+                "scheduled_interview_id",
+                interview.scheduled_interview_id.clone(),
+            ),
+            ("checklist_item_id", interview.checklist_item_id.clone()),
         ]),
         secrets: vec![
             acme.id.to_string(),
@@ -179,6 +184,8 @@ pub async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
             interview.question_id,
             interview.session_id,
             interview.assignment_id,
+            interview.scheduled_interview_id,
+            interview.checklist_item_id,
             "Acme Secret".into(),
             "acme-secret-skill".into(),
         ],

@@ -26,6 +26,7 @@ mod health;
 pub mod imports;
 mod injection;
 pub mod interview;
+mod interview_calendar;
 pub mod isolation;
 mod keys;
 mod limits;

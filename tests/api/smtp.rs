@@ -13,13 +13,22 @@ pub struct TestSmtp {
     child: Child,
 }
 
-/// One received message: who it went to, its subject, and its text part.
+/// One received message: who it went to, its subject, its text and HTML parts, and its attachments.
 #[derive(Debug, Clone)]
 pub struct ReceivedMail {
     pub to: String,
     pub subject: String,
     pub text: String,
     pub html: String,
+    pub attachments: Vec<ReceivedAttachment>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReceivedAttachment {
+    pub filename: String,
+    /// The MIME type without parameters.
+    pub mimetype: String,
+    pub body: String,
 }
 
 impl TestSmtp {
@@ -96,19 +105,49 @@ fn parse(raw: &[u8]) -> ReceivedMail {
             .map(|h| h.get_value())
             .unwrap_or_default()
     };
-    let part = |mime: &str| {
-        mail.subparts
+    let mut parts = Vec::new();
+    leaves(&mail, &mut parts);
+    let body_part = |mime: &str| {
+        parts
             .iter()
-            .find(|p| p.ctype.mimetype == mime)
+            .find(|p| p.ctype.mimetype == mime && !is_attachment(p))
             .map(|p| p.get_body().unwrap())
             .unwrap_or_default()
     };
     ReceivedMail {
         to: header("To"),
         subject: header("Subject"),
-        text: part("text/plain"),
-        html: part("text/html"),
+        text: body_part("text/plain"),
+        html: body_part("text/html"),
+        attachments: parts
+            .iter()
+            .filter(|p| is_attachment(p))
+            .map(|p| ReceivedAttachment {
+                filename: p
+                    .get_content_disposition()
+                    .params
+                    .get("filename")
+                    .cloned()
+                    .unwrap_or_default(),
+                mimetype: p.ctype.mimetype.clone(),
+                body: p.get_body().unwrap(),
+            })
+            .collect(),
     }
+}
+
+/// The message's parts that are not themselves multipart, depth first.
+fn leaves<'a>(part: &'a mailparse::ParsedMail<'a>, into: &mut Vec<&'a mailparse::ParsedMail<'a>>) {
+    if part.subparts.is_empty() {
+        into.push(part);
+    }
+    for sub in &part.subparts {
+        leaves(sub, into);
+    }
+}
+
+fn is_attachment(part: &mailparse::ParsedMail<'_>) -> bool {
+    part.get_content_disposition().disposition == mailparse::DispositionType::Attachment
 }
 
 impl ReceivedMail {

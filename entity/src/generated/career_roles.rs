@@ -34,6 +34,8 @@ pub enum Relation {
     InterviewSessions,
     #[sea_orm(has_many = "super::role_requirements::Entity")]
     RoleRequirements,
+    #[sea_orm(has_many = "super::scheduled_interviews::Entity")]
+    ScheduledInterviews,
     #[sea_orm(
         belongs_to = "super::tenants::Entity",
         from = "Column::TenantId",
@@ -71,6 +73,12 @@ impl Related<super::interview_sessions::Entity> for Entity {
 impl Related<super::role_requirements::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::RoleRequirements.def()
+    }
+}
+
+impl Related<super::scheduled_interviews::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::ScheduledInterviews.def()
     }
 }
 

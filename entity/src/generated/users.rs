@@ -71,6 +71,8 @@ pub enum Relation {
     PortfolioProjects,
     #[sea_orm(has_many = "super::roles::Entity")]
     Roles,
+    #[sea_orm(has_many = "super::scheduled_interviews::Entity")]
+    ScheduledInterviews,
     #[sea_orm(has_many = "super::scim_group_members::Entity")]
     ScimGroupMembers,
     #[sea_orm(has_many = "super::scim_tokens::Entity")]
@@ -162,6 +164,12 @@ impl Related<super::portfolio_projects::Entity> for Entity {
 impl Related<super::roles::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Roles.def()
+    }
+}
+
+impl Related<super::scheduled_interviews::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::ScheduledInterviews.def()
     }
 }
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{NamedRef, present};
+use super::NamedRef;
 use crate::{
     auth::AccessToken,
     authz::{Act, Obj},
@@ -93,7 +93,7 @@ pub struct CreateGoalRequest {
 #[schema(example = json!({"status": "achieved"}))]
 pub struct UpdateGoalRequest {
     /// A new date, or null to remove it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::http::present")]
     #[schema(value_type = Option<NaiveDate>)]
     pub target_date: Option<Option<NaiveDate>>,
     pub note: Option<String>,

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{NamedRef, present};
+use super::NamedRef;
 use crate::{
     auth::AccessToken,
     authz::{Act, Obj},
@@ -120,11 +120,11 @@ pub struct UpdateCourseRequest {
     pub title: Option<String>,
     pub provider: Option<String>,
     /// A new URL, or null to remove it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::http::present")]
     #[schema(value_type = Option<String>)]
     pub url: Option<Option<String>>,
     pub description: Option<String>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::http::present")]
     #[schema(value_type = Option<i64>)]
     pub duration_minutes: Option<Option<i64>>,
     /// `active` or `retired`.

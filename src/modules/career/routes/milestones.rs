@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{NamedRef, career_access, open_member, present};
+use super::{NamedRef, career_access, open_member};
 use crate::{
     auth::AccessToken,
     authz::{Act, Obj},
@@ -124,14 +124,14 @@ pub struct UpdateMilestoneRequest {
     pub kind: Option<String>,
     pub title: Option<String>,
     pub description: Option<String>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::http::present")]
     #[schema(value_type = Option<Uuid>)]
     pub skill_id: Option<Option<Uuid>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::http::present")]
     #[schema(value_type = Option<Uuid>)]
     pub role_id: Option<Option<Uuid>>,
     pub achieved_on: Option<NaiveDate>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::http::present")]
     #[schema(value_type = Option<String>)]
     pub evidence_url: Option<Option<String>>,
 }

@@ -9,7 +9,7 @@ pub mod portfolio;
 pub mod profiles;
 pub mod taxonomy;
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -46,11 +46,4 @@ async fn open_member(
 pub struct NamedRef {
     pub id: Uuid,
     pub name: String,
-}
-
-/// For `Option<Option<T>>` fields of a change: absent leaves the value, `null` clears it.
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    deserializer: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(deserializer).map(Some)
 }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{NamedRef, career_access, present};
+use super::{NamedRef, career_access};
 use crate::{
     auth::AccessToken,
     authz::{Act, Obj},
@@ -108,10 +108,10 @@ pub struct CreateProjectRequest {
 pub struct UpdateProjectRequest {
     pub title: Option<String>,
     pub summary: Option<String>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::http::present")]
     #[schema(value_type = Option<NaiveDate>)]
     pub started_on: Option<Option<NaiveDate>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::http::present")]
     #[schema(value_type = Option<NaiveDate>)]
     pub ended_on: Option<Option<NaiveDate>>,
     pub visibility: Option<String>,

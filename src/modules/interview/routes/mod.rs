@@ -2,6 +2,7 @@
 //! plan's `interview` feature.
 
 pub mod assignments;
+pub mod calendar;
 pub mod questions;
 pub mod sessions;
 
