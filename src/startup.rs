@@ -33,7 +33,8 @@ use crate::{
     metrics,
     modules::{
         analytics::{self, capture::Capture, rollup::Rollup},
-        api_keys, career, imports, interview, members, orgs, roles, scim, sessions, sso,
+        api_keys, career, imports, interview, members, networking, orgs, roles, scim, sessions,
+        sso,
     },
     state::AppState,
     tenancy::{self, TenantDirectory, middleware::resolve_tenant},
@@ -487,6 +488,16 @@ fn api_scope() -> impl HttpServiceFactory + OpenApiFactory + 'static {
         .service(interview::routes::calendar::add_checklist_item)
         .service(interview::routes::calendar::update_checklist_item)
         .service(interview::routes::calendar::remove_checklist_item)
+        .service(networking::routes::postings::list_postings)
+        .service(networking::routes::postings::create_posting)
+        .service(networking::routes::postings::get_posting)
+        .service(networking::routes::postings::update_posting)
+        .service(networking::routes::referrals::create_referral)
+        .service(networking::routes::referrals::my_referrals)
+        .service(networking::routes::referrals::list_referrals)
+        .service(networking::routes::referrals::get_referral)
+        .service(networking::routes::referrals::review_referral)
+        .service(networking::routes::referrals::referral_link)
         .default_service(web::to(not_found))
 }
 

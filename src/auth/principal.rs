@@ -148,6 +148,22 @@ impl FromRequest for AccessToken {
 }
 
 impl AccessToken {
+    /// How a feature area's handler begins: the plan's `feature` (403 without it), then the credential,
+    /// then `obj:act`.
+    pub async fn open_for(
+        self,
+        state: &AppState,
+        tenant: &crate::tenancy::Tenant,
+        feature: crate::tenancy::plan::Feature,
+        obj: crate::authz::Obj,
+        act: crate::authz::Act,
+    ) -> Result<Authenticated, ApiError> {
+        tenant.require(&state.settings.plans, feature)?;
+        let auth = self.open(state).await?;
+        state.authz.require(&auth, obj, act).await?;
+        Ok(auth)
+    }
+
     /// Reads the credential: the `Authorization: Bearer` header, or else the console's session cookie.
     /// A cookie-authenticated request that changes state must carry the session's CSRF token
     /// (`csrf`: the `x-csrf-token` header, or the console form's field).

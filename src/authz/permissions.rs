@@ -42,6 +42,7 @@ names!(
         Analytics => "analytics",
         Career => "career",
         Interview => "interview",
+        Networking => "networking",
     }
 );
 
@@ -99,6 +100,8 @@ const ALL: &[(Obj, Act)] = &[
     (Obj::Career, Act::Manage),
     (Obj::Interview, Act::Use),
     (Obj::Interview, Act::Manage),
+    (Obj::Networking, Act::Use),
+    (Obj::Networking, Act::Manage),
 ];
 
 impl Permission {

@@ -63,7 +63,7 @@ impl RootSpanBuilder for TrellisRootSpan {
         tracing::info_span!(
             "http_request",
             http.method = %request.method(),
-            http.path = %request.path(),
+            http.path = %loggable_path(request.path()),
             http.status_code = tracing::field::Empty,
             otel.status_code = tracing::field::Empty,
             exception.message = tracing::field::Empty,
@@ -110,7 +110,7 @@ pub async fn request_context(
     };
     req.extensions_mut().insert(context);
     let method = req.method().clone();
-    let path = req.path().to_owned();
+    let path = loggable_path(req.path()).into_owned();
     REQUEST_ID
         .scope(request_id.clone(), async move {
             // Inner middleware renders its errors itself (inside this scope, so they carry the id).
@@ -184,4 +184,32 @@ pub fn client_ip(req: &HttpRequest, state: &AppState) -> Option<IpAddr> {
         .rev()
         .find(|ip| !server.is_trusted_proxy(*ip))
         .or(Some(peer))
+}
+
+/// Paths whose last segment is a capability (whoever holds it may use it): never written to the logs.
+const CAPABILITY_PATHS: &[&str] = &["/api/v1/network/referral-links/"];
+
+/// The path as the logs show it: a capability in it replaced by `[redacted]`.
+pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match CAPABILITY_PATHS
+        .iter()
+        .find(|prefix| path.starts_with(*prefix))
+    {
+        Some(prefix) => format!("{prefix}[redacted]").into(),
+        None => path.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capabilities_in_paths_stay_out_of_the_logs() {
+        assert_eq!(
+            loggable_path("/api/v1/network/referral-links/abcDEF123"),
+            "/api/v1/network/referral-links/[redacted]"
+        );
+        assert_eq!(loggable_path("/api/v1/members/42"), "/api/v1/members/42");
+    }
 }

@@ -1,4 +1,4 @@
-//! Feature areas, one folder each (career has a routes/ folder, one file per part): `routes.rs` (thin handlers and DTOs), `service.rs` (the logic, on a
+//! Feature areas, one folder each (career, interview and networking have a routes/ folder, one file per part): `routes.rs` (thin handlers and DTOs), `service.rs` (the logic, on a
 //! [`crate::tenancy::TenantTx`]), `error.rs` where the area has its own failures.
 
 pub mod analytics;
@@ -7,6 +7,7 @@ pub mod career;
 pub mod imports;
 pub mod interview;
 pub mod members;
+pub mod networking;
 pub mod orgs;
 pub mod roles;
 pub mod scim;

@@ -160,6 +160,16 @@ async fn probe(
             )
             .await
         }
+        "networking:use" => app.get(slug, "/api/v1/network/postings", token).await,
+        "networking:manage" => {
+            app.post(
+                slug,
+                "/api/v1/network/postings",
+                token,
+                &json!({ "title": "" }),
+            )
+            .await
+        }
         "billing:manage" => return None,
         other => panic!("no probe for the permission {other}: add one to tests/api/authz.rs"),
     };

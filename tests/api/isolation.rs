@@ -112,6 +112,7 @@ pub async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
     let career = crate::career::fixtures(app, &owner, &hr_session).await;
     let growth = crate::career_growth::fixtures(app, &owner, &hr_session).await;
     let interview = crate::interview::fixtures(app, &owner, &hr_session, &hr.id.to_string()).await;
+    let referral = crate::referrals::fixtures(app, &owner, &hr_session).await;
     let invited_member = invited["member"]["id"].as_str().unwrap().to_owned();
     let owner_pool = app.owner_pool().await;
     let (event_id,): (uuid::Uuid,) = sqlx::query_as(
@@ -149,6 +150,9 @@ pub async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
                 interview.scheduled_interview_id.clone(),
             ),
             ("checklist_item_id", interview.checklist_item_id.clone()),
+            ("posting_id", referral.posting_id.clone()),
+            ("referral_id", referral.referral_id.clone()),
+            ("tracking_code", referral.tracking_code.clone()),
         ]),
         secrets: vec![
             acme.id.to_string(),
@@ -186,6 +190,9 @@ pub async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
             interview.assignment_id,
             interview.scheduled_interview_id,
             interview.checklist_item_id,
+            referral.posting_id,
+            referral.referral_id,
+            referral.tracking_code,
             "Acme Secret".into(),
             "acme-secret-skill".into(),
         ],
@@ -220,6 +227,8 @@ async fn snapshot(app: &TestApp, acme: &TestTenant) -> Vec<String> {
         "/api/v1/career/projects",
         "/api/v1/interview/questions?source=org",
         "/api/v1/interview/assignments",
+        "/api/v1/network/postings?status=all",
+        "/api/v1/network/referrals",
     ] {
         let response = app.get("acme", path, &owner.access).await;
         assert_eq!(response.status(), StatusCode::OK, "{path}");

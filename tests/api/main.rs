@@ -38,6 +38,7 @@ pub mod op;
 mod plans;
 mod races;
 mod redis_faults;
+pub mod referrals;
 mod requests;
 mod roles;
 pub mod scim;

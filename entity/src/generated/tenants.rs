@@ -38,6 +38,8 @@ pub enum Relation {
     InterviewQuestions,
     #[sea_orm(has_many = "super::invitations::Entity")]
     Invitations,
+    #[sea_orm(has_many = "super::job_postings::Entity")]
+    JobPostings,
     #[sea_orm(has_many = "super::jobs::Entity")]
     Jobs,
     #[sea_orm(has_many = "super::memberships::Entity")]
@@ -129,6 +131,12 @@ impl Related<super::interview_questions::Entity> for Entity {
 impl Related<super::invitations::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Invitations.def()
+    }
+}
+
+impl Related<super::job_postings::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::JobPostings.def()
     }
 }
 

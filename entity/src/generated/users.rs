@@ -63,12 +63,16 @@ pub enum Relation {
     Imports,
     #[sea_orm(has_many = "super::interview_sessions::Entity")]
     InterviewSessions,
+    #[sea_orm(has_many = "super::job_postings::Entity")]
+    JobPostings,
     #[sea_orm(has_many = "super::mfa_recovery_codes::Entity")]
     MfaRecoveryCodes,
     #[sea_orm(has_many = "super::password_resets::Entity")]
     PasswordResets,
     #[sea_orm(has_many = "super::portfolio_projects::Entity")]
     PortfolioProjects,
+    #[sea_orm(has_many = "super::referrals::Entity")]
+    Referrals,
     #[sea_orm(has_many = "super::roles::Entity")]
     Roles,
     #[sea_orm(has_many = "super::scheduled_interviews::Entity")]
@@ -161,6 +165,12 @@ impl Related<super::portfolio_projects::Entity> for Entity {
     }
 }
 
+impl Related<super::referrals::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Referrals.def()
+    }
+}
+
 impl Related<super::roles::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Roles.def()
@@ -227,6 +237,15 @@ impl Related<super::courses::Entity> for Entity {
     }
     fn via() -> Option<RelationDef> {
         Some(super::course_enrolments::Relation::Users.def().rev())
+    }
+}
+
+impl Related<super::job_postings::Entity> for Entity {
+    fn to() -> RelationDef {
+        super::referrals::Relation::JobPostings.def()
+    }
+    fn via() -> Option<RelationDef> {
+        Some(super::referrals::Relation::Users.def().rev())
     }
 }
 

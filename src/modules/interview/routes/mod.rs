@@ -21,8 +21,7 @@ async fn open(
     token: AccessToken,
     act: Act,
 ) -> ApiResult<Authenticated> {
-    tenant.require(&state.settings.plans, Feature::Interview)?;
-    let auth = token.open(state).await?;
-    state.authz.require(&auth, Obj::Interview, act).await?;
-    Ok(auth)
+    token
+        .open_for(state, tenant, Feature::Interview, Obj::Interview, act)
+        .await
 }

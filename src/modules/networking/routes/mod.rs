@@ -1,0 +1,34 @@
+//! `/api/v1/network/...`: thin handlers and their DTOs, one file per part. Every route needs the plan's
+//! `networking` feature.
+
+pub mod postings;
+pub mod referrals;
+
+use crate::{
+    auth::{AccessToken, Authenticated},
+    authz::{Act, Obj},
+    error::ApiResult,
+    state::AppState,
+    tenancy::{Tenant, plan::Feature},
+};
+
+/// The plan's feature, the caller, and the permission.
+async fn open(
+    state: &AppState,
+    tenant: &Tenant,
+    token: AccessToken,
+    act: Act,
+) -> ApiResult<Authenticated> {
+    token
+        .open_for(state, tenant, Feature::Networking, Obj::Networking, act)
+        .await
+}
+
+/// Whether the caller also holds `networking:manage` (HR's view).
+async fn manages(state: &AppState, auth: &Authenticated) -> bool {
+    state
+        .authz
+        .require(auth, Obj::Networking, Act::Manage)
+        .await
+        .is_ok()
+}
