@@ -33,6 +33,7 @@ mod m20261207_000021_career_growth;
 mod m20261207_000022_interview;
 mod m20261207_000023_interview_calendar;
 mod m20261207_000024_referrals;
+mod m20261207_000025_mentoring;
 
 /// Owns every object; runs migrations and maintenance. Never used on a request path.
 pub const OWNER_ROLE: &str = "trellis_owner";
@@ -73,6 +74,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000022_interview::Migration),
             Box::new(m20261207_000023_interview_calendar::Migration),
             Box::new(m20261207_000024_referrals::Migration),
+            Box::new(m20261207_000025_mentoring::Migration),
         ]
     }
 }

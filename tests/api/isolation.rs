@@ -113,6 +113,8 @@ pub async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
     let growth = crate::career_growth::fixtures(app, &owner, &hr_session).await;
     let interview = crate::interview::fixtures(app, &owner, &hr_session, &hr.id.to_string()).await;
     let referral = crate::referrals::fixtures(app, &owner, &hr_session).await;
+    let mentoring =
+        crate::mentoring::fixtures(app, &owner, &hr_session, &acme.owner.id.to_string()).await;
     let invited_member = invited["member"]["id"].as_str().unwrap().to_owned();
     let owner_pool = app.owner_pool().await;
     let (event_id,): (uuid::Uuid,) = sqlx::query_as(
@@ -153,6 +155,8 @@ pub async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
             ("posting_id", referral.posting_id.clone()),
             ("referral_id", referral.referral_id.clone()),
             ("tracking_code", referral.tracking_code.clone()),
+            ("mentor_id", mentoring.mentor_id.clone()),
+            ("mentorship_id", mentoring.mentorship_id.clone()),
         ]),
         secrets: vec![
             acme.id.to_string(),
@@ -193,6 +197,7 @@ pub async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
             referral.posting_id,
             referral.referral_id,
             referral.tracking_code,
+            mentoring.mentorship_id,
             "Acme Secret".into(),
             "acme-secret-skill".into(),
         ],
@@ -229,6 +234,8 @@ async fn snapshot(app: &TestApp, acme: &TestTenant) -> Vec<String> {
         "/api/v1/interview/assignments",
         "/api/v1/network/postings?status=all",
         "/api/v1/network/referrals",
+        "/api/v1/network/mentors/me",
+        "/api/v1/network/mentorships",
     ] {
         let response = app.get("acme", path, &owner.access).await;
         assert_eq!(response.status(), StatusCode::OK, "{path}");

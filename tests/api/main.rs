@@ -32,6 +32,7 @@ mod keys;
 mod limits;
 mod mail;
 mod members;
+pub mod mentoring;
 mod metrics;
 mod mfa;
 pub mod op;

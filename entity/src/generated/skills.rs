@@ -33,6 +33,8 @@ pub enum Relation {
     CourseSkills,
     #[sea_orm(has_many = "super::interview_question_skills::Entity")]
     InterviewQuestionSkills,
+    #[sea_orm(has_many = "super::mentor_skills::Entity")]
+    MentorSkills,
     #[sea_orm(has_many = "super::project_skills::Entity")]
     ProjectSkills,
     #[sea_orm(has_many = "super::role_requirements::Entity")]
@@ -80,6 +82,12 @@ impl Related<super::course_skills::Entity> for Entity {
 impl Related<super::interview_question_skills::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::InterviewQuestionSkills.def()
+    }
+}
+
+impl Related<super::mentor_skills::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::MentorSkills.def()
     }
 }
 

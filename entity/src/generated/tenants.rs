@@ -42,6 +42,8 @@ pub enum Relation {
     JobPostings,
     #[sea_orm(has_many = "super::jobs::Entity")]
     Jobs,
+    #[sea_orm(has_one = "super::matching_weights::Entity")]
+    MatchingWeights,
     #[sea_orm(has_many = "super::memberships::Entity")]
     Memberships,
     #[sea_orm(has_many = "super::mfa_recovery_codes::Entity")]
@@ -143,6 +145,12 @@ impl Related<super::job_postings::Entity> for Entity {
 impl Related<super::jobs::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Jobs.def()
+    }
+}
+
+impl Related<super::matching_weights::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::MatchingWeights.def()
     }
 }
 

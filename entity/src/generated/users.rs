@@ -65,6 +65,8 @@ pub enum Relation {
     InterviewSessions,
     #[sea_orm(has_many = "super::job_postings::Entity")]
     JobPostings,
+    #[sea_orm(has_one = "super::mentor_profiles::Entity")]
+    MentorProfiles,
     #[sea_orm(has_many = "super::mfa_recovery_codes::Entity")]
     MfaRecoveryCodes,
     #[sea_orm(has_many = "super::password_resets::Entity")]
@@ -144,6 +146,12 @@ impl Related<super::imports::Entity> for Entity {
 impl Related<super::interview_sessions::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::InterviewSessions.def()
+    }
+}
+
+impl Related<super::mentor_profiles::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::MentorProfiles.def()
     }
 }
 
@@ -246,6 +254,15 @@ impl Related<super::job_postings::Entity> for Entity {
     }
     fn via() -> Option<RelationDef> {
         Some(super::referrals::Relation::Users.def().rev())
+    }
+}
+
+impl Related<super::mentor_skills::Entity> for Entity {
+    fn to() -> RelationDef {
+        super::mentor_profiles::Relation::MentorSkills.def()
+    }
+    fn via() -> Option<RelationDef> {
+        Some(super::mentor_profiles::Relation::Users.def().rev())
     }
 }
 

@@ -108,6 +108,7 @@ pub async fn relation_if_any(
 
 #[derive(Debug, Clone, FromQueryResult)]
 struct EntryRow {
+    user_id: Uuid,
     skill_id: Uuid,
     name: String,
     kind: String,
@@ -118,6 +119,7 @@ struct EntryRow {
 
 #[derive(Debug, Clone, FromQueryResult)]
 struct RatingRow {
+    user_id: Uuid,
     skill_id: Uuid,
     level: i16,
     source: String,
@@ -140,44 +142,66 @@ pub struct ProfileSkill {
 
 /// A member's profile, by skill name.
 pub async fn skills(tx: &TenantTx, user: Uuid, now: DateTime<Utc>) -> Result<Vec<ProfileSkill>> {
-    let values = || vec![tx.tenant_id().as_uuid().into(), user.into()];
+    Ok(skills_of(tx, &[user], now)
+        .await?
+        .remove(&user)
+        .unwrap_or_default())
+}
+
+/// The profiles of `users`, each by skill name, in two statements whatever their number.
+pub async fn skills_of(
+    tx: &TenantTx,
+    users: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<BTreeMap<Uuid, Vec<ProfileSkill>>> {
+    let mut by_user: BTreeMap<Uuid, Vec<ProfileSkill>> = BTreeMap::new();
+    if users.is_empty() {
+        return Ok(by_user);
+    }
+    let values = || vec![tx.tenant_id().as_uuid().into(), users.to_vec().into()];
     let entries = EntryRow::find_by_statement(statement(
-        "SELECT p.skill_id, s.name, s.kind, s.status, p.want_to_develop, p.added_at \
+        "SELECT p.user_id, p.skill_id, s.name, s.kind, s.status, p.want_to_develop, p.added_at \
          FROM skill_profile p JOIN skills s ON s.tenant_id = p.tenant_id AND s.id = p.skill_id \
-         WHERE p.tenant_id = $1 AND p.user_id = $2 ORDER BY lower(s.name), s.id",
+         WHERE p.tenant_id = $1 AND p.user_id = ANY($2) ORDER BY lower(s.name), s.id",
         values(),
     ))
     .all(tx)
     .await?;
     let rows = RatingRow::find_by_statement(statement(
-        "SELECT skill_id, level, source, rater_id, rated_at, note FROM skill_ratings \
-         WHERE tenant_id = $1 AND user_id = $2 ORDER BY rated_at, id",
+        "SELECT user_id, skill_id, level, source, rater_id, rated_at, note FROM skill_ratings \
+         WHERE tenant_id = $1 AND user_id = ANY($2) ORDER BY rated_at, id",
         values(),
     ))
     .all(tx)
     .await?;
-    let mut ratings: BTreeMap<Uuid, Vec<Rating>> = BTreeMap::new();
+    let mut ratings: BTreeMap<(Uuid, Uuid), Vec<Rating>> = BTreeMap::new();
     for row in rows {
         let Some(source) = Source::parse(&row.source) else {
             continue;
         };
-        ratings.entry(row.skill_id).or_default().push(Rating {
-            level: u8::try_from(row.level).unwrap_or(0),
-            source,
-            rater: row.rater_id,
-            rated_at: row.rated_at.with_timezone(&Utc),
-            note: row.note,
-        });
+        ratings
+            .entry((row.user_id, row.skill_id))
+            .or_default()
+            .push(Rating {
+                level: u8::try_from(row.level).unwrap_or(0),
+                source,
+                rater: row.rater_id,
+                rated_at: row.rated_at.with_timezone(&Utc),
+                note: row.note,
+            });
     }
-    Ok(entries
-        .into_iter()
-        .map(|entry| {
-            let effective = readiness::effective_level(
-                ratings.get(&entry.skill_id).map_or(&[][..], Vec::as_slice),
-                now,
-                Decay::default(),
-            );
-            ProfileSkill {
+    for entry in entries {
+        let effective = readiness::effective_level(
+            ratings
+                .get(&(entry.user_id, entry.skill_id))
+                .map_or(&[][..], Vec::as_slice),
+            now,
+            Decay::default(),
+        );
+        by_user
+            .entry(entry.user_id)
+            .or_default()
+            .push(ProfileSkill {
                 skill_id: entry.skill_id,
                 name: entry.name,
                 kind: entry.kind,
@@ -185,9 +209,9 @@ pub async fn skills(tx: &TenantTx, user: Uuid, now: DateTime<Utc>) -> Result<Vec
                 want_to_develop: entry.want_to_develop,
                 added_at: entry.added_at,
                 effective,
-            }
-        })
-        .collect())
+            });
+    }
+    Ok(by_user)
 }
 
 /// Effective level by skill, for readiness.

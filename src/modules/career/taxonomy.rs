@@ -598,8 +598,8 @@ pub async fn merge_skill(
         ))
         .await?
         .rows_affected();
-    // Courses teach, projects used, milestones and interview questions name `into` instead (a course
-    // that taught both keeps the higher level).
+    // Courses teach, projects used, milestones, interview questions and mentors name `into` instead (a
+    // course that taught both keeps the higher level).
     tx.execute_raw(run(
         "UPDATE course_skills b SET level = greatest(a.level, b.level) FROM course_skills a \
          WHERE b.tenant_id = $1 AND b.skill_id = $3 AND a.tenant_id = $1 AND a.skill_id = $2 \
@@ -618,6 +618,13 @@ pub async fn merge_skill(
          (SELECT 1 FROM interview_question_skills b WHERE b.tenant_id = $1 AND b.skill_id = $3 \
            AND b.question_id = a.question_id)",
         "UPDATE interview_question_skills SET skill_id = $3 WHERE tenant_id = $1 AND skill_id = $2",
+        // A mentor who taught either teaches the merged skill.
+        "UPDATE mentor_skills b SET teaches = a.teaches OR b.teaches FROM mentor_skills a \
+         WHERE b.tenant_id = $1 AND b.skill_id = $3 AND a.tenant_id = $1 AND a.skill_id = $2 \
+           AND a.user_id = b.user_id",
+        "DELETE FROM mentor_skills a WHERE a.tenant_id = $1 AND a.skill_id = $2 AND EXISTS \
+         (SELECT 1 FROM mentor_skills b WHERE b.tenant_id = $1 AND b.skill_id = $3 AND b.user_id = a.user_id)",
+        "UPDATE mentor_skills SET skill_id = $3 WHERE tenant_id = $1 AND skill_id = $2",
     ] {
         tx.execute_raw(run(sql)).await?;
     }
