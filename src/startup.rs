@@ -511,6 +511,11 @@ fn api_scope() -> impl HttpServiceFactory + OpenApiFactory + 'static {
         .service(networking::routes::mentorships::accept_mentorship)
         .service(networking::routes::mentorships::decline_mentorship)
         .service(networking::routes::mentorships::cancel_mentorship)
+        .service(networking::routes::mentorships::list_sessions)
+        .service(networking::routes::mentorships::log_session)
+        .service(networking::routes::mentorships::check_fit)
+        .service(networking::routes::mentorships::complete_mentorship)
+        .service(networking::routes::mentorships::rate_mentorship)
         .default_service(web::to(not_found))
 }
 

@@ -492,3 +492,198 @@ async fn two_acceptances_at_once_do_not_both_take_the_last_place() {
         ok(answer(&app, &other.1, &other.0, "cancel").await).await;
     }
 }
+
+#[tokio::test]
+async fn a_mentorship_runs_from_its_first_session_to_a_rating_that_moves_the_mentor() {
+    let app = spawn_app().await;
+    let acme = app.create_tenant("acme").await;
+    let hr = app.login_owner(&acme).await;
+    let mut people = Vec::new();
+    for name in ["ana", "mo", "lee", "sam"] {
+        let user = app.add_member(&acme, &hr, name, "member").await;
+        let session = app.login("acme", &user).await;
+        people.push((user, session));
+    }
+    let [(_, ana_s), (mo, mo_s), (lee, lee_s), (_, sam_s)] =
+        <[_; 4]>::try_from(people).ok().unwrap();
+    for session in [&mo_s, &lee_s] {
+        save_profile(
+            &app,
+            session,
+            json!({ "timezone": "Europe/Berlin", "hours_per_week": 2, "mentee_limit": 2 }),
+        )
+        .await;
+    }
+    let today = trellis::clock::Clock::now(&app.clock).date_naive();
+    let asked = ok(request(&app, &ana_s, &mo.id.to_string()).await).await;
+    let id = asked["id"].as_str().unwrap().to_owned();
+    ok(answer(&app, &mo_s, &id, "accept").await).await;
+
+    let fit = |session: &Session, good: bool| {
+        let path = format!("/api/v1/network/mentorships/{id}/fit");
+        let token = session.access.clone();
+        let app = &app;
+        async move {
+            app.post("acme", &path, &token, &json!({ "good_fit": good }))
+                .await
+        }
+    };
+    let early = fit(&ana_s, true).await;
+    assert_eq!(
+        expect_problem(early, StatusCode::CONFLICT).await,
+        "no_session_yet"
+    );
+
+    // The session log: either side, within the mentorship's life; nobody else.
+    let sessions = format!("/api/v1/network/mentorships/{id}/sessions");
+    for (body, field) in [
+        (
+            json!({ "held_on": today.succ_opt().unwrap(), "minutes": 30 }),
+            "held_on",
+        ),
+        (
+            json!({ "held_on": today.pred_opt().unwrap(), "minutes": 30 }),
+            "held_on",
+        ),
+        (json!({ "held_on": today, "minutes": 0 }), "minutes"),
+    ] {
+        let response = app.post("acme", &sessions, &ana_s.access, &body).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}"
+        );
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(problem["errors"][0]["field"], field);
+    }
+    let stranger = app
+        .post(
+            "acme",
+            &sessions,
+            &sam_s.access,
+            &json!({ "held_on": today, "minutes": 30 }),
+        )
+        .await;
+    assert_eq!(stranger.status(), StatusCode::NOT_FOUND);
+    let logged = ok(app
+        .post(
+            "acme",
+            &sessions,
+            &mo_s.access,
+            &json!({ "held_on": today, "minutes": 45, "notes": "Planned the quarter." }),
+        )
+        .await)
+    .await;
+    assert_eq!(logged["minutes"], 45);
+    let listed = ok(app.get("acme", &sessions, &ana_s.access).await).await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+
+    // The fit check is the mentee's; a good fit makes it active.
+    let by_mentor = fit(&mo_s, true).await;
+    assert_eq!(
+        expect_problem(by_mentor, StatusCode::FORBIDDEN).await,
+        "not_the_mentee"
+    );
+    let good = ok(fit(&ana_s, true).await).await;
+    assert_eq!(good["mentorship"]["status"], "active");
+    assert_eq!(good["rematch"].as_array().unwrap().len(), 0);
+
+    // Completed with the mentee's rating, which the mentor's profile then carries.
+    let complete = format!("/api/v1/network/mentorships/{id}/complete");
+    let mentor_rates = app
+        .post("acme", &complete, &mo_s.access, &json!({ "rating": 5 }))
+        .await;
+    assert_eq!(mentor_rates.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let done = ok(app
+        .post(
+            "acme",
+            &complete,
+            &ana_s.access,
+            &json!({ "rating": 5, "feedback": "Exactly the push I needed." }),
+        )
+        .await)
+    .await;
+    assert_eq!(done["status"], "completed");
+    assert_eq!(done["rating"], 5);
+    let again = app
+        .post(
+            "acme",
+            &format!("/api/v1/network/mentorships/{id}/rating"),
+            &ana_s.access,
+            &json!({ "rating": 1 }),
+        )
+        .await;
+    assert_eq!(
+        expect_problem(again, StatusCode::CONFLICT).await,
+        "not_to_rate"
+    );
+    let profile = ok(app
+        .get(
+            "acme",
+            &format!("/api/v1/network/mentors/{}", mo.id),
+            &sam_s.access,
+        )
+        .await)
+    .await;
+    assert_eq!(profile["ratings"], 1);
+    assert_eq!(profile["rating"], 4.25, "(3 × 4 + 5) / 4");
+    let late = app
+        .post(
+            "acme",
+            &sessions,
+            &ana_s.access,
+            &json!({ "held_on": today, "minutes": 30 }),
+        )
+        .await;
+    assert_eq!(
+        expect_problem(late, StatusCode::CONFLICT).await,
+        "not_running"
+    );
+
+    // Not a fit: ended, remembered, and other mentors offered instead.
+    let second = ok(request(&app, &ana_s, &lee.id.to_string()).await).await;
+    let second_id = second["id"].as_str().unwrap().to_owned();
+    ok(answer(&app, &lee_s, &second_id, "accept").await).await;
+    ok(app
+        .post(
+            "acme",
+            &format!("/api/v1/network/mentorships/{second_id}/sessions"),
+            &ana_s.access,
+            &json!({ "held_on": today, "minutes": 30 }),
+        )
+        .await)
+    .await;
+    let not_a_fit = ok(app
+        .post(
+            "acme",
+            &format!("/api/v1/network/mentorships/{second_id}/fit"),
+            &ana_s.access,
+            &json!({ "good_fit": false, "note": "Different focus." }),
+        )
+        .await)
+    .await;
+    assert_eq!(not_a_fit["mentorship"]["status"], "cancelled");
+    assert_eq!(not_a_fit["mentorship"]["not_a_fit"], true);
+    let offered: Vec<&str> = not_a_fit["rematch"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["mentor"]["display_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(offered, ["mo@acme.example"], "Lee is left out from now on");
+    let retry = request(&app, &ana_s, &lee.id.to_string()).await;
+    assert_eq!(
+        expect_problem(retry, StatusCode::CONFLICT).await,
+        "declined_before"
+    );
+    app.assert_audited(
+        acme.id,
+        &[
+            "mentorship.session_logged",
+            "mentorship.fit_confirmed",
+            "mentorship.completed",
+            "mentorship.not_a_fit",
+        ],
+    )
+    .await;
+}

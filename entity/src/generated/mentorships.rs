@@ -27,10 +27,16 @@ pub struct Model {
     pub ended_at: Option<DateTimeWithTimeZone>,
     pub ended_by: Option<Uuid>,
     pub rating: Option<i16>,
+    pub fit_checked_at: Option<DateTimeWithTimeZone>,
+    pub not_a_fit: bool,
+    #[sea_orm(column_type = "Text")]
+    pub feedback: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
+    #[sea_orm(has_many = "super::mentorship_sessions::Entity")]
+    MentorshipSessions,
     #[sea_orm(
         belongs_to = "super::users::Entity",
         from = "(Column::TenantId, Column::MenteeId)",
@@ -47,6 +53,25 @@ pub enum Relation {
         on_delete = "Cascade"
     )]
     Users1,
+}
+
+impl Related<super::mentorship_sessions::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::MentorshipSessions.def()
+    }
+}
+
+impl Related<super::users::Entity> for Entity {
+    fn to() -> RelationDef {
+        super::mentorship_sessions::Relation::Users.def()
+    }
+    fn via() -> Option<RelationDef> {
+        Some(
+            super::mentorship_sessions::Relation::Mentorships
+                .def()
+                .rev(),
+        )
+    }
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -35,6 +35,7 @@ pub mod matching_weights;
 pub mod memberships;
 pub mod mentor_profiles;
 pub mod mentor_skills;
+pub mod mentorship_sessions;
 pub mod mentorships;
 pub mod mfa_recovery_codes;
 pub mod org_settings;

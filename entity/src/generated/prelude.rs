@@ -33,6 +33,7 @@ pub use super::matching_weights::Entity as MatchingWeights;
 pub use super::memberships::Entity as Memberships;
 pub use super::mentor_profiles::Entity as MentorProfiles;
 pub use super::mentor_skills::Entity as MentorSkills;
+pub use super::mentorship_sessions::Entity as MentorshipSessions;
 pub use super::mentorships::Entity as Mentorships;
 pub use super::mfa_recovery_codes::Entity as MfaRecoveryCodes;
 pub use super::org_settings::Entity as OrgSettings;

@@ -67,6 +67,8 @@ pub enum Relation {
     JobPostings,
     #[sea_orm(has_one = "super::mentor_profiles::Entity")]
     MentorProfiles,
+    #[sea_orm(has_many = "super::mentorship_sessions::Entity")]
+    MentorshipSessions,
     #[sea_orm(has_many = "super::mfa_recovery_codes::Entity")]
     MfaRecoveryCodes,
     #[sea_orm(has_many = "super::password_resets::Entity")]
@@ -152,6 +154,12 @@ impl Related<super::interview_sessions::Entity> for Entity {
 impl Related<super::mentor_profiles::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::MentorProfiles.def()
+    }
+}
+
+impl Related<super::mentorship_sessions::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::MentorshipSessions.def()
     }
 }
 
@@ -263,6 +271,15 @@ impl Related<super::mentor_skills::Entity> for Entity {
     }
     fn via() -> Option<RelationDef> {
         Some(super::mentor_profiles::Relation::Users.def().rev())
+    }
+}
+
+impl Related<super::mentorships::Entity> for Entity {
+    fn to() -> RelationDef {
+        super::mentorship_sessions::Relation::Mentorships.def()
+    }
+    fn via() -> Option<RelationDef> {
+        Some(super::mentorship_sessions::Relation::Users.def().rev())
     }
 }
 

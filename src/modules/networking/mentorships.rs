@@ -1,7 +1,9 @@
 //! Mentorships, from the mentee's request: `requested` → `accepted` (within the mentor's limit) or
-//! `declined` (remembered: that mentor is not recommended to that mentee again); either side may cancel
-//! an open one. The score and its breakdown are kept as they stood when requested. Only the two people
-//! in it see a mentorship.
+//! `declined` (remembered: that mentor is not recommended to that mentee again); after the first logged
+//! session ([`super::mentorship_sessions`]) the mentee says whether it is a good fit — `active`, or
+//! `cancelled` as not a fit (remembered too; they are offered other mentors) —; an active one is
+//! `completed` by either side, the mentee rating it 1–5. Either side may cancel an open one. The score
+//! and its breakdown are kept as they stood when requested. Only the two people in it see it.
 
 use chrono::{DateTime, FixedOffset, Utc};
 use sea_orm::{ConnectionTrait, FromQueryResult};
@@ -35,12 +37,17 @@ pub struct MentorshipRow {
     pub requested_at: DateTime<FixedOffset>,
     pub responded_at: Option<DateTime<FixedOffset>>,
     pub ended_at: Option<DateTime<FixedOffset>>,
+    pub fit_checked_at: Option<DateTime<FixedOffset>>,
+    pub not_a_fit: bool,
+    pub rating: Option<i16>,
+    pub feedback: String,
 }
 
 const SELECT: &str = "SELECT s.id, s.mentor_id, \
      CASE WHEN a.display_name = '' THEN a.email ELSE a.display_name END AS mentor_name, s.mentee_id, \
      CASE WHEN b.display_name = '' THEN b.email ELSE b.display_name END AS mentee_name, s.status, s.goals, \
-     s.message, s.score, s.breakdown, s.response_note, s.requested_at, s.responded_at, s.ended_at \
+     s.message, s.score, s.breakdown, s.response_note, s.requested_at, s.responded_at, s.ended_at, \
+     s.fit_checked_at, s.not_a_fit, s.rating, s.feedback \
      FROM mentorships s JOIN users a ON a.tenant_id = s.tenant_id AND a.id = s.mentor_id \
      JOIN users b ON b.tenant_id = s.tenant_id AND b.id = s.mentee_id";
 
@@ -295,4 +302,170 @@ pub async fn cancel(tx: &TenantTx, ctx: &AuditCtx, user: Uuid, id: Uuid) -> Resu
     )
     .await?;
     get(tx, user, id, false).await
+}
+
+/// The mentee's first-session check: a good fit makes the mentorship `active`; not a fit ends it
+/// (`cancelled`, remembered like a decline).
+pub async fn check_fit(
+    tx: &TenantTx,
+    ctx: &AuditCtx,
+    mentee: Uuid,
+    id: Uuid,
+    good_fit: bool,
+    note: &str,
+) -> Result<MentorshipRow> {
+    let note = validate::prose("note", note, 2000).map_err(|e| ApiError::Validation(vec![e]))?;
+    let current = get(tx, mentee, id, true).await?;
+    if current.mentee_id != mentee {
+        return Err(ApiError::forbidden(
+            "not_the_mentee",
+            "only the mentee says whether it is a good fit",
+        ));
+    }
+    if current.status != "accepted" {
+        return Err(ApiError::conflict(
+            "no_fit_check",
+            format!(
+                "the fit check follows an accepted request; this mentorship is {}",
+                current.status
+            ),
+        ));
+    }
+    if super::mentorship_sessions::count(tx, id).await? == 0 {
+        return Err(ApiError::conflict(
+            "no_session_yet",
+            "log your first session before saying whether it is a good fit",
+        ));
+    }
+    let now: DateTime<Utc> = ctx.now;
+    tx.execute_raw(statement(
+        "UPDATE mentorships SET fit_checked_at = $3, feedback = $5, \
+         status = CASE WHEN $4 THEN 'active' ELSE 'cancelled' END, not_a_fit = NOT $4, \
+         ended_at = CASE WHEN $4 THEN NULL ELSE $3 END, ended_by = CASE WHEN $4 THEN NULL ELSE mentee_id END \
+         WHERE tenant_id = $1 AND id = $2",
+        vec![
+            tx.tenant_id().as_uuid().into(),
+            id.into(),
+            now.into(),
+            good_fit.into(),
+            note.into(),
+        ],
+    ))
+    .await?;
+    audit::record(
+        tx,
+        ctx,
+        AuditEvent::new(if good_fit {
+            "mentorship.fit_confirmed"
+        } else {
+            "mentorship.not_a_fit"
+        })
+        .target("mentorship", id, None)
+        .metadata(json!({ "mentor_id": current.mentor_id, "mentee_id": current.mentee_id })),
+    )
+    .await?;
+    get(tx, mentee, id, false).await
+}
+
+/// Either side completes an active mentorship; the mentee may rate it (1–5) with feedback.
+pub async fn complete(
+    tx: &TenantTx,
+    ctx: &AuditCtx,
+    user: Uuid,
+    id: Uuid,
+    rating: Option<i64>,
+    feedback: &str,
+) -> Result<MentorshipRow> {
+    let current = get(tx, user, id, true).await?;
+    let by_mentee = user == current.mentee_id;
+    if current.status != "active" {
+        return Err(ApiError::conflict(
+            "not_active",
+            format!(
+                "only an active mentorship is completed; this one is {}",
+                current.status
+            ),
+        ));
+    }
+    let rating = check_rating(by_mentee, rating, feedback)?;
+    let now: DateTime<Utc> = ctx.now;
+    tx.execute_raw(statement(
+        "UPDATE mentorships SET status = 'completed', ended_at = $3, ended_by = $4, rating = $5, \
+         feedback = CASE WHEN $6 = '' THEN feedback ELSE $6 END WHERE tenant_id = $1 AND id = $2",
+        vec![
+            tx.tenant_id().as_uuid().into(),
+            id.into(),
+            now.into(),
+            user.into(),
+            rating.map(|r| r as i16).into(),
+            feedback.trim().to_owned().into(),
+        ],
+    ))
+    .await?;
+    audit::record(
+        tx,
+        ctx,
+        AuditEvent::new("mentorship.completed")
+            .target("mentorship", id, None)
+            .metadata(json!({
+                "mentor_id": current.mentor_id, "mentee_id": current.mentee_id,
+                "by": if by_mentee { "mentee" } else { "mentor" }, "rating": rating,
+            })),
+    )
+    .await?;
+    get(tx, user, id, false).await
+}
+
+/// The mentee rates a completed mentorship they have not rated yet.
+pub async fn rate(
+    tx: &TenantTx,
+    ctx: &AuditCtx,
+    mentee: Uuid,
+    id: Uuid,
+    rating: i64,
+    feedback: &str,
+) -> Result<MentorshipRow> {
+    let current = get(tx, mentee, id, true).await?;
+    let rating = check_rating(mentee == current.mentee_id, Some(rating), feedback)?;
+    if current.status != "completed" || current.rating.is_some() {
+        return Err(ApiError::conflict(
+            "not_to_rate",
+            "a completed mentorship is rated once",
+        ));
+    }
+    tx.execute_raw(statement(
+        "UPDATE mentorships SET rating = $3, feedback = CASE WHEN $4 = '' THEN feedback ELSE $4 END \
+         WHERE tenant_id = $1 AND id = $2",
+        vec![
+            tx.tenant_id().as_uuid().into(),
+            id.into(),
+            rating.map(|r| r as i16).into(),
+            feedback.trim().to_owned().into(),
+        ],
+    ))
+    .await?;
+    audit::record(
+        tx,
+        ctx,
+        AuditEvent::new("mentorship.rated")
+            .target("mentorship", id, None)
+            .metadata(json!({ "mentor_id": current.mentor_id, "rating": rating })),
+    )
+    .await?;
+    get(tx, mentee, id, false).await
+}
+
+/// A rating (and feedback) comes only from the mentee, 1 to 5.
+fn check_rating(by_mentee: bool, rating: Option<i64>, feedback: &str) -> Result<Option<i64>> {
+    if !by_mentee && (rating.is_some() || !feedback.trim().is_empty()) {
+        return Err(ApiError::validation(
+            "rating",
+            "only the mentee rates a mentorship",
+        ));
+    }
+    if rating.is_some_and(|r| !(1..=5).contains(&r)) {
+        return Err(ApiError::validation("rating", "must be between 1 and 5"));
+    }
+    validate::prose("feedback", feedback, 2000).map_err(|e| ApiError::Validation(vec![e]))?;
+    Ok(rating)
 }

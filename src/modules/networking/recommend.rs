@@ -190,7 +190,7 @@ async fn history(
     mentor: Option<Uuid>,
 ) -> Result<BTreeMap<Uuid, HistoryRow>> {
     Ok(HistoryRow::find_by_statement(statement(
-        "SELECT mentor_id, bool_or(status = 'declined') AS declined, \
+        "SELECT mentor_id, bool_or(status = 'declined' OR not_a_fit) AS declined, \
          bool_or(status IN ('requested', 'accepted', 'active')) AS connected \
          FROM mentorships WHERE tenant_id = $1 AND mentee_id = $2 \
          AND ($3::uuid IS NULL OR mentor_id = $3) GROUP BY mentor_id",

@@ -5,18 +5,22 @@ use actix_web::{
     HttpResponse, get, post,
     web::{Data, Json, Path},
 };
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::open;
+use super::{mentors::MentorRecommendation, open};
 use crate::{
     auth::AccessToken,
     authz::Act,
     error::ApiResult,
     http::ValidJson,
-    modules::networking::mentorships::{self, MentorshipRow},
+    modules::networking::{
+        mentorship_sessions::{self, NewSession, SessionRow},
+        mentorships::{self, MentorshipRow},
+        recommend,
+    },
     state::AppState,
     tenancy::Tenant,
 };
@@ -45,6 +49,14 @@ pub struct MentorshipResponse {
     pub requested_at: DateTime<Utc>,
     pub responded_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
+    /// When the mentee answered the first-session fit check.
+    pub fit_checked_at: Option<DateTime<Utc>>,
+    /// Ended by the mentee as not a good fit.
+    pub not_a_fit: bool,
+    /// The mentee's rating, 1–5, once completed.
+    pub rating: Option<i16>,
+    /// The mentee's words at the fit check or the end.
+    pub feedback: String,
 }
 
 impl From<MentorshipRow> for MentorshipResponse {
@@ -68,6 +80,10 @@ impl From<MentorshipRow> for MentorshipResponse {
             requested_at: row.requested_at.to_utc(),
             responded_at: row.responded_at.map(|t| t.to_utc()),
             ended_at: row.ended_at.map(|t| t.to_utc()),
+            fit_checked_at: row.fit_checked_at.map(|t| t.to_utc()),
+            not_a_fit: row.not_a_fit,
+            rating: row.rating,
+            feedback: row.feedback,
         }
     }
 }
@@ -258,6 +274,277 @@ pub async fn cancel_mentorship(
     let auth = open(&state, &tenant, token, Act::Use).await?;
     let (user, _) = auth.principal.user()?;
     let row = mentorships::cancel(&auth.tx, &auth.ctx, user.as_uuid(), *id).await?;
+    auth.tx.commit().await?;
+    Ok(Json(row.into()))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MentorshipSessionResponse {
+    pub id: Uuid,
+    pub held_on: NaiveDate,
+    pub minutes: i16,
+    pub notes: String,
+    /// Who logged it (null once their account is deleted).
+    pub logged_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<SessionRow> for MentorshipSessionResponse {
+    fn from(row: SessionRow) -> MentorshipSessionResponse {
+        MentorshipSessionResponse {
+            id: row.id,
+            held_on: row.held_on,
+            minutes: row.minutes,
+            notes: row.notes,
+            logged_by: row.logged_by,
+            created_at: row.created_at.to_utc(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MentorshipSessionsResponse {
+    pub items: Vec<MentorshipSessionResponse>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"held_on": "2026-12-03", "minutes": 45, "notes": "Walked through the migration plan."}))]
+pub struct LogSessionRequest {
+    /// Not in the future, not before the acceptance.
+    pub held_on: NaiveDate,
+    /// 5 to 600.
+    pub minutes: i64,
+    /// At most 5,000 characters.
+    #[serde(default)]
+    pub notes: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"good_fit": true}))]
+pub struct FitCheckRequest {
+    pub good_fit: bool,
+    /// At most 2,000 characters.
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FitCheckResponse {
+    pub mentorship: MentorshipResponse,
+    /// Not a fit: other mentors to ask instead (up to 3; this one is left out from now on).
+    pub rematch: Vec<MentorRecommendation>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"rating": 5, "feedback": "Exactly the push I needed."}))]
+pub struct CompleteMentorshipRequest {
+    /// The mentee's rating, 1 to 5 (not the mentor's to give).
+    pub rating: Option<i64>,
+    /// The mentee's words; at most 2,000 characters.
+    #[serde(default)]
+    pub feedback: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"rating": 4}))]
+pub struct RateMentorshipRequest {
+    /// 1 to 5.
+    pub rating: i64,
+    #[serde(default)]
+    pub feedback: String,
+}
+
+/// The sessions of one of the caller's mentorships, the latest first.
+#[utoipa::path(
+    tag = "networking",
+    security(("bearer" = [])),
+    params(("mentorship_id" = Uuid, Path, description = "The mentorship's id")),
+    responses((status = 200, description = "The sessions", body = MentorshipSessionsResponse))
+)]
+#[get("/network/mentorships/{mentorship_id}/sessions")]
+pub async fn list_sessions(
+    state: Data<AppState>,
+    tenant: Tenant,
+    token: AccessToken,
+    id: Path<Uuid>,
+) -> ApiResult<Json<MentorshipSessionsResponse>> {
+    let auth = open(&state, &tenant, token, Act::Use).await?;
+    let (user, _) = auth.principal.user()?;
+    let rows = mentorship_sessions::list(&auth.tx, user.as_uuid(), *id).await?;
+    auth.tx.commit().await?;
+    Ok(Json(MentorshipSessionsResponse {
+        items: rows.into_iter().map(Into::into).collect(),
+    }))
+}
+
+/// Logs a session held (either side), while the mentorship is accepted or active.
+#[utoipa::path(
+    tag = "networking",
+    security(("bearer" = [])),
+    params(("mentorship_id" = Uuid, Path, description = "The mentorship's id")),
+    request_body = LogSessionRequest,
+    responses(
+        (status = 201, description = "Logged", body = MentorshipSessionResponse),
+        (status = 409, description = "Not accepted or active", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/network/mentorships/{mentorship_id}/sessions")]
+pub async fn log_session(
+    state: Data<AppState>,
+    tenant: Tenant,
+    token: AccessToken,
+    id: Path<Uuid>,
+    body: ValidJson<LogSessionRequest>,
+) -> ApiResult<HttpResponse> {
+    let auth = open(&state, &tenant, token, Act::Use).await?;
+    let (user, _) = auth.principal.user()?;
+    let body = body.into_inner();
+    let row = mentorship_sessions::log(
+        &auth.tx,
+        &auth.ctx,
+        user.as_uuid(),
+        *id,
+        NewSession {
+            held_on: body.held_on,
+            minutes: body.minutes,
+            notes: body.notes,
+        },
+    )
+    .await?;
+    auth.tx.commit().await?;
+    Ok(HttpResponse::Created().json(MentorshipSessionResponse::from(row)))
+}
+
+/// The mentee's first-session check: a good fit makes the mentorship active; not a fit ends it and
+/// offers other mentors.
+#[utoipa::path(
+    tag = "networking",
+    security(("bearer" = [])),
+    params(("mentorship_id" = Uuid, Path, description = "The mentorship's id")),
+    request_body = FitCheckRequest,
+    responses(
+        (status = 200, description = "Answered", body = FitCheckResponse),
+        (status = 409, description = "Not accepted, or no session logged yet", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/network/mentorships/{mentorship_id}/fit")]
+pub async fn check_fit(
+    state: Data<AppState>,
+    tenant: Tenant,
+    token: AccessToken,
+    id: Path<Uuid>,
+    body: ValidJson<FitCheckRequest>,
+) -> ApiResult<Json<FitCheckResponse>> {
+    let auth = open(&state, &tenant, token, Act::Use).await?;
+    let (user, _) = auth.principal.user()?;
+    let body = body.into_inner();
+    let row = mentorships::check_fit(
+        &auth.tx,
+        &auth.ctx,
+        user.as_uuid(),
+        *id,
+        body.good_fit,
+        &body.note,
+    )
+    .await?;
+    let rematch = if body.good_fit {
+        Vec::new()
+    } else {
+        let mentee = recommend::mentee(
+            &auth.tx,
+            user.as_uuid(),
+            Default::default(),
+            None,
+            auth.ctx.now,
+        )
+        .await?;
+        recommend::recommend(&auth.tx, &mentee, 3, auth.ctx.now)
+            .await?
+            .0
+            .into_iter()
+            .map(|r| MentorRecommendation {
+                mentor: r.mentor.into(),
+                score: r.breakdown.into(),
+            })
+            .collect()
+    };
+    auth.tx.commit().await?;
+    Ok(Json(FitCheckResponse {
+        mentorship: row.into(),
+        rematch,
+    }))
+}
+
+/// Either side completes an active mentorship; the mentee may rate it.
+#[utoipa::path(
+    tag = "networking",
+    security(("bearer" = [])),
+    params(("mentorship_id" = Uuid, Path, description = "The mentorship's id")),
+    request_body = CompleteMentorshipRequest,
+    responses(
+        (status = 200, description = "Completed", body = MentorshipResponse),
+        (status = 409, description = "Not active", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/network/mentorships/{mentorship_id}/complete")]
+pub async fn complete_mentorship(
+    state: Data<AppState>,
+    tenant: Tenant,
+    token: AccessToken,
+    id: Path<Uuid>,
+    body: ValidJson<CompleteMentorshipRequest>,
+) -> ApiResult<Json<MentorshipResponse>> {
+    let auth = open(&state, &tenant, token, Act::Use).await?;
+    let (user, _) = auth.principal.user()?;
+    let body = body.into_inner();
+    let row = mentorships::complete(
+        &auth.tx,
+        &auth.ctx,
+        user.as_uuid(),
+        *id,
+        body.rating,
+        &body.feedback,
+    )
+    .await?;
+    auth.tx.commit().await?;
+    Ok(Json(row.into()))
+}
+
+/// The mentee rates a completed mentorship (once).
+#[utoipa::path(
+    tag = "networking",
+    security(("bearer" = [])),
+    params(("mentorship_id" = Uuid, Path, description = "The mentorship's id")),
+    request_body = RateMentorshipRequest,
+    responses(
+        (status = 200, description = "Rated", body = MentorshipResponse),
+        (status = 409, description = "Not completed, or rated already", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/network/mentorships/{mentorship_id}/rating")]
+pub async fn rate_mentorship(
+    state: Data<AppState>,
+    tenant: Tenant,
+    token: AccessToken,
+    id: Path<Uuid>,
+    body: ValidJson<RateMentorshipRequest>,
+) -> ApiResult<Json<MentorshipResponse>> {
+    let auth = open(&state, &tenant, token, Act::Use).await?;
+    let (user, _) = auth.principal.user()?;
+    let body = body.into_inner();
+    let row = mentorships::rate(
+        &auth.tx,
+        &auth.ctx,
+        user.as_uuid(),
+        *id,
+        body.rating,
+        &body.feedback,
+    )
+    .await?;
     auth.tx.commit().await?;
     Ok(Json(row.into()))
 }
