@@ -538,11 +538,12 @@ async fn a_mentorship_runs_from_its_first_session_to_a_rating_that_moves_the_men
     let sessions = format!("/api/v1/network/mentorships/{id}/sessions");
     for (body, field) in [
         (
-            json!({ "held_on": today.succ_opt().unwrap(), "minutes": 30 }),
+            // Days are counted as in any time zone: two days either side are out everywhere.
+            json!({ "held_on": today + chrono::Days::new(2), "minutes": 30 }),
             "held_on",
         ),
         (
-            json!({ "held_on": today.pred_opt().unwrap(), "minutes": 30 }),
+            json!({ "held_on": today - chrono::Days::new(2), "minutes": 30 }),
             "held_on",
         ),
         (json!({ "held_on": today, "minutes": 0 }), "minutes"),

@@ -14,6 +14,8 @@ use pathfinding::{kuhn_munkres::kuhn_munkres, matrix::Matrix};
 pub const OPTIMAL_LIMIT: usize = 600;
 
 /// Scores (`None`: the hard filters forbid the pair) by mentee, then mentor; and each mentor's places.
+/// Scores are points, 0 or more (matching never gives less); a negative one, or one missing from a short
+/// row, counts as forbidden.
 #[derive(Debug, Clone)]
 pub struct Problem {
     pub scores: Vec<Vec<Option<i64>>>,
@@ -43,11 +45,20 @@ pub fn assign(problem: &Problem) -> Assignment {
     }
 }
 
+/// The allowed score of a pair.
+fn score(problem: &Problem, mentee: usize, mentor: usize) -> Option<i64> {
+    problem
+        .scores
+        .get(mentee)
+        .and_then(|row| row.get(mentor).copied().flatten())
+        .filter(|s| *s >= 0)
+}
+
 fn total(problem: &Problem, mentor_of: &[Option<usize>]) -> i64 {
     mentor_of
         .iter()
         .enumerate()
-        .filter_map(|(mentee, mentor)| mentor.and_then(|m| problem.scores[mentee][m]))
+        .filter_map(|(mentee, mentor)| mentor.and_then(|m| score(problem, mentee, m)))
         .sum()
 }
 
@@ -73,15 +84,16 @@ pub fn optimal(problem: &Problem) -> Assignment {
     // mentees, so no count of extra matches outweighs a point of score. Forbidden: far below zero.
     let k = mentees as i64 + 1;
     let forbidden = -(k * 1_000_000_000);
+    // Scores beyond a million points are capped (they never occur: a component is at most 100).
     let weights = Matrix::from_fn(mentees, columns.len(), |(row, col)| match columns[col] {
-        Some(mentor) => problem.scores[row][mentor].map_or(forbidden, |s| s * k + 1),
+        Some(mentor) => score(problem, row, mentor).map_or(forbidden, |s| s.min(1_000_000) * k + 1),
         None => 0,
     });
     let (_, chosen) = kuhn_munkres(&weights);
     let mentor_of: Vec<Option<usize>> = chosen
         .iter()
         .enumerate()
-        .map(|(row, &col)| columns[col].filter(|&mentor| problem.scores[row][mentor].is_some()))
+        .map(|(row, &col)| columns[col].filter(|&mentor| score(problem, row, mentor).is_some()))
         .collect();
     Assignment {
         total: total(problem, &mentor_of),
@@ -92,14 +104,11 @@ pub fn optimal(problem: &Problem) -> Assignment {
 
 /// Every allowed pair, best first (ties: mentee, then mentor order), taken while both sides are free.
 pub fn greedy(problem: &Problem) -> Assignment {
-    let mut pairs: Vec<(i64, usize, usize)> = problem
-        .scores
-        .iter()
-        .enumerate()
-        .flat_map(|(mentee, row)| {
-            row.iter()
-                .enumerate()
-                .filter_map(move |(mentor, score)| score.map(|s| (s, mentee, mentor)))
+    let mut pairs: Vec<(i64, usize, usize)> = (0..problem.scores.len())
+        .flat_map(|mentee| {
+            (0..problem.capacity.len()).filter_map(move |mentor| {
+                score(problem, mentee, mentor).map(|s| (s, mentee, mentor))
+            })
         })
         .collect();
     pairs.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
@@ -228,6 +237,23 @@ mod tests {
                 "case {case}: greedy below half"
             );
         }
+    }
+
+    #[test]
+    fn among_equal_totals_more_mentees_are_matched() {
+        // A pair worth 0 still beats leaving the mentee out.
+        let problem = Problem {
+            scores: vec![vec![Some(7), None], vec![None, Some(0)]],
+            capacity: vec![1, 1],
+        };
+        assert_eq!(optimal(&problem).mentor_of, [Some(0), Some(1)]);
+        // A negative score, or one missing from a short row, is forbidden.
+        let odd = Problem {
+            scores: vec![vec![Some(-3)], vec![]],
+            capacity: vec![1],
+        };
+        assert_eq!(optimal(&odd).mentor_of, [None, None]);
+        assert_eq!(greedy(&odd).mentor_of, [None, None]);
     }
 
     #[test]

@@ -67,8 +67,9 @@ pub struct NewSession {
     pub notes: String,
 }
 
-/// Logs a session of an accepted or active mentorship: held on or after its acceptance, not in the
-/// future.
+/// Logs a session of an accepted or active mentorship: held on or after the day of its acceptance,
+/// not after today — days as someone in any time zone may count them (UTC−12 to UTC+14), since the two
+/// people may live in any.
 pub async fn log(
     tx: &TenantTx,
     ctx: &AuditCtx,
@@ -87,8 +88,10 @@ pub async fn log(
         ));
     }
     let mut errors = Vec::new();
-    let today = ctx.now.date_naive();
-    let accepted_on = current.responded_at.map(|t| t.date_naive());
+    let today = (ctx.now + chrono::Duration::hours(14)).date_naive();
+    let accepted_on = current
+        .responded_at
+        .map(|t| (t.to_utc() - chrono::Duration::hours(12)).date_naive());
     if new.held_on > today {
         errors.push(FieldError::new("held_on", "must not be in the future"));
     } else if accepted_on.is_some_and(|day| new.held_on < day) {

@@ -102,7 +102,7 @@ fn unavailable(reason: Excluded) -> ApiError {
         ),
         Excluded::Declined => ApiError::conflict(
             "declined_before",
-            "this mentor declined a request of yours before",
+            "this mentor declined a request of yours before, or you found them not a fit",
         ),
         Excluded::AlreadyConnected => ApiError::conflict(
             "already_connected",
@@ -457,10 +457,16 @@ pub async fn rate(
 
 /// A rating (and feedback) comes only from the mentee, 1 to 5.
 fn check_rating(by_mentee: bool, rating: Option<i64>, feedback: &str) -> Result<Option<i64>> {
-    if !by_mentee && (rating.is_some() || !feedback.trim().is_empty()) {
+    if !by_mentee && rating.is_some() {
         return Err(ApiError::validation(
             "rating",
             "only the mentee rates a mentorship",
+        ));
+    }
+    if !by_mentee && !feedback.trim().is_empty() {
+        return Err(ApiError::validation(
+            "feedback",
+            "only the mentee gives feedback on a mentorship",
         ));
     }
     if rating.is_some_and(|r| !(1..=5).contains(&r)) {

@@ -325,6 +325,8 @@ pub struct LogSessionRequest {
 #[schema(example = json!({"good_fit": true}))]
 pub struct FitCheckRequest {
     pub good_fit: bool,
+    /// Your IANA time zone, for scoring the other mentors offered (default: the organization's).
+    pub timezone: Option<String>,
     /// At most 2,000 characters.
     #[serde(default)]
     pub note: String,
@@ -428,6 +430,7 @@ pub async fn log_session(
     request_body = FitCheckRequest,
     responses(
         (status = 200, description = "Answered", body = FitCheckResponse),
+        (status = 403, description = "Not the mentee", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not accepted, or no session logged yet", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -442,6 +445,14 @@ pub async fn check_fit(
     let auth = open(&state, &tenant, token, Act::Use).await?;
     let (user, _) = auth.principal.user()?;
     let body = body.into_inner();
+    if let Some(zone) = &body.timezone
+        && recommend::offset_minutes(zone, auth.ctx.now).is_none()
+    {
+        return Err(crate::error::ApiError::validation(
+            "timezone",
+            "is not an IANA time zone name",
+        ));
+    }
     let row = mentorships::check_fit(
         &auth.tx,
         &auth.ctx,
@@ -458,7 +469,7 @@ pub async fn check_fit(
             &auth.tx,
             user.as_uuid(),
             Default::default(),
-            None,
+            body.timezone.as_deref(),
             auth.ctx.now,
         )
         .await?;
