@@ -272,6 +272,30 @@ async fn reminders_go_out_a_day_and_an_hour_before_with_the_calendar_file() {
     )
     .await;
 
+    // A reminder whose job gave up says so.
+    let later = schedule(
+        &app,
+        &owner,
+        json!({ "company": "Globex", "role_title": "Staff Engineer", "interview_type": "final",
+                "starts_at": slot(&app, Duration::days(5)).1, "timezone": "Europe/Berlin" }),
+    )
+    .await;
+    let pool = app.owner_pool().await;
+    sqlx::query(
+        "UPDATE jobs SET status = 'dead' WHERE id = (SELECT job_id FROM scheduled_interview_reminders \
+         WHERE interview_id = $1 AND lead_minutes = 1440)",
+    )
+    .bind(later["id"].as_str().unwrap().parse::<uuid::Uuid>().unwrap())
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    let seen = fetch(&app, &owner, later["id"].as_str().unwrap()).await;
+    assert_eq!(
+        reminder_states(&seen),
+        states(&[(1440, "failed"), (60, "scheduled")])
+    );
+
     // Nothing more, ever.
     app.clock.advance(Duration::days(3));
     app.worker.run_once().await.unwrap();

@@ -48,6 +48,19 @@ pub struct ReminderRow {
     pub state: String,
     pub job_id: Option<Uuid>,
     pub sent_at: Option<DateTime<FixedOffset>>,
+    /// Its job failed for good (parked as dead): it will not go out.
+    pub job_dead: bool,
+}
+
+impl ReminderRow {
+    /// The state as the member sees it: a scheduled reminder whose job is dead is `failed`.
+    pub fn shown_state(&self) -> &str {
+        if self.state == "scheduled" && self.job_dead {
+            "failed"
+        } else {
+            &self.state
+        }
+    }
 }
 
 /// What becomes of one reminder after a change.
@@ -126,9 +139,11 @@ pub async fn of(
         return Ok(by_interview);
     }
     let rows = ReminderRow::find_by_statement(statement(
-        "SELECT interview_id, lead_minutes, due_at, state, job_id, sent_at \
-         FROM scheduled_interview_reminders WHERE tenant_id = $1 AND interview_id = ANY($2) \
-         ORDER BY lead_minutes DESC",
+        "SELECT r.interview_id, r.lead_minutes, r.due_at, r.state, r.job_id, r.sent_at, \
+         coalesce(j.status = 'dead', false) AS job_dead \
+         FROM scheduled_interview_reminders r \
+         LEFT JOIN jobs j ON j.tenant_id = r.tenant_id AND j.id = r.job_id \
+         WHERE r.tenant_id = $1 AND r.interview_id = ANY($2) ORDER BY r.lead_minutes DESC",
         vec![tx.tenant_id().as_uuid().into(), interviews.to_vec().into()],
     ))
     .all(tx)
@@ -305,7 +320,7 @@ async fn remind(
 ) -> Result<(), JobError> {
     let retry = |e: DbErr| JobError::Retry(format!("database: {e}"));
     let reminder = ReminderRow::find_by_statement(statement(
-        "SELECT interview_id, lead_minutes, due_at, state, job_id, sent_at \
+        "SELECT interview_id, lead_minutes, due_at, state, job_id, sent_at, false AS job_dead \
          FROM scheduled_interview_reminders \
          WHERE tenant_id = $1 AND interview_id = $2 AND lead_minutes = $3 FOR UPDATE",
         vec![

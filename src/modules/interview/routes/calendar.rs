@@ -53,7 +53,8 @@ pub struct ReminderResponse {
     /// Minutes before the interview: 1440 or 60.
     pub lead_minutes: i32,
     pub due_at: DateTime<Utc>,
-    /// `scheduled`, `sent`, `cancelled` or `skipped` (its time had passed).
+    /// `scheduled`, `sent`, `cancelled`, `skipped` (its time had passed) or `failed` (its job gave up
+    /// after its attempts; operators see it among the dead jobs).
     pub state: String,
     pub sent_at: Option<DateTime<Utc>>,
 }
@@ -158,7 +159,7 @@ impl ScheduledInterviewResponse {
                 .map(|r| ReminderResponse {
                     lead_minutes: r.lead_minutes,
                     due_at: r.due_at.to_utc(),
-                    state: r.state,
+                    state: r.shown_state().to_owned(),
                     sent_at: r.sent_at.map(|t| t.to_utc()),
                 })
                 .collect(),
