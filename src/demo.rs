@@ -201,16 +201,12 @@ pub async fn populate(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<usize, DbErr> {
     let tx = owner.begin().await?;
-    let existing = tx
-        .query_one_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT count(*) AS n FROM users WHERE tenant_id = $1",
-            [tenant.as_uuid().into()],
-        ))
-        .await?
-        .map(|row| row.try_get::<i64>("", "n"))
-        .transpose()?
-        .unwrap_or(0);
+    let existing = crate::db::sql::count(
+        &tx,
+        "SELECT count(*) AS n FROM users WHERE tenant_id = $1",
+        vec![tenant.as_uuid().into()],
+    )
+    .await?;
     if existing > 5 {
         return Ok(0);
     }

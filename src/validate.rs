@@ -56,3 +56,9 @@ pub fn web_url(field: &str, raw: &str) -> std::result::Result<String, FieldError
         _ => Err(FieldError::new(field, "must be an http or https URL")),
     }
 }
+
+/// An IANA time zone name (`Europe/Berlin`), from the time zone database compiled in.
+pub fn time_zone(field: &str, raw: &str) -> std::result::Result<chrono_tz::Tz, FieldError> {
+    raw.parse()
+        .map_err(|_| FieldError::new(field, "is not an IANA time zone name"))
+}

@@ -1,7 +1,7 @@
 //! Building parameterised SQL from parts: filters that may or may not apply, and user text in LIKE
 //! patterns.
 
-use sea_orm::{DbBackend, Statement, Value};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, Value};
 use uuid::Uuid;
 
 /// `%`, `_` and `\` match themselves in a LIKE pattern built from user text.
@@ -14,6 +14,19 @@ pub fn escape_like(text: &str) -> String {
 /// A PostgreSQL statement with its values (`$1`, `$2`... in `sql`).
 pub fn statement(sql: &str, values: Vec<Value>) -> Statement {
     Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
+}
+
+/// The `n` a counting statement (`SELECT count(*) AS n ...`) returns; 0 when it returns no row.
+pub async fn count(
+    conn: &impl ConnectionTrait,
+    sql: &str,
+    values: Vec<Value>,
+) -> Result<i64, DbErr> {
+    conn.query_one_raw(statement(sql, values))
+        .await?
+        .map(|row| row.try_get::<i64>("", "n"))
+        .transpose()
+        .map(|n| n.unwrap_or(0))
 }
 
 /// A parameterised statement with optional filters: `$1` is the tenant, each bind returns its number.

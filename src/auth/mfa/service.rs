@@ -389,16 +389,7 @@ pub async fn status(
         .await?
         .and_then(|m| m.enabled_at)
         .map(|t| t.to_utc());
-    let left = tx
-        .query_one_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT count(*) AS n FROM mfa_recovery_codes WHERE tenant_id = $1 AND user_id = $2 AND used_at IS NULL",
-            [tx.tenant_id().as_uuid().into(), user.as_uuid().into()],
-        ))
-        .await?
-        .map(|row| row.try_get::<i64>("", "n"))
-        .transpose()?
-        .unwrap_or(0);
+    let left = crate::db::sql::count(tx, "SELECT count(*) AS n FROM mfa_recovery_codes WHERE tenant_id = $1 AND user_id = $2 AND used_at IS NULL", vec![tx.tenant_id().as_uuid().into(), user.as_uuid().into()]).await?;
     Ok((enabled_at, left))
 }
 

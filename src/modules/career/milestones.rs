@@ -253,15 +253,12 @@ pub async fn create(
         vec![tx.tenant_id().as_uuid().into(), user.into()],
     ))
     .await?;
-    let count = tx
-        .query_one_raw(statement(
-            "SELECT count(*) AS n FROM career_milestones WHERE tenant_id = $1 AND user_id = $2",
-            vec![tx.tenant_id().as_uuid().into(), user.into()],
-        ))
-        .await?
-        .map(|row| row.try_get::<i64>("", "n"))
-        .transpose()?
-        .unwrap_or(0);
+    let count = crate::db::sql::count(
+        tx,
+        "SELECT count(*) AS n FROM career_milestones WHERE tenant_id = $1 AND user_id = $2",
+        vec![tx.tenant_id().as_uuid().into(), user.into()],
+    )
+    .await?;
     if count >= MAX_MILESTONES {
         return Err(CareerError::conflict(
             "milestones_full",

@@ -417,19 +417,11 @@ pub async fn remove_own_skill(
     user: Uuid,
     skill_id: Uuid,
 ) -> Result<()> {
-    let ratings = tx
-        .query_one_raw(statement(
-            "SELECT count(*) AS n FROM skill_ratings WHERE tenant_id = $1 AND user_id = $2 AND skill_id = $3",
-            vec![
+    let ratings = crate::db::sql::count(tx, "SELECT count(*) AS n FROM skill_ratings WHERE tenant_id = $1 AND user_id = $2 AND skill_id = $3", vec![
                 tx.tenant_id().as_uuid().into(),
                 user.into(),
                 skill_id.into(),
-            ],
-        ))
-        .await?
-        .map(|row| row.try_get::<i64>("", "n"))
-        .transpose()?
-        .unwrap_or(0);
+            ]).await?;
     let removed = tx
         .execute_raw(statement(
             "DELETE FROM skill_profile WHERE tenant_id = $1 AND user_id = $2 AND skill_id = $3",

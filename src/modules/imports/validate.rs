@@ -251,19 +251,16 @@ pub async fn run(
             .user_id()
             .map(|u| u.as_uuid())
             .unwrap_or_else(Uuid::nil);
-        tx.query_one_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
+        crate::db::sql::count(
+            tx,
             "SELECT count(*) AS n FROM users u \
              LEFT JOIN memberships ms ON ms.tenant_id = u.tenant_id AND ms.user_id = u.id \
              WHERE u.tenant_id = $1 AND u.status <> 'deactivated' AND ms.role IS DISTINCT FROM 'owner' \
                AND u.id <> $3 AND NOT EXISTS (SELECT 1 FROM import_rows r \
                  WHERE r.tenant_id = $1 AND r.import_id = $2 AND r.user_id = u.id)",
-            [t.into(), import_id.into(), importer.into()],
-        ))
+            vec![t.into(), import_id.into(), importer.into()],
+        )
         .await?
-        .map(|r| r.try_get::<i64>("", "n"))
-        .transpose()?
-        .unwrap_or(0)
     } else {
         0
     };

@@ -188,9 +188,7 @@ pub fn resolve_start(
     local: NaiveDateTime,
     zone: &str,
 ) -> std::result::Result<DateTime<Utc>, FieldError> {
-    let tz: Tz = zone
-        .parse()
-        .map_err(|_| FieldError::new("timezone", "is not an IANA time zone name"))?;
+    let tz = validate::time_zone("timezone", zone)?;
     match tz.from_local_datetime(&local) {
         LocalResult::Single(at) => Ok(at.to_utc()),
         LocalResult::Ambiguous(first, _) => Ok(first.to_utc()),
@@ -582,21 +580,18 @@ async fn ensure_room(tx: &TenantTx, user: Uuid, id: Uuid, now: DateTime<Utc>) ->
         vec![tx.tenant_id().as_uuid().into(), user.into()],
     ))
     .await?;
-    let upcoming = tx
-        .query_one_raw(statement(
-            "SELECT count(*) AS n FROM scheduled_interviews WHERE tenant_id = $1 AND user_id = $2 \
+    let upcoming = crate::db::sql::count(
+        tx,
+        "SELECT count(*) AS n FROM scheduled_interviews WHERE tenant_id = $1 AND user_id = $2 \
              AND status = 'scheduled' AND starts_at > $3 AND id <> $4",
-            vec![
-                tx.tenant_id().as_uuid().into(),
-                user.into(),
-                now.into(),
-                id.into(),
-            ],
-        ))
-        .await?
-        .map(|r| r.try_get::<i64>("", "n"))
-        .transpose()?
-        .unwrap_or(0);
+        vec![
+            tx.tenant_id().as_uuid().into(),
+            user.into(),
+            now.into(),
+            id.into(),
+        ],
+    )
+    .await?;
     if upcoming >= MAX_UPCOMING {
         return Err(ApiError::conflict(
             "calendar_full",

@@ -150,16 +150,13 @@ pub async fn add(
 ) -> Result<ItemRow> {
     calendar::row(tx, user, interview, true).await?;
     let label = validate::label("label", label, 200).map_err(|e| ApiError::Validation(vec![e]))?;
-    let count = tx
-        .query_one_raw(statement(
-            "SELECT count(*) AS n FROM scheduled_interview_checklist \
+    let count = crate::db::sql::count(
+        tx,
+        "SELECT count(*) AS n FROM scheduled_interview_checklist \
              WHERE tenant_id = $1 AND interview_id = $2",
-            vec![tx.tenant_id().as_uuid().into(), interview.into()],
-        ))
-        .await?
-        .map(|r| r.try_get::<i64>("", "n"))
-        .transpose()?
-        .unwrap_or(0);
+        vec![tx.tenant_id().as_uuid().into(), interview.into()],
+    )
+    .await?;
     if count >= MAX_ITEMS {
         return Err(ApiError::conflict(
             "checklist_full",

@@ -6,7 +6,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, FixedOffset};
-use chrono_tz::Tz;
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde_json::json;
 use uuid::Uuid;
@@ -189,8 +188,8 @@ pub async fn save(
     if languages.len() > 10 {
         errors.push(FieldError::new("languages", "must list at most 10"));
     }
-    if input.timezone.parse::<Tz>().is_err() {
-        errors.push(FieldError::new("timezone", "is not an IANA time zone name"));
+    if let Err(e) = validate::time_zone("timezone", &input.timezone) {
+        errors.push(e);
     }
     if !(1..=40).contains(&input.hours_per_week) {
         errors.push(FieldError::new(

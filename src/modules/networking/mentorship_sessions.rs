@@ -34,15 +34,12 @@ const SELECT: &str = "SELECT id, mentorship_id, held_on, minutes, notes, logged_
 
 /// Sessions logged for a mentorship.
 pub async fn count(tx: &TenantTx, mentorship: Uuid) -> Result<i64> {
-    Ok(tx
-        .query_one_raw(statement(
-            "SELECT count(*) AS n FROM mentorship_sessions WHERE tenant_id = $1 AND mentorship_id = $2",
-            vec![tx.tenant_id().as_uuid().into(), mentorship.into()],
-        ))
-        .await?
-        .map(|r| r.try_get::<i64>("", "n"))
-        .transpose()?
-        .unwrap_or(0))
+    Ok(crate::db::sql::count(
+        tx,
+        "SELECT count(*) AS n FROM mentorship_sessions WHERE tenant_id = $1 AND mentorship_id = $2",
+        vec![tx.tenant_id().as_uuid().into(), mentorship.into()],
+    )
+    .await?)
 }
 
 /// The sessions of a mentorship `user` is in, the latest first (at most 500).

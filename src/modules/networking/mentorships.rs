@@ -126,11 +126,8 @@ pub async fn request(
     goals: &str,
     message: &str,
 ) -> Result<MentorshipRow> {
-    if timezone.is_some_and(|zone| recommend::offset_minutes(zone, ctx.now).is_none()) {
-        return Err(ApiError::validation(
-            "timezone",
-            "is not an IANA time zone name",
-        ));
+    if let Some(zone) = timezone {
+        validate::time_zone("timezone", zone).map_err(|e| ApiError::Validation(vec![e]))?;
     }
     let goals = validate::prose("goals", goals, 2000).map_err(|e| ApiError::Validation(vec![e]))?;
     let message =

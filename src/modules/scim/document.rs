@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 
 use crate::{db::sql::SqlBuilder, tenancy::TenantTx};
 
-use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Statement};
+use sea_orm::{DbBackend, FromQueryResult, Statement};
 
 use super::{
     error::{ScimError, ScimResult},
@@ -308,17 +308,13 @@ pub async fn page<R: FromQueryResult>(
     }
     let (where_sql, values) = condition.into_parts();
     let from = source.from;
-    let total = tx
-        .query_one_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            format!("SELECT count(*) AS n FROM {from}{where_sql}"),
-            values.clone(),
-        ))
-        .await?
-        .map(|row| row.try_get::<i64>("", "n"))
-        .transpose()?
-        .unwrap_or(0)
-        .max(0) as u64;
+    let total = crate::db::sql::count(
+        tx,
+        &format!("SELECT count(*) AS n FROM {from}{where_sql}"),
+        values.clone(),
+    )
+    .await?
+    .max(0) as u64;
     if query.count == 0 {
         return Ok((total, Vec::new()));
     }

@@ -316,10 +316,12 @@ pub async fn recommendations(
             Err(e) => errors.push(e),
         }
     }
-    if let Some(zone) = &query.timezone
-        && recommend::offset_minutes(zone, auth.ctx.now).is_none()
+    if let Some(Err(e)) = query
+        .timezone
+        .as_deref()
+        .map(|zone| crate::validate::time_zone("timezone", zone))
     {
-        errors.push(FieldError::new("timezone", "is not an IANA time zone name"));
+        errors.push(e);
     }
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));

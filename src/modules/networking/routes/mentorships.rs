@@ -445,13 +445,9 @@ pub async fn check_fit(
     let auth = open(&state, &tenant, token, Act::Use).await?;
     let (user, _) = auth.principal.user()?;
     let body = body.into_inner();
-    if let Some(zone) = &body.timezone
-        && recommend::offset_minutes(zone, auth.ctx.now).is_none()
-    {
-        return Err(crate::error::ApiError::validation(
-            "timezone",
-            "is not an IANA time zone name",
-        ));
+    if let Some(zone) = &body.timezone {
+        crate::validate::time_zone("timezone", zone)
+            .map_err(|e| crate::error::ApiError::Validation(vec![e]))?;
     }
     let row = mentorships::check_fit(
         &auth.tx,
