@@ -35,6 +35,7 @@ mod m20261207_000023_interview_calendar;
 mod m20261207_000024_referrals;
 mod m20261207_000025_mentoring;
 mod m20261207_000026_mentorship_log;
+mod m20261207_000027_programmes;
 
 /// Owns every object; runs migrations and maintenance. Never used on a request path.
 pub const OWNER_ROLE: &str = "trellis_owner";
@@ -77,6 +78,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000024_referrals::Migration),
             Box::new(m20261207_000025_mentoring::Migration),
             Box::new(m20261207_000026_mentorship_log::Migration),
+            Box::new(m20261207_000027_programmes::Migration),
         ]
     }
 }

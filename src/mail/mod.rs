@@ -15,7 +15,7 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-pub use templates::{InterviewNotice, MailTemplate};
+pub use templates::{InterviewNotice, MailTemplate, Notice};
 
 use crate::{
     config::MailSettings,

@@ -30,6 +30,40 @@ pub enum MailTemplate {
     InterviewReminder(InterviewNotice),
     /// An interview the member had been reminded of is cancelled.
     InterviewCancelled(InterviewNotice),
+    /// A short notice: a programme's match, an event's reminder, a place freed on a waitlist.
+    Notice(Notice),
+}
+
+/// What a short notice says: a headline, a few lines of detail, and what to do next.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    pub org_name: String,
+    /// The member's name.
+    pub name: String,
+    pub subject: String,
+    pub headline: String,
+    pub lines: Vec<String>,
+    pub next: String,
+}
+
+#[derive(Template)]
+#[template(path = "notice.txt", config = "admin-ui/askama.toml", escape = "none")]
+struct NoticeText<'a> {
+    org_name: &'a str,
+    name: &'a str,
+    headline: &'a str,
+    lines: &'a [String],
+    next: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "notice.html", config = "admin-ui/askama.toml")]
+struct NoticeHtml<'a> {
+    org_name: &'a str,
+    name: &'a str,
+    headline: &'a str,
+    lines: &'a [String],
+    next: &'a str,
 }
 
 /// What an interview reminder or cancellation says.
@@ -158,6 +192,7 @@ impl MailTemplate {
             MailTemplate::MfaEnabled { .. } => "mfa_enabled",
             MailTemplate::InterviewReminder(_) => "interview_reminder",
             MailTemplate::InterviewCancelled(_) => "interview_cancelled",
+            MailTemplate::Notice(_) => "notice",
         }
     }
 
@@ -274,6 +309,27 @@ impl MailTemplate {
                     notice.html(headline, file_note).render().map_err(failed)?,
                 ))
             }
+            MailTemplate::Notice(notice) => Ok((
+                format!("{}: {}", notice.org_name, notice.subject),
+                NoticeText {
+                    org_name: &notice.org_name,
+                    name: &notice.name,
+                    headline: &notice.headline,
+                    lines: &notice.lines,
+                    next: &notice.next,
+                }
+                .render()
+                .map_err(failed)?,
+                NoticeHtml {
+                    org_name: &notice.org_name,
+                    name: &notice.name,
+                    headline: &notice.headline,
+                    lines: &notice.lines,
+                    next: &notice.next,
+                }
+                .render()
+                .map_err(failed)?,
+            )),
         }
     }
 }
@@ -344,6 +400,32 @@ mod tests {
             interviewers: vec!["Ada Lovelace (CTO)".into(), "Alan Turing".into()],
             open_items: vec!["Prepare questions to ask".into()],
         }
+    }
+
+    #[test]
+    fn a_notice_lists_its_lines_and_escapes_them_in_html() {
+        let (subject, text, html) = MailTemplate::Notice(Notice {
+            org_name: "Acme".into(),
+            name: "Grace".into(),
+            subject: "you have a mentor".into(),
+            headline: "Ada <CTO> is your mentor in Leaders 2027.".into(),
+            lines: vec!["Score 86 of 100".into(), "Languages: en".into()],
+            next: "Say hello and agree on your first session.".into(),
+        })
+        .render()
+        .unwrap();
+        assert_eq!(subject, "Acme: you have a mentor");
+        assert!(text.contains("Hello Grace,"), "{text}");
+        assert!(text.contains("Ada <CTO> is your mentor"), "{text}");
+        assert!(
+            text.contains("  Score 86 of 100\n  Languages: en\n"),
+            "{text}"
+        );
+        assert!(html.contains("<li>Score 86 of 100</li>"), "{html}");
+        assert!(
+            html.contains("Ada &#60;CTO&#62;") || html.contains("Ada &lt;CTO&gt;"),
+            "{html}"
+        );
     }
 
     #[test]

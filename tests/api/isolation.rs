@@ -115,6 +115,7 @@ pub async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
     let referral = crate::referrals::fixtures(app, &owner, &hr_session).await;
     let mentoring =
         crate::mentoring::fixtures(app, &owner, &hr_session, &acme.owner.id.to_string()).await;
+    let programme = crate::programmes::fixtures(app, &owner, &hr_session, &hr.id.to_string()).await;
     let invited_member = invited["member"]["id"].as_str().unwrap().to_owned();
     let owner_pool = app.owner_pool().await;
     let (event_id,): (uuid::Uuid,) = sqlx::query_as(
@@ -157,6 +158,8 @@ pub async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
             ("tracking_code", referral.tracking_code.clone()),
             ("mentor_id", mentoring.mentor_id.clone()),
             ("mentorship_id", mentoring.mentorship_id.clone()),
+            ("programme_id", programme.programme_id.clone()),
+            ("mentee_id", programme.mentee_id.clone()),
         ]),
         secrets: vec![
             acme.id.to_string(),
@@ -198,6 +201,8 @@ pub async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
             referral.referral_id,
             referral.tracking_code,
             mentoring.mentorship_id,
+            programme.programme_id,
+            "Acme Secret Programme".into(),
             "Acme Secret".into(),
             "acme-secret-skill".into(),
         ],
@@ -236,6 +241,7 @@ async fn snapshot(app: &TestApp, acme: &TestTenant) -> Vec<String> {
         "/api/v1/network/referrals",
         "/api/v1/network/mentors/me",
         "/api/v1/network/mentorships",
+        "/api/v1/network/programmes",
     ] {
         let response = app.get("acme", path, &owner.access).await;
         assert_eq!(response.status(), StatusCode::OK, "{path}");

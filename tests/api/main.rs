@@ -37,6 +37,7 @@ mod metrics;
 mod mfa;
 pub mod op;
 mod plans;
+pub mod programmes;
 mod races;
 mod redis_faults;
 pub mod referrals;

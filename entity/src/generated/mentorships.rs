@@ -31,10 +31,19 @@ pub struct Model {
     pub not_a_fit: bool,
     #[sea_orm(column_type = "Text")]
     pub feedback: String,
+    pub programme_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::mentoring_programmes::Entity",
+        from = "(Column::TenantId, Column::ProgrammeId)",
+        to = "(super::mentoring_programmes::Column::TenantId, super::mentoring_programmes::Column::Id)",
+        on_update = "NoAction",
+        on_delete = "SetNull"
+    )]
+    MentoringProgrammes,
     #[sea_orm(has_many = "super::mentorship_sessions::Entity")]
     MentorshipSessions,
     #[sea_orm(
@@ -53,6 +62,12 @@ pub enum Relation {
         on_delete = "Cascade"
     )]
     Users1,
+}
+
+impl Related<super::mentoring_programmes::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::MentoringProgrammes.def()
+    }
 }
 
 impl Related<super::mentorship_sessions::Entity> for Entity {

@@ -67,6 +67,8 @@ pub enum Relation {
     JobPostings,
     #[sea_orm(has_one = "super::mentor_profiles::Entity")]
     MentorProfiles,
+    #[sea_orm(has_many = "super::mentoring_programmes::Entity")]
+    MentoringProgrammes,
     #[sea_orm(has_many = "super::mentorship_sessions::Entity")]
     MentorshipSessions,
     #[sea_orm(has_many = "super::mfa_recovery_codes::Entity")]
@@ -75,6 +77,8 @@ pub enum Relation {
     PasswordResets,
     #[sea_orm(has_many = "super::portfolio_projects::Entity")]
     PortfolioProjects,
+    #[sea_orm(has_many = "super::programme_participants::Entity")]
+    ProgrammeParticipants,
     #[sea_orm(has_many = "super::referrals::Entity")]
     Referrals,
     #[sea_orm(has_many = "super::roles::Entity")]
@@ -157,6 +161,12 @@ impl Related<super::mentor_profiles::Entity> for Entity {
     }
 }
 
+impl Related<super::mentoring_programmes::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::MentoringProgrammes.def()
+    }
+}
+
 impl Related<super::mentorship_sessions::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::MentorshipSessions.def()
@@ -178,6 +188,12 @@ impl Related<super::password_resets::Entity> for Entity {
 impl Related<super::portfolio_projects::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::PortfolioProjects.def()
+    }
+}
+
+impl Related<super::programme_participants::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::ProgrammeParticipants.def()
     }
 }
 

@@ -41,13 +41,14 @@ pub struct MentorshipRow {
     pub not_a_fit: bool,
     pub rating: Option<i16>,
     pub feedback: String,
+    pub programme_id: Option<Uuid>,
 }
 
 const SELECT: &str = "SELECT s.id, s.mentor_id, \
      CASE WHEN a.display_name = '' THEN a.email ELSE a.display_name END AS mentor_name, s.mentee_id, \
      CASE WHEN b.display_name = '' THEN b.email ELSE b.display_name END AS mentee_name, s.status, s.goals, \
      s.message, s.score, s.breakdown, s.response_note, s.requested_at, s.responded_at, s.ended_at, \
-     s.fit_checked_at, s.not_a_fit, s.rating, s.feedback \
+     s.fit_checked_at, s.not_a_fit, s.rating, s.feedback, s.programme_id \
      FROM mentorships s JOIN users a ON a.tenant_id = s.tenant_id AND a.id = s.mentor_id \
      JOIN users b ON b.tenant_id = s.tenant_id AND b.id = s.mentee_id";
 
@@ -85,7 +86,7 @@ pub async fn get(tx: &TenantTx, user: Uuid, id: Uuid, lock: bool) -> Result<Ment
     .ok_or_else(ApiError::not_found)
 }
 
-fn unavailable(reason: Excluded) -> ApiError {
+pub(super) fn unavailable(reason: Excluded) -> ApiError {
     match reason {
         Excluded::Yourself => ApiError::validation("mentor_id", "is you"),
         Excluded::Inactive => ApiError::conflict(

@@ -207,16 +207,10 @@ async fn history(
     .collect())
 }
 
-/// The mentor as matching sees them, without their skills yet, or the filter that leaves them out.
-fn candidate(
-    mentee: &Mentee,
-    profile: &mentors::Mentor,
-    past: Option<&HistoryRow>,
-    level: Option<i64>,
-    now: DateTime<Utc>,
-) -> std::result::Result<Mentor, Excluded> {
+/// The mentor as matching sees them, without their skills and history with any mentee.
+fn unfiltered(profile: &mentors::Mentor, level: Option<i64>, now: DateTime<Utc>) -> Mentor {
     let row = &profile.row;
-    let mentor = Mentor {
+    Mentor {
         id: row.user_id,
         active: row.active,
         mentee_limit: i64::from(row.mentee_limit),
@@ -228,8 +222,23 @@ fn candidate(
         skills: BTreeMap::new(),
         ratings: row.ratings,
         rating_sum: row.rating_sum,
+        declined: false,
+        connected: false,
+    }
+}
+
+/// The mentor as matching sees them, without their skills yet, or the filter that leaves them out.
+fn candidate(
+    mentee: &Mentee,
+    profile: &mentors::Mentor,
+    past: Option<&HistoryRow>,
+    level: Option<i64>,
+    now: DateTime<Utc>,
+) -> std::result::Result<Mentor, Excluded> {
+    let mentor = Mentor {
         declined: past.is_some_and(|h| h.declined),
         connected: past.is_some_and(|h| h.connected),
+        ..unfiltered(profile, level, now)
     };
     match matching::filter(mentee, &mentor) {
         Some(reason) => Err(reason),
@@ -304,6 +313,103 @@ pub async fn recommend(
         excluded,
         weights,
     ))
+}
+
+/// What the batch matching of a cohort needs: each mentor's profile (`None`: no active profile, or not
+/// an active member), and every mentee's score with every mentor, or the filter that forbids the pair.
+pub struct CohortScores {
+    pub mentors: Vec<Option<mentors::Mentor>>,
+    /// By mentee, then mentor, in the order given.
+    pub scores: Vec<Vec<std::result::Result<Breakdown, Excluded>>>,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct PairHistoryRow {
+    mentee_id: Uuid,
+    mentor_id: Uuid,
+    declined: bool,
+    connected: bool,
+}
+
+/// Scores every pair of `mentees` and `mentor_ids` as the recommendations would, in a fixed number of
+/// statements however large the cohort (the mentees' own views are gathered by the caller, with
+/// [`mentee`]).
+pub async fn cohort(
+    tx: &TenantTx,
+    mentees: &[Mentee],
+    mentor_ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<CohortScores> {
+    let weights = weights(tx).await?;
+    let profiles_by_id: BTreeMap<Uuid, mentors::Mentor> = mentors::list(tx, None)
+        .await?
+        .into_iter()
+        .filter(|m| mentor_ids.contains(&m.row.user_id))
+        .map(|m| (m.row.user_id, m))
+        .collect();
+    let ids: Vec<Uuid> = profiles_by_id.keys().copied().collect();
+    let levels = role_levels(tx, &ids).await?;
+    let mentee_ids: Vec<Uuid> = mentees.iter().map(|m| m.id).collect();
+    let past: BTreeMap<(Uuid, Uuid), PairHistoryRow> = if mentee_ids.is_empty() || ids.is_empty() {
+        BTreeMap::new()
+    } else {
+        PairHistoryRow::find_by_statement(statement(
+            "SELECT mentee_id, mentor_id, bool_or(status = 'declined' OR not_a_fit) AS declined, \
+             bool_or(status IN ('requested', 'accepted', 'active')) AS connected \
+             FROM mentorships WHERE tenant_id = $1 AND mentee_id = ANY($2) AND mentor_id = ANY($3) \
+             GROUP BY mentee_id, mentor_id",
+            vec![
+                tx.tenant_id().as_uuid().into(),
+                mentee_ids.into(),
+                ids.clone().into(),
+            ],
+        ))
+        .all(tx)
+        .await?
+        .into_iter()
+        .map(|h| ((h.mentee_id, h.mentor_id), h))
+        .collect()
+    };
+    // Each mentor's view once, skills included; the pair's history is set per mentee below, and the
+    // filters run per pair.
+    let mut views: Vec<Mentor> = profiles_by_id
+        .iter()
+        .map(|(id, profile)| unfiltered(profile, levels.get(id).copied(), now))
+        .collect();
+    with_skills(tx, &mut views, &profiles_by_id, now).await?;
+    let views: BTreeMap<Uuid, Mentor> = views.into_iter().map(|v| (v.id, v)).collect();
+    let scores = mentees
+        .iter()
+        .map(|mentee| {
+            mentor_ids
+                .iter()
+                .map(|id| match views.get(id) {
+                    None => Err(if *id == mentee.id {
+                        Excluded::Yourself
+                    } else {
+                        Excluded::Inactive
+                    }),
+                    Some(view) => {
+                        let history = past.get(&(mentee.id, *id));
+                        let pair = Mentor {
+                            declined: history.is_some_and(|h| h.declined),
+                            connected: history.is_some_and(|h| h.connected),
+                            ..view.clone()
+                        };
+                        matching::evaluate(mentee, &pair, &weights)
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let mut profiles_by_id = profiles_by_id;
+    Ok(CohortScores {
+        mentors: mentor_ids
+            .iter()
+            .map(|id| profiles_by_id.remove(id))
+            .collect(),
+        scores,
+    })
 }
 
 /// The score `mentor` (who must have a profile: 404 else) has for `mentee` now, or the filter that

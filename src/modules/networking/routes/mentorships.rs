@@ -57,6 +57,8 @@ pub struct MentorshipResponse {
     pub rating: Option<i16>,
     /// The mentee's words at the fit check or the end.
     pub feedback: String,
+    /// The programme whose publication made it (null: the mentee asked).
+    pub programme_id: Option<Uuid>,
 }
 
 impl From<MentorshipRow> for MentorshipResponse {
@@ -84,6 +86,7 @@ impl From<MentorshipRow> for MentorshipResponse {
             not_a_fit: row.not_a_fit,
             rating: row.rating,
             feedback: row.feedback,
+            programme_id: row.programme_id,
         }
     }
 }

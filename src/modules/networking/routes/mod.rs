@@ -4,6 +4,7 @@
 pub mod mentors;
 pub mod mentorships;
 pub mod postings;
+pub mod programmes;
 pub mod referrals;
 
 use crate::{
