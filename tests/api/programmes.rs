@@ -324,7 +324,14 @@ async fn a_programme_goes_from_opt_in_to_published_mentorships_and_mails() {
     }
 
     // Adjusting: a pair the filters forbid is refused; a mentee kept out stays out on the next run.
+    // The owner learns only that the pair is not allowed (the filters speak of private history and
+    // reporting lines); HR hears which filter.
     let forbidden = set_match(&app, &c.lead.1, &id, &c.ana.0, Some(&c.boss.0)).await;
+    assert_eq!(
+        expect_problem(forbidden, StatusCode::CONFLICT).await,
+        "pair_not_allowed"
+    );
+    let forbidden = set_match(&app, &hr, &id, &c.ana.0, Some(&c.boss.0)).await;
     assert_eq!(
         expect_problem(forbidden, StatusCode::CONFLICT).await,
         "reporting_line"
@@ -358,6 +365,34 @@ async fn a_programme_goes_from_opt_in_to_published_mentorships_and_mails() {
         mentor_of(&ben_with_mo, &c.ben.0).as_deref(),
         Some(c.mo.0.email.as_str())
     );
+    // The pair's score is the one Ben's recommendations give Mo.
+    let recommended = ok(app
+        .get(
+            "acme",
+            "/api/v1/network/mentors/recommendations?timezone=Europe/Berlin",
+            &c.ben.1.access,
+        )
+        .await)
+    .await;
+    let mo_for_ben = recommended["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["mentor"]["user_id"] == c.mo.0.id.to_string())
+        .unwrap_or_else(|| panic!("Mo is recommended to Ben: {recommended}"))
+        .clone();
+    let ben_row = ben_with_mo["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["mentee"]["id"] == c.ben.0.id.to_string())
+        .unwrap()
+        .clone();
+    assert_eq!(
+        ben_row["breakdown"], mo_for_ben["score"],
+        "{ben_row} {mo_for_ben}"
+    );
+    assert_eq!(ben_row["pinned"], true);
     let mo_full = set_match(&app, &c.lead.1, &id, &c.cy.0, Some(&c.mo.0)).await;
     assert_eq!(
         expect_problem(mo_full, StatusCode::CONFLICT).await,
@@ -565,11 +600,27 @@ async fn publishing_a_draft_that_went_stale_is_refused_whole() {
     ok(join(&app, &c.boss.1, &id, json!({ "role": "mentor" })).await).await;
     ok(join(&app, &c.ben.1, &id, json!({ "role": "mentee" })).await).await;
     ok(join(&app, &c.cy.1, &id, json!({ "role": "mentee" })).await).await;
+    // A mentee deactivated after joining is matched with nobody and not shown.
+    ok(join(&app, &c.ana.1, &id, json!({ "role": "mentee" })).await).await;
+    ok(app
+        .post(
+            "acme",
+            &format!("/api/v1/members/{}/deactivate", c.ana.0.id),
+            &hr.access,
+            &json!({}),
+        )
+        .await)
+    .await;
     let draft = ok(app
         .post("acme", &format!("{path}/match"), &hr.access, &json!({}))
         .await)
     .await;
     assert_eq!(draft["matched"], 2, "{draft}");
+    assert_eq!(draft["unmatched"], 0, "{draft}");
+    assert!(
+        !draft.to_string().contains(&c.ana.0.id.to_string()),
+        "{draft}"
+    );
     let bens_mentor = draft["matches"]
         .as_array()
         .unwrap()

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::{
     assignment::{self, Method, Problem},
-    matching::{Breakdown, Mentee},
+    matching::{Breakdown, Excluded, Mentee},
     mentorships,
     programmes::{self, ParticipantRow, ProgrammeRow, Viewer},
     recommend,
@@ -76,7 +76,8 @@ impl Draft {
     }
 }
 
-/// Every mentee of the programme with their draft match (or why they have none).
+/// Every mentee of the programme who is an active member, with their draft match (or why they have
+/// none). A deactivated member's row stays until they return, and is neither shown nor published.
 pub async fn rows(tx: &TenantTx, programme: Uuid) -> Result<Vec<DraftRow>> {
     Ok(DraftRow::find_by_statement(statement(
         "SELECT x.user_id AS mentee_id, \
@@ -85,6 +86,7 @@ pub async fn rows(tx: &TenantTx, programme: Uuid) -> Result<Vec<DraftRow>> {
          m.breakdown, coalesce(m.pinned, false) AS pinned, \
          CASE WHEN m.mentee_id IS NULL THEN 'not_matched_yet' ELSE m.unmatched END AS unmatched \
          FROM programme_participants x JOIN users a ON a.tenant_id = x.tenant_id AND a.id = x.user_id \
+         AND a.status = 'active' \
          LEFT JOIN programme_matches m ON m.tenant_id = x.tenant_id AND m.programme_id = x.programme_id \
          AND m.mentee_id = x.user_id \
          LEFT JOIN users b ON b.tenant_id = m.tenant_id AND b.id = m.mentor_id \
@@ -146,6 +148,7 @@ pub async fn run(tx: &TenantTx, ctx: &AuditCtx, viewer: Viewer, id: Uuid) -> Res
     programmes::ensure_open(&programme)?;
     let cohort = programmes::participants(tx, id).await?;
     let before = rows(tx, id).await?;
+    // `rows` lists active mentees only: a deactivated one's pin neither counts nor takes a place.
     let pinned: BTreeMap<Uuid, Option<Uuid>> = before
         .iter()
         .filter(|r| r.pinned)
@@ -163,7 +166,7 @@ pub async fn run(tx: &TenantTx, ctx: &AuditCtx, viewer: Viewer, id: Uuid) -> Res
     let mut mentees = Vec::new();
     for participant in cohort
         .iter()
-        .filter(|p| p.role == "mentee" && !pinned.contains_key(&p.user_id))
+        .filter(|p| p.role == "mentee" && p.active && !pinned.contains_key(&p.user_id))
     {
         mentees.push(mentee_view(tx, participant, ctx.now).await?);
     }
@@ -244,13 +247,28 @@ pub async fn run(tx: &TenantTx, ctx: &AuditCtx, viewer: Viewer, id: Uuid) -> Res
         AuditEvent::new("programme.matched")
             .target("programme", id, Some(programme.name.as_str()))
             .metadata(json!({
-                "mentees": mentees.len() + pinned.len(), "matched": matched, "pinned": pinned.len(),
-                "mentors": mentor_ids.len(), "total": solved.total, "method": method,
+                "mentees": mentees.len() + pinned.len(), "pinned": pinned.len(),
+                "matched_by_run": matched, "total_by_run": solved.total,
+                "mentors": mentor_ids.len(), "method": method,
             })),
     )
     .await?;
     let programme = programmes::get(tx, viewer, id, false).await?;
     draft(tx, programme).await
+}
+
+/// Why a pair is refused, as the owner may learn it: HR hears the filter; an owner who is not HR only
+/// that the pair is not allowed, since the filters speak of private history (a decline, an open request)
+/// and of reporting lines.
+pub fn not_allowed(viewer: Viewer, reason: Excluded) -> ApiError {
+    if viewer.manages {
+        mentorships::unavailable(reason)
+    } else {
+        ApiError::conflict(
+            "pair_not_allowed",
+            "the matching's filters do not allow this pair",
+        )
+    }
 }
 
 async fn mentee_participant(
@@ -259,7 +277,7 @@ async fn mentee_participant(
     mentee: Uuid,
 ) -> Result<ParticipantRow> {
     match programmes::participation(tx, programme, mentee).await {
-        Ok(p) if p.role == "mentee" => Ok(p),
+        Ok(p) if p.role == "mentee" && p.active => Ok(p),
         Ok(_) | Err(ApiError::NotFound { .. }) => Err(ApiError::not_found()),
         Err(other) => Err(other),
     }
@@ -296,7 +314,7 @@ pub async fn set(
             let scored = recommend::cohort(tx, &[view], &[mentor], ctx.now).await?;
             let breakdown = match scored.scores.first().and_then(|r| r.first()) {
                 Some(Ok(b)) => *b,
-                Some(Err(reason)) => return Err(mentorships::unavailable(*reason)),
+                Some(Err(reason)) => return Err(not_allowed(viewer, *reason)),
                 None => return Err(ApiError::internal(anyhow::anyhow!("no score for the pair"))),
             };
             let others = slot.assigned - i64::from(before == Some(mentor));

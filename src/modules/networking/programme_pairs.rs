@@ -179,7 +179,12 @@ pub async fn publish(
                 "{} → {}: {}",
                 name(mentee),
                 name(mentor),
-                reason_name(*reason)
+                // The filters' names speak of private history; HR hears them, an owner does not.
+                if viewer.manages {
+                    reason_name(*reason)
+                } else {
+                    "not_allowed"
+                }
             )),
             None => stale.push(format!("{} → {}: not scored", name(mentee), name(mentor))),
         }

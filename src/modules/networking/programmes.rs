@@ -261,8 +261,7 @@ pub async fn update(
     }
     let closing = match input.status.as_deref() {
         None => false,
-        Some(s) if s == current.status => false,
-        Some("closed") => true,
+        Some("closed") => current.status != "closed",
         Some(_) => {
             errors.push(FieldError::new(
                 "status",
@@ -337,14 +336,16 @@ pub struct ParticipantRow {
     pub languages: Vec<String>,
     pub timezone: Option<String>,
     pub joined_at: DateTime<FixedOffset>,
+    /// An active member (a deactivated one is matched with nobody).
+    pub active: bool,
 }
 
 const PARTICIPANTS: &str = "SELECT x.user_id, \
      CASE WHEN u.display_name = '' THEN u.email ELSE u.display_name END AS display_name, u.email, \
-     x.role, x.places, x.goals, x.languages, x.timezone, x.joined_at \
+     x.role, x.places, x.goals, x.languages, x.timezone, x.joined_at, u.status = 'active' AS active \
      FROM programme_participants x JOIN users u ON u.tenant_id = x.tenant_id AND u.id = x.user_id";
 
-/// The cohort, mentors first, then by name.
+/// The cohort, mentees first, then mentors, each by name.
 pub async fn participants(tx: &TenantTx, programme: Uuid) -> Result<Vec<ParticipantRow>> {
     Ok(ParticipantRow::find_by_statement(statement(
         &format!(
@@ -554,8 +555,8 @@ pub async fn leave(
     programme_id: Uuid,
 ) -> Result<()> {
     let programme = get(tx, viewer, programme_id, true).await?;
-    let before = participation(tx, programme_id, viewer.user).await?;
     ensure_open(&programme)?;
+    let before = participation(tx, programme_id, viewer.user).await?;
     tx.execute_raw(statement(
         "DELETE FROM programme_participants WHERE tenant_id = $1 AND programme_id = $2 AND user_id = $3",
         vec![
