@@ -36,6 +36,7 @@ mod m20261207_000024_referrals;
 mod m20261207_000025_mentoring;
 mod m20261207_000026_mentorship_log;
 mod m20261207_000027_programmes;
+mod m20261207_000028_communities_and_events;
 
 /// Owns every object; runs migrations and maintenance. Never used on a request path.
 pub const OWNER_ROLE: &str = "trellis_owner";
@@ -79,6 +80,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000025_mentoring::Migration),
             Box::new(m20261207_000026_mentorship_log::Migration),
             Box::new(m20261207_000027_programmes::Migration),
+            Box::new(m20261207_000028_communities_and_events::Migration),
         ]
     }
 }

@@ -25,6 +25,8 @@ pub enum JobKind {
     /// `{"interview_id", "lead_minutes"}`: remind a member of an interview they recorded (`lead_minutes`
     /// null: tell them it is cancelled).
     InterviewNotice,
+    /// `{"event_id", "sequence"}`: remind those going to an event, if it still stands as it was.
+    EventReminder,
 }
 
 impl JobKind {
@@ -33,6 +35,7 @@ impl JobKind {
             JobKind::SendMail => "mail.send",
             JobKind::ImportRun => "import.run",
             JobKind::InterviewNotice => "interview.notice",
+            JobKind::EventReminder => "event.reminder",
         }
     }
 
@@ -41,6 +44,7 @@ impl JobKind {
             "mail.send" => Some(JobKind::SendMail),
             "import.run" => Some(JobKind::ImportRun),
             "interview.notice" => Some(JobKind::InterviewNotice),
+            "event.reminder" => Some(JobKind::EventReminder),
             _ => None,
         }
     }
@@ -51,6 +55,7 @@ impl JobKind {
             JobKind::SendMail => 8,
             JobKind::ImportRun => 10,
             JobKind::InterviewNotice => 5,
+            JobKind::EventReminder => 5,
         }
     }
 }

@@ -227,6 +227,15 @@ impl Worker {
             )
             .await
             .map(|()| Ran::Finished),
+            Some(JobKind::EventReminder) => crate::modules::networking::event_reminders::run(
+                &self.pool,
+                &self.clock,
+                &self.crypto,
+                tenant,
+                &job.payload,
+            )
+            .await
+            .map(|()| Ran::Finished),
             None => Err(JobError::Permanent(format!(
                 "unknown job kind {}",
                 job.kind

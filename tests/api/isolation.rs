@@ -116,6 +116,7 @@ pub async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
     let mentoring =
         crate::mentoring::fixtures(app, &owner, &hr_session, &acme.owner.id.to_string()).await;
     let programme = crate::programmes::fixtures(app, &owner, &hr_session, &hr.id.to_string()).await;
+    let community = crate::communities::fixtures(app, &owner, &hr_session).await;
     let invited_member = invited["member"]["id"].as_str().unwrap().to_owned();
     let owner_pool = app.owner_pool().await;
     let (event_id,): (uuid::Uuid,) = sqlx::query_as(
@@ -160,6 +161,9 @@ pub async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
             ("mentorship_id", mentoring.mentorship_id.clone()),
             ("programme_id", programme.programme_id.clone()),
             ("mentee_id", programme.mentee_id.clone()),
+            ("community_id", community.community_id.clone()),
+            ("post_id", community.post_id.clone()),
+            ("network_event_id", community.network_event_id.clone()),
         ]),
         secrets: vec![
             acme.id.to_string(),
@@ -203,6 +207,12 @@ pub async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
             mentoring.mentorship_id,
             programme.programme_id,
             "Acme Secret Programme".into(),
+            community.community_id,
+            community.post_id,
+            community.network_event_id,
+            "Acme Secret Circle".into(),
+            "Acme Secret Post".into(),
+            "Acme Secret Fair".into(),
             "Acme Secret".into(),
             "acme-secret-skill".into(),
         ],
@@ -242,6 +252,8 @@ async fn snapshot(app: &TestApp, acme: &TestTenant) -> Vec<String> {
         "/api/v1/network/mentors/me",
         "/api/v1/network/mentorships",
         "/api/v1/network/programmes",
+        "/api/v1/network/communities",
+        "/api/v1/network/events",
     ] {
         let response = app.get("acme", path, &owner.access).await;
         assert_eq!(response.status(), StatusCode::OK, "{path}");

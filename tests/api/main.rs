@@ -14,6 +14,7 @@ mod browser;
 pub mod career;
 pub mod career_growth;
 mod catalog;
+pub mod communities;
 mod console;
 mod console_flows;
 mod coordination;

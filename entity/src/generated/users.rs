@@ -57,8 +57,16 @@ pub enum Relation {
     CareerGoals,
     #[sea_orm(has_many = "super::career_positions::Entity")]
     CareerPositions,
+    #[sea_orm(has_many = "super::communities::Entity")]
+    Communities,
+    #[sea_orm(has_many = "super::community_members::Entity")]
+    CommunityMembers,
+    #[sea_orm(has_many = "super::community_posts::Entity")]
+    CommunityPosts,
     #[sea_orm(has_many = "super::course_enrolments::Entity")]
     CourseEnrolments,
+    #[sea_orm(has_many = "super::event_rsvps::Entity")]
+    EventRsvps,
     #[sea_orm(has_many = "super::imports::Entity")]
     Imports,
     #[sea_orm(has_many = "super::interview_sessions::Entity")]
@@ -73,6 +81,8 @@ pub enum Relation {
     MentorshipSessions,
     #[sea_orm(has_many = "super::mfa_recovery_codes::Entity")]
     MfaRecoveryCodes,
+    #[sea_orm(has_many = "super::network_events::Entity")]
+    NetworkEvents,
     #[sea_orm(has_many = "super::password_resets::Entity")]
     PasswordResets,
     #[sea_orm(has_many = "super::portfolio_projects::Entity")]
@@ -137,9 +147,33 @@ impl Related<super::career_positions::Entity> for Entity {
     }
 }
 
+impl Related<super::communities::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Communities.def()
+    }
+}
+
+impl Related<super::community_members::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::CommunityMembers.def()
+    }
+}
+
+impl Related<super::community_posts::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::CommunityPosts.def()
+    }
+}
+
 impl Related<super::course_enrolments::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::CourseEnrolments.def()
+    }
+}
+
+impl Related<super::event_rsvps::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::EventRsvps.def()
     }
 }
 
@@ -176,6 +210,12 @@ impl Related<super::mentorship_sessions::Entity> for Entity {
 impl Related<super::mfa_recovery_codes::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::MfaRecoveryCodes.def()
+    }
+}
+
+impl Related<super::network_events::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::NetworkEvents.def()
     }
 }
 

@@ -6,6 +6,10 @@
 
 pub mod assignment;
 pub mod cohort_matching;
+pub mod communities;
+pub mod community_posts;
+pub mod event_reminders;
+pub mod events;
 pub mod matching;
 pub mod mentors;
 pub mod mentorship_sessions;

@@ -1,6 +1,8 @@
 //! `/api/v1/network/...`: thin handlers and their DTOs, one file per part. Every route needs the plan's
 //! `networking` feature.
 
+pub mod communities;
+pub mod events;
 pub mod mentors;
 pub mod mentorships;
 pub mod postings;
