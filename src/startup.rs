@@ -411,6 +411,7 @@ fn api_scope() -> impl HttpServiceFactory + OpenApiFactory + 'static {
         .service(analytics::routes::overview)
         .service(analytics::routes::adoption)
         .service(analytics::routes::trends)
+        .service(analytics::routes::networking)
         .service(analytics::routes::departments)
         .service(analytics::routes::export)
         .service(career::routes::taxonomy::list_skill_groups)

@@ -37,6 +37,7 @@ mod m20261207_000025_mentoring;
 mod m20261207_000026_mentorship_log;
 mod m20261207_000027_programmes;
 mod m20261207_000028_communities_and_events;
+mod m20261207_000029_mentorship_accepted_at;
 
 /// Owns every object; runs migrations and maintenance. Never used on a request path.
 pub const OWNER_ROLE: &str = "trellis_owner";
@@ -81,6 +82,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000026_mentorship_log::Migration),
             Box::new(m20261207_000027_programmes::Migration),
             Box::new(m20261207_000028_communities_and_events::Migration),
+            Box::new(m20261207_000029_mentorship_accepted_at::Migration),
         ]
     }
 }

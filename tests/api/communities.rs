@@ -565,6 +565,20 @@ async fn events_fill_their_places_then_a_waitlist_promoted_in_order_with_reminde
         (Some(3), Some(0))
     );
 
+    // A new place (a change calendars care about: sequence 1) does not lose the reminder queued for
+    // sequence 0: it queues its own.
+    let placed = ok(app
+        .send_json(
+            Method::PATCH,
+            "acme",
+            &event_path,
+            &hr.access,
+            &json!({ "location": "Atrium, building B" }),
+        )
+        .await)
+    .await;
+    assert_eq!(placed["location"], "Atrium, building B");
+
     // The reminder: nothing before 24 hours ahead; then one each, with the calendar file; once.
     drain(&app).await;
     app.clock.advance(
@@ -577,8 +591,17 @@ async fn events_fill_their_places_then_a_waitlist_promoted_in_order_with_reminde
     for person in [&ada_u, &cy_u, &di_u] {
         let reminded = about(&smtp, person, "reminder: Platform talk");
         assert_eq!(reminded.len(), 1, "{}", person.email);
+        assert!(
+            reminded[0]
+                .text
+                .contains("Platform talk starts in 24 hours."),
+            "{}",
+            reminded[0].text
+        );
+        assert!(reminded[0].text.contains("Where: Atrium, building B"));
         let file = calendar(&reminded[0]);
         assert_eq!(property(&file, "UID"), format!("{id}@events.trellis"));
+        assert_eq!(property(&file, "SEQUENCE"), "1");
         assert_eq!(
             property(&file, "DTSTART"),
             start.format("%Y%m%dT%H%M%SZ").to_string()
@@ -586,7 +609,7 @@ async fn events_fill_their_places_then_a_waitlist_promoted_in_order_with_reminde
     }
     assert!(about(&smtp, &bo_u, "reminder").is_empty(), "Bo withdrew");
 
-    // Moved a day later: a new reminder for the new time (sequence 1), the old job does nothing.
+    // Moved a day later: a new reminder for the new time (sequence 2), an old job does nothing.
     let hr = app.login_owner(&acme).await;
     let later = start + Duration::days(1);
     let moved = ok(app
@@ -621,7 +644,29 @@ async fn events_fill_their_places_then_a_waitlist_promoted_in_order_with_reminde
     drain(&app).await;
     let reminded = about(&smtp, &ada_u, "reminder: Platform talk");
     assert_eq!(reminded.len(), 2);
-    assert_eq!(property(&calendar(&reminded[1]), "SEQUENCE"), "1");
+    assert_eq!(property(&calendar(&reminded[1]), "SEQUENCE"), "2");
+    // Run again, the job reminds nobody twice.
+    let pool = app.owner_pool().await;
+    sqlx::query(
+        "INSERT INTO jobs (tenant_id, id, kind, payload, status, attempts, max_attempts, run_at) \
+         VALUES ($1, gen_random_uuid(), 'event.reminder', $2, 'queued', 0, 5, now() - interval '1 year')",
+    )
+    .bind(acme.id.as_uuid())
+    .bind(json!({ "event_id": id, "sequence": 2 }))
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    drain(&app).await;
+    assert_eq!(about(&smtp, &ada_u, "reminder: Platform talk").len(), 2);
+
+    // Bo answers again: the three places are taken, so Bo waits.
+    let bo = app.login("acme", &bo_u).await;
+    let waiting = ok(app
+        .send_json(Method::PUT, "acme", &rsvp, &bo.access, &json!({}))
+        .await)
+    .await;
+    assert_eq!(waiting["my_status"], "waitlisted");
 
     // Cancelled: everyone going hears, with the file that removes it; then it is final.
     let hr = app.login_owner(&acme).await;
@@ -641,7 +686,13 @@ async fn events_fill_their_places_then_a_waitlist_promoted_in_order_with_reminde
     assert_eq!(told.len(), 1);
     let file = calendar(&told[0]);
     assert_eq!(property(&file, "STATUS"), "CANCELLED");
-    assert_eq!(property(&file, "SEQUENCE"), "2");
+    assert_eq!(property(&file, "SEQUENCE"), "3");
+    let to_waitlist = about(&smtp, &bo_u, "cancelled: Platform talk");
+    assert_eq!(to_waitlist.len(), 1);
+    assert!(
+        to_waitlist[0].attachments.is_empty(),
+        "the waitlist had nothing in its calendar"
+    );
     let after = app
         .send_json(
             Method::PATCH,

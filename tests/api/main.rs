@@ -36,6 +36,7 @@ mod members;
 pub mod mentoring;
 mod metrics;
 mod mfa;
+mod networking_figures;
 pub mod op;
 mod plans;
 pub mod programmes;

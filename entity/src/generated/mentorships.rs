@@ -32,6 +32,7 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub feedback: String,
     pub programme_id: Option<Uuid>,
+    pub accepted_at: Option<DateTimeWithTimeZone>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -66,6 +66,16 @@ pub enum FeatureEvent {
     InvitationAccepted,
     ImportCommitted,
     AuditExported,
+    /// A member asked a mentor.
+    MentorshipRequested,
+    /// A mentorship accepted: dimension `request` (by its mentor) or `programme` (published).
+    MentorshipStarted,
+    ReferralSubmitted,
+    ReferralHired,
+    /// An RSVP: dimension `going` or `waitlisted`.
+    EventRsvp,
+    /// Dimension `thread` or `reply`.
+    CommunityPost,
 }
 
 impl FeatureEvent {
@@ -76,6 +86,12 @@ impl FeatureEvent {
             FeatureEvent::InvitationAccepted => "invitation_accepted",
             FeatureEvent::ImportCommitted => "import_committed",
             FeatureEvent::AuditExported => "audit_exported",
+            FeatureEvent::MentorshipRequested => "mentorship_requested",
+            FeatureEvent::MentorshipStarted => "mentorship_started",
+            FeatureEvent::ReferralSubmitted => "referral_submitted",
+            FeatureEvent::ReferralHired => "referral_hired",
+            FeatureEvent::EventRsvp => "event_rsvp",
+            FeatureEvent::CommunityPost => "community_post",
         }
     }
 
@@ -86,6 +102,12 @@ impl FeatureEvent {
             }
             FeatureEvent::ImportCommitted => "imports",
             FeatureEvent::AuditExported => "audit",
+            FeatureEvent::MentorshipRequested
+            | FeatureEvent::MentorshipStarted
+            | FeatureEvent::ReferralSubmitted
+            | FeatureEvent::ReferralHired
+            | FeatureEvent::EventRsvp
+            | FeatureEvent::CommunityPost => "networking",
         }
     }
 }

@@ -233,7 +233,43 @@ const TREND_METRICS: &[&str] = &[
     "invitation_accepted",
     "import_committed",
     "audit_exported",
+    "mentorship_requested",
+    "mentorship_started",
+    "referral_submitted",
+    "referral_hired",
+    "event_rsvp",
+    "community_post",
 ];
+
+/// Mentoring (match acceptance, time to match, active pairs), referrals (referral-to-hire), events and
+/// communities over a range, read from the networking tables (the plan's `networking` feature).
+#[utoipa::path(
+    tag = "analytics",
+    security(("bearer" = [])),
+    params(RangeQuery),
+    responses((status = 200, description = "The networking figures", body = super::networking::NetworkingReport))
+)]
+#[get("/analytics/networking")]
+pub async fn networking(
+    state: Data<AppState>,
+    tenant: Tenant,
+    token: AccessToken,
+    query: ValidQuery<RangeQuery>,
+) -> ApiResult<Json<super::networking::NetworkingReport>> {
+    let auth = token
+        .open_for(
+            &state,
+            &tenant,
+            Feature::Networking,
+            Obj::Analytics,
+            Act::Read,
+        )
+        .await?;
+    let (from, to) = range(&state, query.from, query.to)?;
+    let report = super::networking::report(&auth.tx, from, to).await?;
+    auth.tx.commit().await?;
+    Ok(Json(report))
+}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DepartmentReport {

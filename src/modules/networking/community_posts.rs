@@ -89,7 +89,7 @@ pub async fn thread(tx: &TenantTx, community: Uuid, id: Uuid) -> Result<Vec<Post
     Ok(PostRow::find_by_statement(statement(
         &format!(
             "{SELECT} WHERE p.tenant_id = $1 AND p.community_id = $2 AND (p.id = $3 OR p.root_id = $3) \
-             ORDER BY p.depth = 0 DESC, p.created_at, p.id LIMIT 2001"
+             ORDER BY p.depth = 0 DESC, p.created_at, p.id LIMIT 2000"
         ),
         vec![
             tx.tenant_id().as_uuid().into(),
@@ -210,16 +210,22 @@ pub async fn edit(
             "must not be empty (remove the post instead)",
         ));
     }
-    tx.execute_raw(statement(
-        "UPDATE community_posts SET body = $3, edited_at = $4 WHERE tenant_id = $1 AND id = $2",
-        vec![
-            tx.tenant_id().as_uuid().into(),
-            id.into(),
-            body.into(),
-            ctx.now.into(),
-        ],
-    ))
-    .await?;
+    let edited = tx
+        .execute_raw(statement(
+            "UPDATE community_posts SET body = $3, edited_at = $4 WHERE tenant_id = $1 AND id = $2 \
+             AND removed_at IS NULL",
+            vec![
+                tx.tenant_id().as_uuid().into(),
+                id.into(),
+                body.into(),
+                ctx.now.into(),
+            ],
+        ))
+        .await?;
+    if edited.rows_affected() == 0 {
+        // Removed while this was on its way.
+        return Err(ApiError::conflict("post_removed", "this post was removed"));
+    }
     audit::record(
         tx,
         ctx,

@@ -30,6 +30,16 @@ struct Due {
     email: String,
 }
 
+/// "in 24 hours", "in 5 hours": the time left, to the nearest hour.
+fn lead(ahead: chrono::Duration) -> String {
+    let hours = (ahead.num_minutes() + 30) / 60;
+    if hours == 1 {
+        "in one hour".into()
+    } else {
+        format!("in {hours} hours")
+    }
+}
+
 pub async fn run(
     pool: &PgPool,
     clock: &SharedClock,
@@ -57,9 +67,11 @@ pub async fn run(
         Err(crate::error::ApiError::NotFound { .. }) => return tx.commit().await.map_err(retry),
         Err(other) => return Err(JobError::Retry(other.to_string())),
     };
+    // Too late within the last hour (a backlog, retries): the reminder would only be noise.
+    let ahead = event.starts_at.to_utc() - ctx.now;
     if event.status != "scheduled"
         || i64::from(event.sequence) != sequence
-        || event.starts_at.to_utc() <= ctx.now
+        || ahead < chrono::Duration::hours(1)
     {
         return tx.commit().await.map_err(retry);
     }
@@ -94,8 +106,8 @@ pub async fn run(
         let notice = Notice {
             org_name: org.clone(),
             name: person.name.clone(),
-            subject: format!("reminder: {} tomorrow", event.title),
-            headline: format!("{} starts in 24 hours.", event.title),
+            subject: format!("reminder: {}", event.title),
+            headline: format!("{} starts {}.", event.title, lead(ahead)),
             lines,
             next:
                 "The attached calendar file adds it to your calendar, or updates it. If you cannot \

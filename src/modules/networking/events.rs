@@ -86,10 +86,15 @@ impl EventRow {
             Ok(tz) => {
                 let start = self.starts_at.with_timezone(&tz);
                 let end = self.ends_at.with_timezone(&tz);
+                let end_format = if end.date_naive() == start.date_naive() {
+                    "%H:%M %Z"
+                } else {
+                    "%A %-d %B %Y, %H:%M %Z"
+                };
                 format!(
                     "{}–{} ({})",
                     start.format("%A %-d %B %Y, %H:%M"),
-                    end.format("%H:%M %Z"),
+                    end.format(end_format),
                     self.timezone
                 )
             }
@@ -491,15 +496,18 @@ pub async fn update(
     ))
     .await?;
     let event = get(tx, member.user, id, false).await?;
-    let moved = fields.starts_at != current.starts_at.to_utc();
-    if moved && !cancelling {
+    // A new sequence needs its own reminder: the queued one does nothing now. Those already reminded
+    // are reminded again, with the updated file, when the new one is due.
+    if calendar_changed && !cancelling {
         schedule_reminder(tx, &event, ctx.now).await?;
     }
     let promoted = if cancelling {
         tell_everyone_cancelled(tx, ctx, crypto, &event).await?;
         Vec::new()
-    } else {
+    } else if event.starts_at.to_utc() > ctx.now {
         promote(tx, ctx, crypto, &event).await?
+    } else {
+        Vec::new()
     };
     audit::record(
         tx,
@@ -598,8 +606,9 @@ async fn promote(
     let promoted: Vec<Uuid> = tx
         .query_all_raw(statement(
             "UPDATE event_rsvps SET status = 'going' WHERE tenant_id = $1 AND event_id = $2 AND user_id IN \
-             (SELECT user_id FROM event_rsvps WHERE tenant_id = $1 AND event_id = $2 AND status = 'waitlisted' \
-              ORDER BY responded_at, user_id \
+             (SELECT r.user_id FROM event_rsvps r JOIN users u ON u.tenant_id = r.tenant_id AND u.id = r.user_id \
+              WHERE r.tenant_id = $1 AND r.event_id = $2 AND r.status = 'waitlisted' AND u.status = 'active' \
+              ORDER BY r.responded_at, r.user_id \
               LIMIT greatest(0, $3 - (SELECT count(*) FROM event_rsvps WHERE tenant_id = $1 AND event_id = $2 \
               AND status = 'going'))) RETURNING user_id",
             vec![
@@ -644,11 +653,12 @@ async fn promote(
     Ok(promoted)
 }
 
-/// The caller's RSVP: `going` while places last, else `waitlisted` (already answered: as it was).
-pub async fn rsvp(tx: &TenantTx, ctx: &AuditCtx, user: Uuid, id: Uuid) -> Result<EventRow> {
+/// The caller's RSVP: `going` while places last, else `waitlisted` (already answered: as it was, and
+/// `false`).
+pub async fn rsvp(tx: &TenantTx, ctx: &AuditCtx, user: Uuid, id: Uuid) -> Result<(EventRow, bool)> {
     let event = get(tx, user, id, true).await?;
     if event.my_status.is_some() {
-        return Ok(event);
+        return Ok((event, false));
     }
     if event.status == "cancelled" {
         return Err(ApiError::conflict(
@@ -686,7 +696,7 @@ pub async fn rsvp(tx: &TenantTx, ctx: &AuditCtx, user: Uuid, id: Uuid) -> Result
             .metadata(json!({ "user_id": user, "status": status })),
     )
     .await?;
-    get(tx, user, id, false).await
+    Ok((get(tx, user, id, false).await?, true))
 }
 
 /// The caller withdraws their RSVP; a place they free goes to the waitlist's first.

@@ -233,6 +233,7 @@ pub async fn respond(
     let now: DateTime<Utc> = ctx.now;
     tx.execute_raw(statement(
         "UPDATE mentorships SET status = $3, response_note = $4, responded_at = $5, \
+         accepted_at = CASE WHEN $3 = 'accepted' THEN $5 END, \
          ended_at = CASE WHEN $3 = 'declined' THEN $5 END, \
          ended_by = CASE WHEN $3 = 'declined' THEN mentor_id END \
          WHERE tenant_id = $1 AND id = $2",

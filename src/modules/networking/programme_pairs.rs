@@ -205,8 +205,8 @@ pub async fn publish(
     let inserted = tx
         .execute_raw(statement(
             "INSERT INTO mentorships (tenant_id, id, mentor_id, mentee_id, status, goals, score, breakdown, \
-             requested_at, responded_at, programme_id) \
-             SELECT $1, r.id, r.mentor_id, r.mentee_id, 'accepted', r.goals, r.score, r.breakdown, $2, $2, $3 \
+             requested_at, responded_at, accepted_at, programme_id) \
+             SELECT $1, r.id, r.mentor_id, r.mentee_id, 'accepted', r.goals, r.score, r.breakdown, $2, $2, $2, $3 \
              FROM jsonb_to_recordset($4) AS r(id uuid, mentor_id uuid, mentee_id uuid, goals text, score integer, breakdown jsonb) \
              ON CONFLICT (tenant_id, mentor_id, mentee_id) WHERE status IN ('requested', 'accepted', 'active') \
              DO NOTHING",

@@ -411,6 +411,16 @@ pub async fn write_post(
     )
     .await?;
     auth.tx.commit().await?;
+    state.usage.feature(
+        tenant.id,
+        auth.principal.user().ok().map(|(u, _)| u),
+        crate::modules::analytics::capture::FeatureEvent::CommunityPost,
+        if row.parent_id.is_some() {
+            "reply"
+        } else {
+            "thread"
+        },
+    );
     Ok(HttpResponse::Created().json(PostResponse::from(row)))
 }
 

@@ -343,8 +343,16 @@ pub async fn rsvp_event(
 ) -> ApiResult<Json<NetworkEventResponse>> {
     let auth = open(&state, &tenant, token, Act::Use).await?;
     let member = member(&state, &auth).await?;
-    let row = events::rsvp(&auth.tx, &auth.ctx, member.user, *id).await?;
+    let (row, answered) = events::rsvp(&auth.tx, &auth.ctx, member.user, *id).await?;
     auth.tx.commit().await?;
+    if answered {
+        state.usage.feature(
+            tenant.id,
+            auth.principal.user().ok().map(|(u, _)| u),
+            crate::modules::analytics::capture::FeatureEvent::EventRsvp,
+            row.my_status.as_deref().unwrap_or(""),
+        );
+    }
     Ok(Json(row.into()))
 }
 

@@ -16,10 +16,13 @@ use crate::{
     authz::Act,
     error::ApiResult,
     http::ValidJson,
-    modules::networking::{
-        mentorship_sessions::{self, NewSession, SessionRow},
-        mentorships::{self, MentorshipRow},
-        recommend,
+    modules::{
+        analytics::capture::FeatureEvent,
+        networking::{
+            mentorship_sessions::{self, NewSession, SessionRow},
+            mentorships::{self, MentorshipRow},
+            recommend,
+        },
     },
     state::AppState,
     tenancy::Tenant,
@@ -153,6 +156,9 @@ pub async fn request_mentorship(
     )
     .await?;
     auth.tx.commit().await?;
+    state
+        .usage
+        .feature(tenant.id, Some(user), FeatureEvent::MentorshipRequested, "");
     Ok(HttpResponse::Created().json(MentorshipResponse::from(row)))
 }
 
@@ -210,6 +216,14 @@ async fn respond(
     let (user, _) = auth.principal.user()?;
     let row = mentorships::respond(&auth.tx, &auth.ctx, user.as_uuid(), id, accept, note).await?;
     auth.tx.commit().await?;
+    if accept {
+        state.usage.feature(
+            tenant.id,
+            Some(user),
+            FeatureEvent::MentorshipStarted,
+            "request",
+        );
+    }
     Ok(Json(row.into()))
 }
 

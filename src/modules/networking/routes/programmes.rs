@@ -660,6 +660,14 @@ pub async fn publish_programme(
     let published =
         programme_pairs::publish(&auth.tx, &auth.ctx, &state.crypto, viewer, *id).await?;
     auth.tx.commit().await?;
+    for _ in 0..published.mentorships {
+        state.usage.feature(
+            tenant.id,
+            None,
+            crate::modules::analytics::capture::FeatureEvent::MentorshipStarted,
+            "programme",
+        );
+    }
     Ok(Json(PublishedResponse {
         programme: ProgrammeResponse::new(published.programme, viewer),
         mentorships: published.mentorships,

@@ -230,6 +230,12 @@ pub async fn create_referral(
     )
     .await?;
     auth.tx.commit().await?;
+    state.usage.feature(
+        tenant.id,
+        Some(user),
+        crate::modules::analytics::capture::FeatureEvent::ReferralSubmitted,
+        "",
+    );
     let url = tracking_url(&state, &tenant, auth.ctx.request.scheme, &row.tracking_code);
     Ok(HttpResponse::Created().json(mine(row, url)))
 }
@@ -343,6 +349,7 @@ pub async fn review_referral(
 ) -> ApiResult<Json<ReferralResponse>> {
     let auth = open(&state, &tenant, token, Act::Manage).await?;
     let body = body.into_inner();
+    let hiring = body.status.as_deref() == Some("hired");
     let row = referrals::review(
         &auth.tx,
         &auth.ctx,
@@ -355,6 +362,14 @@ pub async fn review_referral(
     )
     .await?;
     auth.tx.commit().await?;
+    if hiring && row.status == "hired" {
+        state.usage.feature(
+            tenant.id,
+            None,
+            crate::modules::analytics::capture::FeatureEvent::ReferralHired,
+            "",
+        );
+    }
     let url = tracking_url(&state, &tenant, auth.ctx.request.scheme, &row.tracking_code);
     Ok(Json(full(row, url)))
 }
