@@ -126,6 +126,18 @@ impl ApiError {
         ApiError::Validation(vec![FieldError::new(field, message)])
     }
 
+    /// For a write that may break a unique index: that conflict as `code` (with `detail`), anything
+    /// else as [`From<DbErr>`] has it.
+    pub fn unique(code: &'static str, detail: &'static str) -> impl FnOnce(DbErr) -> ApiError {
+        move |err| {
+            if sqlstate(&err).as_deref() == Some("23505") {
+                ApiError::conflict(code, detail)
+            } else {
+                err.into()
+            }
+        }
+    }
+
     pub fn internal(error: impl Into<anyhow::Error>) -> Self {
         ApiError::Internal(error.into())
     }

@@ -12,10 +12,11 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
+    Caller,
     assignment::{self, Method, Problem},
     matching::{Breakdown, Excluded, Mentee},
     mentorships,
-    programmes::{self, ParticipantRow, ProgrammeRow, Viewer},
+    programmes::{self, ParticipantRow, ProgrammeRow},
     recommend,
 };
 use crate::{
@@ -143,7 +144,7 @@ pub async fn mentee_view(
 }
 
 /// Runs the batch matching: pinned rows stay, every other mentee is matched anew.
-pub async fn run(tx: &TenantTx, ctx: &AuditCtx, viewer: Viewer, id: Uuid) -> Result<Draft> {
+pub async fn run(tx: &TenantTx, ctx: &AuditCtx, viewer: Caller, id: Uuid) -> Result<Draft> {
     let programme = programmes::run_by(tx, viewer, id, true).await?;
     programmes::ensure_open(&programme)?;
     let cohort = programmes::participants(tx, id).await?;
@@ -260,7 +261,7 @@ pub async fn run(tx: &TenantTx, ctx: &AuditCtx, viewer: Viewer, id: Uuid) -> Res
 /// Why a pair is refused, as the owner may learn it: HR hears the filter; an owner who is not HR only
 /// that the pair is not allowed, since the filters speak of private history (a decline, an open request)
 /// and of reporting lines.
-pub fn not_allowed(viewer: Viewer, reason: Excluded) -> ApiError {
+pub fn not_allowed(viewer: Caller, reason: Excluded) -> ApiError {
     if viewer.manages {
         mentorships::unavailable(reason)
     } else {
@@ -288,7 +289,7 @@ async fn mentee_participant(
 pub async fn set(
     tx: &TenantTx,
     ctx: &AuditCtx,
-    viewer: Viewer,
+    viewer: Caller,
     id: Uuid,
     mentee: Uuid,
     mentor: Option<Uuid>,
@@ -364,7 +365,7 @@ pub async fn set(
 pub async fn release(
     tx: &TenantTx,
     ctx: &AuditCtx,
-    viewer: Viewer,
+    viewer: Caller,
     id: Uuid,
     mentee: Uuid,
 ) -> Result<Draft> {

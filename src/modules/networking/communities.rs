@@ -7,6 +7,7 @@ use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde_json::json;
 use uuid::Uuid;
 
+use super::Caller;
 use crate::{
     audit::{self, AuditCtx, AuditEvent},
     db::sql::statement,
@@ -16,13 +17,6 @@ use crate::{
 };
 
 type Result<T> = std::result::Result<T, ApiError>;
-
-/// The caller, and whether they moderate every community (HR: `networking:manage`).
-#[derive(Debug, Clone, Copy)]
-pub struct Member {
-    pub user: Uuid,
-    pub manages: bool,
-}
 
 #[derive(Debug, Clone, FromQueryResult)]
 pub struct CommunityRow {
@@ -40,7 +34,7 @@ pub struct CommunityRow {
 
 impl CommunityRow {
     /// Whether `member` moderates it: an owner, or HR.
-    pub fn moderated_by(&self, member: Member) -> bool {
+    pub fn moderated_by(&self, member: Caller) -> bool {
         member.manages || self.my_role.as_deref() == Some("owner")
     }
 
@@ -95,15 +89,12 @@ pub async fn get(tx: &TenantTx, user: Uuid, id: Uuid, lock: bool) -> Result<Comm
     .ok_or_else(ApiError::not_found)
 }
 
+/// A name that another of the organization's already has.
 fn name_taken(err: sea_orm::DbErr) -> ApiError {
-    if crate::error::sqlstate(&err).as_deref() == Some("23505") {
-        ApiError::conflict(
-            "community_exists",
-            "a community of this name exists already",
-        )
-    } else {
-        err.into()
-    }
+    ApiError::unique(
+        "community_exists",
+        "a community of this name exists already",
+    )(err)
 }
 
 /// Starts a community; its creator is its first owner.
@@ -170,7 +161,7 @@ pub struct CommunityChange {
 pub async fn update(
     tx: &TenantTx,
     ctx: &AuditCtx,
-    member: Member,
+    member: Caller,
     id: Uuid,
     change: CommunityChange,
 ) -> Result<CommunityRow> {

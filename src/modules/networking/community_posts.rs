@@ -8,7 +8,7 @@ use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::communities::{self, Member};
+use super::{Caller, communities};
 use crate::{
     audit::{self, AuditCtx, AuditEvent},
     db::sql::statement,
@@ -241,7 +241,7 @@ pub async fn edit(
 pub async fn remove(
     tx: &TenantTx,
     ctx: &AuditCtx,
-    member: Member,
+    member: Caller,
     community_id: Uuid,
     id: Uuid,
 ) -> Result<()> {

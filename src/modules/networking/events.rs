@@ -9,7 +9,7 @@ use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::communities::{self, Member};
+use super::{Caller, communities};
 use crate::{
     audit::{self, AuditCtx, AuditEvent},
     auth::service::org_name,
@@ -300,7 +300,7 @@ fn check(input: &EventInput, current: Option<&EventRow>, now: DateTime<Utc>) -> 
 }
 
 /// Whether `member` organizes events of `community` (none: the organization's): HR, or its owners.
-async fn may_organize(tx: &TenantTx, member: Member, community: Option<Uuid>) -> Result<bool> {
+async fn may_organize(tx: &TenantTx, member: Caller, community: Option<Uuid>) -> Result<bool> {
     if member.manages {
         return Ok(true);
     }
@@ -336,7 +336,7 @@ async fn schedule_reminder(tx: &TenantTx, event: &EventRow, now: DateTime<Utc>) 
 pub async fn create(
     tx: &TenantTx,
     ctx: &AuditCtx,
-    member: Member,
+    member: Caller,
     input: EventInput,
 ) -> Result<EventRow> {
     if let Some(community) = input.community_id {
@@ -417,7 +417,7 @@ pub async fn update(
     tx: &TenantTx,
     ctx: &AuditCtx,
     crypto: &Crypto,
-    member: Member,
+    member: Caller,
     id: Uuid,
     input: EventInput,
 ) -> Result<EventRow> {
@@ -743,7 +743,7 @@ pub struct AttendeeRow {
 }
 
 /// Who is going and who waits, in order (the organizer, HR or the community's owners).
-pub async fn attendees(tx: &TenantTx, member: Member, id: Uuid) -> Result<Vec<AttendeeRow>> {
+pub async fn attendees(tx: &TenantTx, member: Caller, id: Uuid) -> Result<Vec<AttendeeRow>> {
     let event = get(tx, member.user, id, false).await?;
     if event.organizer_id != Some(member.user)
         && !may_organize(tx, member, event.community_id).await?

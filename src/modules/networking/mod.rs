@@ -20,3 +20,11 @@ pub mod programmes;
 pub mod recommend;
 pub mod referrals;
 pub mod routes;
+
+/// Who calls a networking service: the member, and whether they hold `networking:manage` (HR), which
+/// lets them run every programme, moderate every community and organize any event.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller {
+    pub user: uuid::Uuid,
+    pub manages: bool,
+}

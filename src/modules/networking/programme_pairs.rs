@@ -10,9 +10,10 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
+    Caller,
     cohort_matching::{self, DraftRow},
     matching::Excluded,
-    programmes::{self, ProgrammeRow, Viewer},
+    programmes::{self, ProgrammeRow},
     recommend,
 };
 use crate::{
@@ -79,7 +80,7 @@ pub async fn publish(
     tx: &TenantTx,
     ctx: &AuditCtx,
     crypto: &Crypto,
-    viewer: Viewer,
+    viewer: Caller,
     id: Uuid,
 ) -> Result<Published> {
     let programme = programmes::run_by(tx, viewer, id, true).await?;
@@ -389,7 +390,7 @@ pub struct PairHealth {
 /// The programme's pairs with their sessions (never their notes or goals), the quiet ones first.
 pub async fn health(
     tx: &TenantTx,
-    viewer: Viewer,
+    viewer: Caller,
     id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<(ProgrammeRow, Vec<PairHealth>)> {

@@ -9,7 +9,7 @@ use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::mentors;
+use super::{Caller, mentors};
 use crate::{
     audit::{self, AuditCtx, AuditEvent},
     db::sql::{count, statement},
@@ -60,25 +60,19 @@ const SELECT: &str = "SELECT p.id, p.name, p.description, p.owner_id, \
       AND x.programme_id = p.id AND x.user_id = $2) AS my_role \
      FROM mentoring_programmes p LEFT JOIN users o ON o.tenant_id = p.tenant_id AND o.id = p.owner_id";
 
-/// Who may see which programmes: HR every one; a member open and published ones and those they are
-/// in or own.
-#[derive(Debug, Clone, Copy)]
-pub struct Viewer {
-    pub user: Uuid,
-    pub manages: bool,
-}
-
-impl Viewer {
-    /// Whether the viewer runs `programme`: its owner, or HR.
-    pub fn runs(&self, programme: &ProgrammeRow) -> bool {
-        self.manages || programme.owner_id == Some(self.user)
+impl ProgrammeRow {
+    /// Whether `viewer` runs it: its owner, or HR.
+    pub fn is_run_by(&self, viewer: Caller) -> bool {
+        viewer.manages || self.owner_id == Some(viewer.user)
     }
 }
 
+/// Who may see which programmes (`$2` the caller, `$3` whether HR): HR every one; a member open and
+/// published ones and those they are in or own.
 const VISIBLE: &str = "($3 OR p.status <> 'closed' OR p.owner_id = $2 OR EXISTS (SELECT 1 FROM \
      programme_participants x WHERE x.tenant_id = p.tenant_id AND x.programme_id = p.id AND x.user_id = $2))";
 
-pub async fn list(tx: &TenantTx, viewer: Viewer) -> Result<Vec<ProgrammeRow>> {
+pub async fn list(tx: &TenantTx, viewer: Caller) -> Result<Vec<ProgrammeRow>> {
     Ok(ProgrammeRow::find_by_statement(statement(
         &format!(
             "{SELECT} WHERE p.tenant_id = $1 AND {VISIBLE} \
@@ -95,7 +89,7 @@ pub async fn list(tx: &TenantTx, viewer: Viewer) -> Result<Vec<ProgrammeRow>> {
 }
 
 /// A programme the viewer may see (404 else), locked for a change when `lock`.
-pub async fn get(tx: &TenantTx, viewer: Viewer, id: Uuid, lock: bool) -> Result<ProgrammeRow> {
+pub async fn get(tx: &TenantTx, viewer: Caller, id: Uuid, lock: bool) -> Result<ProgrammeRow> {
     if lock {
         tx.execute_raw(statement(
             "SELECT 1 FROM mentoring_programmes WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
@@ -118,9 +112,9 @@ pub async fn get(tx: &TenantTx, viewer: Viewer, id: Uuid, lock: bool) -> Result<
 }
 
 /// A programme the viewer runs (403 for one they only see), locked for a change when `lock`.
-pub async fn run_by(tx: &TenantTx, viewer: Viewer, id: Uuid, lock: bool) -> Result<ProgrammeRow> {
+pub async fn run_by(tx: &TenantTx, viewer: Caller, id: Uuid, lock: bool) -> Result<ProgrammeRow> {
     let programme = get(tx, viewer, id, lock).await?;
-    if viewer.runs(&programme) {
+    if programme.is_run_by(viewer) {
         Ok(programme)
     } else {
         Err(ApiError::forbidden(
@@ -172,21 +166,18 @@ async fn check_owner(tx: &TenantTx, owner: Uuid, errors: &mut Vec<FieldError>) -
     Ok(())
 }
 
+/// A name that another of the organization's already has.
 fn name_taken(err: sea_orm::DbErr) -> ApiError {
-    if crate::error::sqlstate(&err).as_deref() == Some("23505") {
-        ApiError::conflict(
-            "programme_exists",
-            "a programme of this name exists already",
-        )
-    } else {
-        err.into()
-    }
+    ApiError::unique(
+        "programme_exists",
+        "a programme of this name exists already",
+    )(err)
 }
 
 pub async fn create(
     tx: &TenantTx,
     ctx: &AuditCtx,
-    viewer: Viewer,
+    viewer: Caller,
     input: ProgrammeInput,
 ) -> Result<ProgrammeRow> {
     let mut errors = Vec::new();
@@ -238,7 +229,7 @@ pub async fn create(
 pub async fn update(
     tx: &TenantTx,
     ctx: &AuditCtx,
-    viewer: Viewer,
+    viewer: Caller,
     id: Uuid,
     input: ProgrammeInput,
 ) -> Result<ProgrammeRow> {
@@ -483,7 +474,7 @@ async fn check_join(tx: &TenantTx, user: Uuid, input: &JoinInput) -> Result<Join
 pub async fn join(
     tx: &TenantTx,
     ctx: &AuditCtx,
-    viewer: Viewer,
+    viewer: Caller,
     programme_id: Uuid,
     input: JoinInput,
 ) -> Result<ParticipantRow> {
@@ -551,7 +542,7 @@ pub async fn join(
 pub async fn leave(
     tx: &TenantTx,
     ctx: &AuditCtx,
-    viewer: Viewer,
+    viewer: Caller,
     programme_id: Uuid,
 ) -> Result<()> {
     let programme = get(tx, viewer, programme_id, true).await?;

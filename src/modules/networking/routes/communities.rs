@@ -9,14 +9,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{manages, open};
+use super::{caller, open};
 use crate::{
-    auth::{AccessToken, Authenticated},
+    auth::AccessToken,
     authz::Act,
     error::{ApiError, ApiResult},
     http::{ValidJson, ValidQuery},
     modules::networking::{
-        communities::{self, CommunityChange, CommunityRow, Member},
+        Caller,
+        communities::{self, CommunityChange, CommunityRow},
         community_posts::{self, PostRow},
     },
     state::AppState,
@@ -41,7 +42,7 @@ pub struct CommunityResponse {
 }
 
 impl CommunityResponse {
-    fn new(row: CommunityRow, member: Member) -> CommunityResponse {
+    fn new(row: CommunityRow, member: Caller) -> CommunityResponse {
         CommunityResponse {
             moderates: row.moderated_by(member),
             id: row.id,
@@ -176,14 +177,6 @@ pub struct EditPostRequest {
     pub body: String,
 }
 
-async fn member(state: &AppState, auth: &Authenticated) -> ApiResult<Member> {
-    let (user, _) = auth.principal.user()?;
-    Ok(Member {
-        user: user.as_uuid(),
-        manages: manages(state, auth).await,
-    })
-}
-
 /// Starts a community; the caller becomes its owner.
 #[utoipa::path(
     tag = "networking",
@@ -202,7 +195,7 @@ pub async fn create_community(
     body: ValidJson<CreateCommunityRequest>,
 ) -> ApiResult<HttpResponse> {
     let auth = open(&state, &tenant, token, Act::Use).await?;
-    let member = member(&state, &auth).await?;
+    let member = caller(&state, &auth).await?;
     let row = communities::create(
         &auth.tx,
         &auth.ctx,
@@ -230,7 +223,7 @@ pub async fn list_communities(
     query: ValidQuery<ListCommunitiesQuery>,
 ) -> ApiResult<Json<CommunitiesResponse>> {
     let auth = open(&state, &tenant, token, Act::Use).await?;
-    let member = member(&state, &auth).await?;
+    let member = caller(&state, &auth).await?;
     let rows = communities::list(&auth.tx, member.user, query.mine.unwrap_or(false)).await?;
     auth.tx.commit().await?;
     Ok(Json(CommunitiesResponse {
@@ -256,7 +249,7 @@ pub async fn get_community(
     id: Path<Uuid>,
 ) -> ApiResult<Json<CommunityResponse>> {
     let auth = open(&state, &tenant, token, Act::Use).await?;
-    let member = member(&state, &auth).await?;
+    let member = caller(&state, &auth).await?;
     let row = communities::get(&auth.tx, member.user, *id, false).await?;
     auth.tx.commit().await?;
     Ok(Json(CommunityResponse::new(row, member)))
@@ -283,7 +276,7 @@ pub async fn update_community(
     body: ValidJson<UpdateCommunityRequest>,
 ) -> ApiResult<Json<CommunityResponse>> {
     let auth = open(&state, &tenant, token, Act::Use).await?;
-    let member = member(&state, &auth).await?;
+    let member = caller(&state, &auth).await?;
     let body = body.into_inner();
     let row = communities::update(
         &auth.tx,
@@ -319,7 +312,7 @@ pub async fn join_community(
     id: Path<Uuid>,
 ) -> ApiResult<Json<CommunityResponse>> {
     let auth = open(&state, &tenant, token, Act::Use).await?;
-    let member = member(&state, &auth).await?;
+    let member = caller(&state, &auth).await?;
     let row = communities::join(&auth.tx, &auth.ctx, member.user, *id).await?;
     auth.tx.commit().await?;
     Ok(Json(CommunityResponse::new(row, member)))
@@ -340,7 +333,7 @@ pub async fn leave_community(
     id: Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let auth = open(&state, &tenant, token, Act::Use).await?;
-    let member = member(&state, &auth).await?;
+    let member = caller(&state, &auth).await?;
     communities::leave(&auth.tx, &auth.ctx, member.user, *id).await?;
     auth.tx.commit().await?;
     Ok(HttpResponse::NoContent().finish())
@@ -366,7 +359,7 @@ pub async fn list_posts(
         return Err(ApiError::validation("limit", "must be between 1 and 100"));
     }
     let auth = open(&state, &tenant, token, Act::Use).await?;
-    let member = member(&state, &auth).await?;
+    let member = caller(&state, &auth).await?;
     communities::get(&auth.tx, member.user, *id, false).await?;
     let rows = community_posts::threads(&auth.tx, *id, limit, query.before).await?;
     auth.tx.commit().await?;
@@ -400,7 +393,7 @@ pub async fn write_post(
     body: ValidJson<WritePostRequest>,
 ) -> ApiResult<HttpResponse> {
     let auth = open(&state, &tenant, token, Act::Use).await?;
-    let member = member(&state, &auth).await?;
+    let member = caller(&state, &auth).await?;
     let row = community_posts::write(
         &auth.tx,
         &auth.ctx,
@@ -474,7 +467,7 @@ pub async fn edit_post(
     body: ValidJson<EditPostRequest>,
 ) -> ApiResult<Json<PostResponse>> {
     let auth = open(&state, &tenant, token, Act::Use).await?;
-    let member = member(&state, &auth).await?;
+    let member = caller(&state, &auth).await?;
     let (community, post) = path.into_inner();
     let row = community_posts::edit(
         &auth.tx,
@@ -511,7 +504,7 @@ pub async fn remove_post(
     path: Path<(Uuid, Uuid)>,
 ) -> ApiResult<HttpResponse> {
     let auth = open(&state, &tenant, token, Act::Use).await?;
-    let member = member(&state, &auth).await?;
+    let member = caller(&state, &auth).await?;
     let (community, post) = path.into_inner();
     community_posts::remove(&auth.tx, &auth.ctx, member, community, post).await?;
     auth.tx.commit().await?;

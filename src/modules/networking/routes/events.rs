@@ -9,16 +9,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{manages, open};
+use super::{caller, open};
 use crate::{
-    auth::{AccessToken, Authenticated},
+    auth::AccessToken,
     authz::Act,
     error::{ApiError, ApiResult},
     http::{ValidJson, ValidQuery},
-    modules::networking::{
-        communities::Member,
-        events::{self, AttendeeRow, EventInput, EventRow},
-    },
+    modules::networking::events::{self, AttendeeRow, EventInput, EventRow},
     state::AppState,
     tenancy::Tenant,
 };
@@ -175,14 +172,6 @@ pub struct AttendeesResponse {
     pub items: Vec<AttendeeResponse>,
 }
 
-async fn member(state: &AppState, auth: &Authenticated) -> ApiResult<Member> {
-    let (user, _) = auth.principal.user()?;
-    Ok(Member {
-        user: user.as_uuid(),
-        manages: manages(state, auth).await,
-    })
-}
-
 /// Schedules an event (HR; a community's owners for their community).
 #[utoipa::path(
     tag = "networking",
@@ -202,7 +191,7 @@ pub async fn create_event(
     body: ValidJson<CreateEventRequest>,
 ) -> ApiResult<HttpResponse> {
     let auth = open(&state, &tenant, token, Act::Use).await?;
-    let member = member(&state, &auth).await?;
+    let member = caller(&state, &auth).await?;
     let body = body.into_inner();
     let row = events::create(
         &auth.tx,
@@ -246,7 +235,7 @@ pub async fn list_events(
         return Err(ApiError::validation("limit", "must be between 1 and 200"));
     }
     let auth = open(&state, &tenant, token, Act::Use).await?;
-    let member = member(&state, &auth).await?;
+    let member = caller(&state, &auth).await?;
     let from = query.from.unwrap_or(auth.ctx.now);
     let rows = events::list(&auth.tx, member.user, from, query.community_id, limit).await?;
     auth.tx.commit().await?;
@@ -270,7 +259,7 @@ pub async fn get_event(
     id: Path<Uuid>,
 ) -> ApiResult<Json<NetworkEventResponse>> {
     let auth = open(&state, &tenant, token, Act::Use).await?;
-    let member = member(&state, &auth).await?;
+    let member = caller(&state, &auth).await?;
     let row = events::get(&auth.tx, member.user, *id, false).await?;
     auth.tx.commit().await?;
     Ok(Json(row.into()))
@@ -297,7 +286,7 @@ pub async fn update_event(
     body: ValidJson<UpdateEventRequest>,
 ) -> ApiResult<Json<NetworkEventResponse>> {
     let auth = open(&state, &tenant, token, Act::Use).await?;
-    let member = member(&state, &auth).await?;
+    let member = caller(&state, &auth).await?;
     let body = body.into_inner();
     let row = events::update(
         &auth.tx,
@@ -342,7 +331,7 @@ pub async fn rsvp_event(
     id: Path<Uuid>,
 ) -> ApiResult<Json<NetworkEventResponse>> {
     let auth = open(&state, &tenant, token, Act::Use).await?;
-    let member = member(&state, &auth).await?;
+    let member = caller(&state, &auth).await?;
     let (row, answered) = events::rsvp(&auth.tx, &auth.ctx, member.user, *id).await?;
     auth.tx.commit().await?;
     if answered {
@@ -371,7 +360,7 @@ pub async fn withdraw_rsvp(
     id: Path<Uuid>,
 ) -> ApiResult<Json<NetworkEventResponse>> {
     let auth = open(&state, &tenant, token, Act::Use).await?;
-    let member = member(&state, &auth).await?;
+    let member = caller(&state, &auth).await?;
     let row = events::withdraw(&auth.tx, &auth.ctx, &state.crypto, member.user, *id).await?;
     auth.tx.commit().await?;
     Ok(Json(row.into()))
@@ -395,7 +384,7 @@ pub async fn list_attendees(
     id: Path<Uuid>,
 ) -> ApiResult<Json<AttendeesResponse>> {
     let auth = open(&state, &tenant, token, Act::Use).await?;
-    let member = member(&state, &auth).await?;
+    let member = caller(&state, &auth).await?;
     let rows = events::attendees(&auth.tx, member, *id).await?;
     auth.tx.commit().await?;
     Ok(Json(AttendeesResponse {

@@ -37,3 +37,15 @@ async fn manages(state: &AppState, auth: &Authenticated) -> bool {
         .await
         .is_ok()
 }
+
+/// The caller, with whether they hold `networking:manage`.
+async fn caller(
+    state: &AppState,
+    auth: &Authenticated,
+) -> ApiResult<crate::modules::networking::Caller> {
+    let (user, _) = auth.principal.user()?;
+    Ok(crate::modules::networking::Caller {
+        user: user.as_uuid(),
+        manages: manages(state, auth).await,
+    })
+}

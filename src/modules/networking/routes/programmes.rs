@@ -10,16 +10,17 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{manages, open};
+use super::{caller, open};
 use crate::{
-    auth::{AccessToken, Authenticated},
+    auth::AccessToken,
     authz::Act,
     error::ApiResult,
     http::ValidJson,
     modules::networking::{
+        Caller,
         cohort_matching::{self, Draft},
         programme_pairs,
-        programmes::{self, JoinInput, ParticipantRow, ProgrammeInput, ProgrammeRow, Viewer},
+        programmes::{self, JoinInput, ParticipantRow, ProgrammeInput, ProgrammeRow},
     },
     state::AppState,
     tenancy::Tenant,
@@ -57,9 +58,9 @@ pub struct ProgrammePerson {
 }
 
 impl ProgrammeResponse {
-    fn new(row: ProgrammeRow, viewer: Viewer) -> ProgrammeResponse {
+    fn new(row: ProgrammeRow, viewer: Caller) -> ProgrammeResponse {
         ProgrammeResponse {
-            runs: viewer.runs(&row),
+            runs: row.is_run_by(viewer),
             id: row.id,
             name: row.name,
             description: row.description,
@@ -201,7 +202,7 @@ pub struct DraftResponse {
 }
 
 impl DraftResponse {
-    fn new(draft: Draft, viewer: Viewer) -> DraftResponse {
+    fn new(draft: Draft, viewer: Caller) -> DraftResponse {
         let total_score = draft.total();
         let matched = draft.rows.iter().filter(|r| r.mentor_id.is_some()).count();
         DraftResponse {
@@ -293,14 +294,6 @@ pub struct ProgrammeHealthResponse {
     pub average_rating: Option<f64>,
 }
 
-async fn viewer(state: &AppState, auth: &Authenticated) -> ApiResult<Viewer> {
-    let (user, _) = auth.principal.user()?;
-    Ok(Viewer {
-        user: user.as_uuid(),
-        manages: manages(state, auth).await,
-    })
-}
-
 /// Opens a programme (HR), owned by the caller or the member named.
 #[utoipa::path(
     tag = "networking",
@@ -319,7 +312,7 @@ pub async fn create_programme(
     body: ValidJson<CreateProgrammeRequest>,
 ) -> ApiResult<HttpResponse> {
     let auth = open(&state, &tenant, token, Act::Manage).await?;
-    let viewer = viewer(&state, &auth).await?;
+    let viewer = caller(&state, &auth).await?;
     let body = body.into_inner();
     let row = programmes::create(
         &auth.tx,
@@ -350,7 +343,7 @@ pub async fn list_programmes(
     token: AccessToken,
 ) -> ApiResult<Json<ProgrammesResponse>> {
     let auth = open(&state, &tenant, token, Act::Use).await?;
-    let viewer = viewer(&state, &auth).await?;
+    let viewer = caller(&state, &auth).await?;
     let rows = programmes::list(&auth.tx, viewer).await?;
     auth.tx.commit().await?;
     Ok(Json(ProgrammesResponse {
@@ -376,7 +369,7 @@ pub async fn get_programme(
     id: Path<Uuid>,
 ) -> ApiResult<Json<ProgrammeResponse>> {
     let auth = open(&state, &tenant, token, Act::Use).await?;
-    let viewer = viewer(&state, &auth).await?;
+    let viewer = caller(&state, &auth).await?;
     let row = programmes::get(&auth.tx, viewer, *id, false).await?;
     auth.tx.commit().await?;
     Ok(Json(ProgrammeResponse::new(row, viewer)))
@@ -403,7 +396,7 @@ pub async fn update_programme(
     body: ValidJson<UpdateProgrammeRequest>,
 ) -> ApiResult<Json<ProgrammeResponse>> {
     let auth = open(&state, &tenant, token, Act::Use).await?;
-    let viewer = viewer(&state, &auth).await?;
+    let viewer = caller(&state, &auth).await?;
     let body = body.into_inner();
     let row = programmes::update(
         &auth.tx,
@@ -442,7 +435,7 @@ pub async fn join_programme(
     body: ValidJson<JoinProgrammeRequest>,
 ) -> ApiResult<Json<ParticipantResponse>> {
     let auth = open(&state, &tenant, token, Act::Use).await?;
-    let viewer = viewer(&state, &auth).await?;
+    let viewer = caller(&state, &auth).await?;
     let body = body.into_inner();
     let row = programmes::join(
         &auth.tx,
@@ -477,7 +470,7 @@ pub async fn get_participation(
     id: Path<Uuid>,
 ) -> ApiResult<Json<ParticipantResponse>> {
     let auth = open(&state, &tenant, token, Act::Use).await?;
-    let viewer = viewer(&state, &auth).await?;
+    let viewer = caller(&state, &auth).await?;
     programmes::get(&auth.tx, viewer, *id, false).await?;
     let row = programmes::participation(&auth.tx, *id, viewer.user).await?;
     auth.tx.commit().await?;
@@ -502,7 +495,7 @@ pub async fn leave_programme(
     id: Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let auth = open(&state, &tenant, token, Act::Use).await?;
-    let viewer = viewer(&state, &auth).await?;
+    let viewer = caller(&state, &auth).await?;
     programmes::leave(&auth.tx, &auth.ctx, viewer, *id).await?;
     auth.tx.commit().await?;
     Ok(HttpResponse::NoContent().finish())
@@ -523,7 +516,7 @@ pub async fn list_participants(
     id: Path<Uuid>,
 ) -> ApiResult<Json<ParticipantsResponse>> {
     let auth = open(&state, &tenant, token, Act::Use).await?;
-    let viewer = viewer(&state, &auth).await?;
+    let viewer = caller(&state, &auth).await?;
     programmes::run_by(&auth.tx, viewer, *id, false).await?;
     let rows = programmes::participants(&auth.tx, *id).await?;
     auth.tx.commit().await?;
@@ -550,7 +543,7 @@ pub async fn match_programme(
     id: Path<Uuid>,
 ) -> ApiResult<Json<DraftResponse>> {
     let auth = open(&state, &tenant, token, Act::Use).await?;
-    let viewer = viewer(&state, &auth).await?;
+    let viewer = caller(&state, &auth).await?;
     let draft = cohort_matching::run(&auth.tx, &auth.ctx, viewer, *id).await?;
     auth.tx.commit().await?;
     Ok(Json(DraftResponse::new(draft, viewer)))
@@ -571,7 +564,7 @@ pub async fn get_matches(
     id: Path<Uuid>,
 ) -> ApiResult<Json<DraftResponse>> {
     let auth = open(&state, &tenant, token, Act::Use).await?;
-    let viewer = viewer(&state, &auth).await?;
+    let viewer = caller(&state, &auth).await?;
     let programme = programmes::run_by(&auth.tx, viewer, *id, false).await?;
     let draft = cohort_matching::draft(&auth.tx, programme).await?;
     auth.tx.commit().await?;
@@ -601,7 +594,7 @@ pub async fn set_match(
     body: ValidJson<SetMatchRequest>,
 ) -> ApiResult<Json<DraftResponse>> {
     let auth = open(&state, &tenant, token, Act::Use).await?;
-    let viewer = viewer(&state, &auth).await?;
+    let viewer = caller(&state, &auth).await?;
     let (id, mentee) = path.into_inner();
     let mentor = body.into_inner().mentor_id.flatten();
     let draft = cohort_matching::set(&auth.tx, &auth.ctx, viewer, id, mentee, mentor).await?;
@@ -630,7 +623,7 @@ pub async fn release_match(
     path: Path<(Uuid, Uuid)>,
 ) -> ApiResult<Json<DraftResponse>> {
     let auth = open(&state, &tenant, token, Act::Use).await?;
-    let viewer = viewer(&state, &auth).await?;
+    let viewer = caller(&state, &auth).await?;
     let (id, mentee) = path.into_inner();
     let draft = cohort_matching::release(&auth.tx, &auth.ctx, viewer, id, mentee).await?;
     auth.tx.commit().await?;
@@ -656,7 +649,7 @@ pub async fn publish_programme(
     id: Path<Uuid>,
 ) -> ApiResult<Json<PublishedResponse>> {
     let auth = open(&state, &tenant, token, Act::Use).await?;
-    let viewer = viewer(&state, &auth).await?;
+    let viewer = caller(&state, &auth).await?;
     let published =
         programme_pairs::publish(&auth.tx, &auth.ctx, &state.crypto, viewer, *id).await?;
     auth.tx.commit().await?;
@@ -692,7 +685,7 @@ pub async fn programme_health(
     id: Path<Uuid>,
 ) -> ApiResult<Json<ProgrammeHealthResponse>> {
     let auth = open(&state, &tenant, token, Act::Use).await?;
-    let viewer = viewer(&state, &auth).await?;
+    let viewer = caller(&state, &auth).await?;
     let (programme, pairs) = programme_pairs::health(&auth.tx, viewer, *id, auth.ctx.now).await?;
     auth.tx.commit().await?;
     let mut by_status = std::collections::BTreeMap::new();
