@@ -53,6 +53,9 @@ pub struct Problem {
     pub request_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,
+    /// With `version_conflict`: the version the resource is at now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_version: Option<i32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +93,17 @@ pub enum ApiError {
     },
     #[error("service unavailable ({code})")]
     Unavailable { code: &'static str },
+    /// A change based on a version that is no longer the current one (`If-Match`): 412, with the
+    /// current version and its `ETag`.
+    #[error("{detail}")]
+    VersionConflict {
+        detail: String,
+        current_version: i32,
+        etag: String,
+    },
+    /// A change that must name the version it was based on (`If-Match`) and did not: 428.
+    #[error("send If-Match with the ETag of the version you changed")]
+    PreconditionRequired,
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -181,6 +195,8 @@ impl ApiError {
             ApiError::RequestTimeout => "request_timeout",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::Validation(_) => "validation_failed",
+            ApiError::VersionConflict { .. } => "version_conflict",
+            ApiError::PreconditionRequired => "if_match_required",
             ApiError::TooManyRequests { .. } => "rate_limited",
             ApiError::Internal(_) => "internal",
         }
@@ -210,6 +226,12 @@ impl ApiError {
             request_id: current_request_id(),
             errors: match self {
                 ApiError::Validation(errors) => Some(errors.clone()),
+                _ => None,
+            },
+            current_version: match self {
+                ApiError::VersionConflict {
+                    current_version, ..
+                } => Some(*current_version),
                 _ => None,
             },
         }
@@ -250,6 +272,8 @@ impl ResponseError for ApiError {
                 StatusCode::TOO_MANY_REQUESTS
             }
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::VersionConflict { .. } => StatusCode::PRECONDITION_FAILED,
+            ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -266,6 +290,9 @@ impl ResponseError for ApiError {
                 retry_after_secs, ..
             } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            ApiError::VersionConflict { etag, .. } => {
+                response.insert_header((header::ETAG, etag.clone()));
             }
             ApiError::Unauthorized { code } => {
                 response.insert_header((

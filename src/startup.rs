@@ -34,7 +34,7 @@ use crate::{
     modules::{
         analytics::{self, capture::Capture, rollup::Rollup},
         api_keys, career, imports, interview, members, networking, orgs, roles, scim, sessions,
-        sso,
+        sso, workspaces,
     },
     state::AppState,
     tenancy::{self, TenantDirectory, middleware::resolve_tenant},
@@ -549,6 +549,21 @@ fn api_scope() -> impl HttpServiceFactory + OpenApiFactory + 'static {
         .service(networking::routes::events::rsvp_event)
         .service(networking::routes::events::withdraw_rsvp)
         .service(networking::routes::events::list_attendees)
+        .service(workspaces::routes::workspaces::create_workspace)
+        .service(workspaces::routes::workspaces::list_workspaces)
+        .service(workspaces::routes::workspaces::get_workspace)
+        .service(workspaces::routes::workspaces::update_workspace)
+        .service(workspaces::routes::workspaces::list_workspace_members)
+        .service(workspaces::routes::workspaces::set_workspace_member)
+        .service(workspaces::routes::workspaces::remove_workspace_member)
+        .service(workspaces::routes::documents::create_document)
+        .service(workspaces::routes::documents::list_documents)
+        .service(workspaces::routes::documents::get_document)
+        .service(workspaces::routes::documents::save_document)
+        .service(workspaces::routes::documents::list_versions)
+        .service(workspaces::routes::documents::get_version)
+        .service(workspaces::routes::documents::diff_versions)
+        .service(workspaces::routes::documents::restore_version)
         .default_service(web::to(not_found))
 }
 

@@ -38,6 +38,7 @@ mod m20261207_000026_mentorship_log;
 mod m20261207_000027_programmes;
 mod m20261207_000028_communities_and_events;
 mod m20261207_000029_mentorship_accepted_at;
+mod m20261207_000030_workspaces;
 
 /// Owns every object; runs migrations and maintenance. Never used on a request path.
 pub const OWNER_ROLE: &str = "trellis_owner";
@@ -83,6 +84,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000027_programmes::Migration),
             Box::new(m20261207_000028_communities_and_events::Migration),
             Box::new(m20261207_000029_mentorship_accepted_at::Migration),
+            Box::new(m20261207_000030_workspaces::Migration),
         ]
     }
 }

@@ -43,6 +43,7 @@ names!(
         Career => "career",
         Interview => "interview",
         Networking => "networking",
+        Workspaces => "workspaces",
     }
 );
 
@@ -102,6 +103,7 @@ const ALL: &[(Obj, Act)] = &[
     (Obj::Interview, Act::Manage),
     (Obj::Networking, Act::Use),
     (Obj::Networking, Act::Manage),
+    (Obj::Workspaces, Act::Use),
 ];
 
 impl Permission {

@@ -1,4 +1,4 @@
-//! Feature areas, one folder each (career, interview and networking have a routes/ folder, one file per part): `routes.rs` (thin handlers and DTOs), `service.rs` (the logic, on a
+//! Feature areas, one folder each (career, interview, networking and workspaces have a routes/ folder, one file per part): `routes.rs` (thin handlers and DTOs), `service.rs` (the logic, on a
 //! [`crate::tenancy::TenantTx`]), `error.rs` where the area has its own failures.
 
 pub mod analytics;
@@ -13,3 +13,4 @@ pub mod roles;
 pub mod scim;
 pub mod sessions;
 pub mod sso;
+pub mod workspaces;

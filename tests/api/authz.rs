@@ -170,6 +170,7 @@ async fn probe(
             )
             .await
         }
+        "workspaces:use" => app.get(slug, "/api/v1/workspaces", token).await,
         "billing:manage" => return None,
         other => panic!("no probe for the permission {other}: add one to tests/api/authz.rs"),
     };

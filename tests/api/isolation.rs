@@ -117,6 +117,7 @@ pub async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
         crate::mentoring::fixtures(app, &owner, &hr_session, &acme.owner.id.to_string()).await;
     let programme = crate::programmes::fixtures(app, &owner, &hr_session, &hr.id.to_string()).await;
     let community = crate::communities::fixtures(app, &owner, &hr_session).await;
+    let workspace = crate::workspaces::fixtures(app, &owner, &hr.id.to_string()).await;
     let invited_member = invited["member"]["id"].as_str().unwrap().to_owned();
     let owner_pool = app.owner_pool().await;
     let (event_id,): (uuid::Uuid,) = sqlx::query_as(
@@ -164,6 +165,10 @@ pub async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
             ("community_id", community.community_id.clone()),
             ("post_id", community.post_id.clone()),
             ("network_event_id", community.network_event_id.clone()),
+            ("workspace_id", workspace.workspace_id.clone()),
+            ("workspace_member_id", workspace.workspace_member_id.clone()),
+            ("document_id", workspace.document_id.clone()),
+            ("version_number", "1".into()),
         ]),
         secrets: vec![
             acme.id.to_string(),
@@ -213,6 +218,10 @@ pub async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
             "Acme Secret Circle".into(),
             "Acme Secret Post".into(),
             "Acme Secret Fair".into(),
+            workspace.workspace_id,
+            workspace.document_id,
+            "Acme Secret Workspace".into(),
+            "Acme Secret Body".into(),
             "Acme Secret".into(),
             "acme-secret-skill".into(),
         ],
@@ -254,6 +263,7 @@ async fn snapshot(app: &TestApp, acme: &TestTenant) -> Vec<String> {
         "/api/v1/network/programmes",
         "/api/v1/network/communities",
         "/api/v1/network/events",
+        "/api/v1/workspaces",
     ] {
         let response = app.get("acme", path, &owner.access).await;
         assert_eq!(response.status(), StatusCode::OK, "{path}");

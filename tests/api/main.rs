@@ -53,3 +53,4 @@ pub mod smtp;
 mod snapshots;
 pub mod sso;
 mod tenancy;
+pub mod workspaces;

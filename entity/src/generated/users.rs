@@ -65,6 +65,8 @@ pub enum Relation {
     CommunityPosts,
     #[sea_orm(has_many = "super::course_enrolments::Entity")]
     CourseEnrolments,
+    #[sea_orm(has_many = "super::document_versions::Entity")]
+    DocumentVersions,
     #[sea_orm(has_many = "super::event_rsvps::Entity")]
     EventRsvps,
     #[sea_orm(has_many = "super::imports::Entity")]
@@ -127,6 +129,10 @@ pub enum Relation {
         on_delete = "SetNull"
     )]
     SelfRef,
+    #[sea_orm(has_many = "super::workspace_members::Entity")]
+    WorkspaceMembers,
+    #[sea_orm(has_many = "super::workspaces::Entity")]
+    Workspaces,
 }
 
 impl Related<super::api_keys::Entity> for Entity {
@@ -168,6 +174,12 @@ impl Related<super::community_posts::Entity> for Entity {
 impl Related<super::course_enrolments::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::CourseEnrolments.def()
+    }
+}
+
+impl Related<super::document_versions::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::DocumentVersions.def()
     }
 }
 
@@ -300,6 +312,18 @@ impl Related<super::user_identities::Entity> for Entity {
 impl Related<super::user_mfa::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::UserMfa.def()
+    }
+}
+
+impl Related<super::workspace_members::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::WorkspaceMembers.def()
+    }
+}
+
+impl Related<super::workspaces::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Workspaces.def()
     }
 }
 
