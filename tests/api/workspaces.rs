@@ -92,7 +92,7 @@ async fn every_save_is_a_version_and_a_stale_one_is_refused_with_the_current() {
         let session = app.login("acme", &user).await;
         people.push((user, session));
     }
-    let [(_, ada), (bo_u, bo), (cy_u, cy), (_, di)] = <[_; 4]>::try_from(people).ok().unwrap();
+    let [(_, ada), (bo_u, bo), (cy_u, cy), (di_u, di)] = <[_; 4]>::try_from(people).ok().unwrap();
 
     let workspace = ok(app
         .post(
@@ -212,8 +212,11 @@ async fn every_save_is_a_version_and_a_stale_one_is_refused_with_the_current() {
         expect_problem(blind, StatusCode::PRECONDITION_REQUIRED).await,
         "if_match_required"
     );
-    let garbage = save(&app, &bo, &path, Some("*"), json!({ "body": "Overwrite" })).await;
-    assert_eq!(garbage.status(), StatusCode::PRECONDITION_FAILED);
+    // Only the tag as issued matches: not `*`, a weak tag, or the number spelt otherwise.
+    for tag in ["*", "W/\"v2\"", "\"v02\"", "\"v+2\"", "\"v2\", \"v3\""] {
+        let refused = save(&app, &bo, &path, Some(tag), json!({ "body": "Overwrite" })).await;
+        assert_eq!(refused.status(), StatusCode::PRECONDITION_FAILED, "{tag}");
+    }
     let by_viewer = save(
         &app,
         &cy,
@@ -321,8 +324,28 @@ async fn every_save_is_a_version_and_a_stale_one_is_refused_with_the_current() {
         .await;
     assert_eq!(absurd.status(), StatusCode::NOT_FOUND);
 
-    // Members: the last owner stays; an archived workspace is read-only.
+    // Members: the last active owner stays (a deactivated owner does not count); an archived
+    // workspace is read-only.
     let ada_id = workspace_owner_id(&app, &base, &ada).await;
+    ok(app
+        .send_json(
+            Method::PUT,
+            "acme",
+            &format!("{base}/members/{}", di_u.id),
+            &ada.access,
+            &json!({ "role": "owner" }),
+        )
+        .await)
+    .await;
+    ok(app
+        .post(
+            "acme",
+            &format!("/api/v1/members/{}/deactivate", di_u.id),
+            &owner.access,
+            &json!({}),
+        )
+        .await)
+    .await;
     let demote = app
         .send_json(
             Method::PUT,

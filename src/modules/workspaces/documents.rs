@@ -42,19 +42,29 @@ pub fn etag(version: i32) -> String {
     format!("\"v{version}\"")
 }
 
-/// The version an `If-Match` header names (`"v3"`, or weak `W/"v3"`); `None` when it names none we
-/// could have issued (which then matches nothing).
+/// The version an `If-Match` header names, exactly as we issue it (`"v3"`); `None` for anything else —
+/// a weak tag (If-Match compares strongly), a list, `*`, `"v03"` — which then matches no version.
 pub fn if_match(header: &str) -> Option<i32> {
-    let tag = header.trim();
-    let tag = tag.strip_prefix("W/").unwrap_or(tag);
-    tag.strip_prefix("\"v")?.strip_suffix('"')?.parse().ok()
+    let digits = header.trim().strip_prefix("\"v")?.strip_suffix('"')?;
+    if digits.is_empty()
+        || !digits.bytes().all(|b| b.is_ascii_digit())
+        || (digits.len() > 1 && digits.starts_with('0'))
+    {
+        return None;
+    }
+    digits.parse().ok()
 }
 
 const SELECT: &str = "SELECT d.id, d.workspace_id, d.doc_type, d.title, d.body, d.current_version, d.updated_by, \
      CASE WHEN u.display_name = '' THEN u.email ELSE u.display_name END AS updated_by_name, \
      d.created_at, d.updated_at FROM documents d LEFT JOIN users u ON u.tenant_id = d.tenant_id AND u.id = d.updated_by";
 
-/// The workspace's documents, the latest changed first (bodies included: the caller drops them).
+/// [`SELECT`] without the bodies, for lists.
+const SELECT_HEADS: &str = "SELECT d.id, d.workspace_id, d.doc_type, d.title, '' AS body, d.current_version, \
+     d.updated_by, CASE WHEN u.display_name = '' THEN u.email ELSE u.display_name END AS updated_by_name, \
+     d.created_at, d.updated_at FROM documents d LEFT JOIN users u ON u.tenant_id = d.tenant_id AND u.id = d.updated_by";
+
+/// The workspace's documents, the latest changed first (at most 500), without their bodies.
 pub async fn list(
     tx: &TenantTx,
     user: Uuid,
@@ -64,7 +74,7 @@ pub async fn list(
     workspaces::get(tx, user, workspace, false).await?;
     Ok(DocumentRow::find_by_statement(statement(
         &format!(
-            "{SELECT} WHERE d.tenant_id = $1 AND d.workspace_id = $2 AND ($3::text IS NULL OR d.doc_type = $3) \
+            "{SELECT_HEADS} WHERE d.tenant_id = $1 AND d.workspace_id = $2 AND ($3::text IS NULL OR d.doc_type = $3) \
              ORDER BY d.updated_at DESC, d.id LIMIT 500"
         ),
         vec![
@@ -85,7 +95,11 @@ pub async fn get(
     id: Uuid,
     lock: bool,
 ) -> Result<(workspaces::WorkspaceRow, DocumentRow)> {
-    let space = workspaces::get(tx, user, workspace, false).await?;
+    let space = if lock {
+        workspaces::hold(tx, user, workspace).await?
+    } else {
+        workspaces::get(tx, user, workspace, false).await?
+    };
     if lock {
         tx.execute_raw(statement(
             "SELECT 1 FROM documents WHERE tenant_id = $1 AND workspace_id = $2 AND id = $3 FOR UPDATE",
@@ -128,11 +142,13 @@ fn check(draft: &Draft) -> Result<Checked> {
             .map_err(|e| errors.push(e))
             .unwrap_or_default()
     });
-    if draft.body.chars().count() > MAX_BODY || draft.body.contains('\0') {
+    if draft.body.chars().count() > MAX_BODY {
         errors.push(FieldError::new(
             "body",
-            format!("must be at most {MAX_BODY} characters of text"),
+            format!("must be at most {MAX_BODY} characters"),
         ));
+    } else if draft.body.contains('\0') {
+        errors.push(FieldError::new("body", "must not contain NUL characters"));
     }
     let change_summary = validate::prose("change_summary", &draft.change_summary, 500)
         .map_err(|e| errors.push(e))
@@ -206,7 +222,7 @@ pub async fn create(
     doc_type: &str,
     draft: Draft,
 ) -> Result<DocumentRow> {
-    let space = workspaces::get(tx, user, workspace, false).await?;
+    let space = workspaces::hold(tx, user, workspace).await?;
     space.role().require(Role::Editor, "writing documents")?;
     space.ensure_active()?;
     let mut checked = check(&draft);

@@ -17,7 +17,10 @@ type Result<T> = std::result::Result<T, ApiError>;
 pub struct VersionRow {
     pub number: i32,
     pub title: String,
+    /// Empty in lists.
     pub body: String,
+    /// Characters in the body.
+    pub length: i32,
     pub change_summary: String,
     pub author_id: Option<Uuid>,
     pub author_name: Option<String>,
@@ -25,11 +28,11 @@ pub struct VersionRow {
     pub created_at: DateTime<FixedOffset>,
 }
 
-const SELECT: &str = "SELECT v.number, v.title, v.body, v.change_summary, v.author_id, \
+const SELECT: &str = "SELECT v.number, v.title, v.body, length(v.body) AS length, v.change_summary, v.author_id, \
      CASE WHEN u.display_name = '' THEN u.email ELSE u.display_name END AS author_name, v.restored_from, \
      v.created_at FROM document_versions v LEFT JOIN users u ON u.tenant_id = v.tenant_id AND u.id = v.author_id";
 
-/// Every version of a document, the newest first (at most 1,000; bodies included: the caller drops them).
+/// Every version of a document, the newest first (at most 1,000), without their bodies.
 pub async fn list(
     tx: &TenantTx,
     user: Uuid,
@@ -38,7 +41,10 @@ pub async fn list(
 ) -> Result<Vec<VersionRow>> {
     documents::get(tx, user, workspace, document, false).await?;
     Ok(VersionRow::find_by_statement(statement(
-        &format!("{SELECT} WHERE v.tenant_id = $1 AND v.document_id = $2 ORDER BY v.number DESC LIMIT 1000"),
+        &format!(
+            "{} WHERE v.tenant_id = $1 AND v.document_id = $2 ORDER BY v.number DESC LIMIT 1000",
+            SELECT.replacen("v.body,", "'' AS body,", 1)
+        ),
         vec![tx.tenant_id().as_uuid().into(), document.into()],
     ))
     .all(tx)
@@ -94,9 +100,15 @@ pub struct Diff {
     pub lines: Vec<DiffLine>,
 }
 
-/// Compares two texts by line (Myers' algorithm, the `similar` crate).
+/// How long a comparison may search for the smallest diff before it settles for a larger, still
+/// correct one (Myers' worst case on two long, wholly different texts is quadratic).
+pub const DIFF_DEADLINE: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Compares two texts by line (Myers' algorithm, the `similar` crate), within [`DIFF_DEADLINE`].
 pub fn compare(from: i32, to: i32, old: &str, new: &str) -> Diff {
-    let diff = TextDiff::from_lines(old, new);
+    let diff = TextDiff::configure()
+        .timeout(DIFF_DEADLINE)
+        .diff_lines(old, new);
     let mut lines = Vec::new();
     let (mut inserted, mut deleted) = (0, 0);
     for change in diff.iter_all_changes() {

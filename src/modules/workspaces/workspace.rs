@@ -71,15 +71,33 @@ pub async fn list(tx: &TenantTx, user: Uuid) -> Result<Vec<WorkspaceRow>> {
     .await?)
 }
 
-/// A workspace the caller is in (404 for anyone else), locked for a change when `lock`.
+/// A workspace the caller is in (404 for anyone else), locked for a change when `lock` — only once the
+/// caller is known to be a member, so nobody else can hold its lock — and read again under the lock.
 pub async fn get(tx: &TenantTx, user: Uuid, id: Uuid, lock: bool) -> Result<WorkspaceRow> {
     if lock {
+        read(tx, user, id).await?;
         tx.execute_raw(statement(
             "SELECT 1 FROM workspaces WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
             vec![tx.tenant_id().as_uuid().into(), id.into()],
         ))
         .await?;
     }
+    read(tx, user, id).await
+}
+
+/// A workspace the caller is in, held (`FOR SHARE`) while documents in it change: archiving it or
+/// changing the caller's role waits for the change, and the change sees them if they came first.
+pub async fn hold(tx: &TenantTx, user: Uuid, id: Uuid) -> Result<WorkspaceRow> {
+    read(tx, user, id).await?;
+    tx.execute_raw(statement(
+        "SELECT 1 FROM workspaces WHERE tenant_id = $1 AND id = $2 FOR SHARE",
+        vec![tx.tenant_id().as_uuid().into(), id.into()],
+    ))
+    .await?;
+    read(tx, user, id).await
+}
+
+async fn read(tx: &TenantTx, user: Uuid, id: Uuid) -> Result<WorkspaceRow> {
     WorkspaceRow::find_by_statement(statement(
         &format!("{SELECT} WHERE w.tenant_id = $1 AND w.id = $3"),
         vec![tx.tenant_id().as_uuid().into(), user.into(), id.into()],
@@ -261,10 +279,12 @@ async fn role_of(tx: &TenantTx, workspace: Uuid, user: Uuid) -> Result<Option<St
         .transpose()?)
 }
 
+/// Owners who are active members (a deactivated owner cannot act for the workspace).
 async fn owners(tx: &TenantTx, workspace: Uuid) -> Result<i64> {
     Ok(count(
         tx,
-        "SELECT count(*) AS n FROM workspace_members WHERE tenant_id = $1 AND workspace_id = $2 AND role = 'owner'",
+        "SELECT count(*) AS n FROM workspace_members m JOIN users u ON u.tenant_id = m.tenant_id AND u.id = m.user_id \
+         WHERE m.tenant_id = $1 AND m.workspace_id = $2 AND m.role = 'owner' AND u.status = 'active'",
         vec![tx.tenant_id().as_uuid().into(), workspace.into()],
     )
     .await?)
@@ -273,7 +293,7 @@ async fn owners(tx: &TenantTx, workspace: Uuid) -> Result<i64> {
 fn last_owner() -> ApiError {
     ApiError::conflict(
         "last_owner",
-        "a workspace keeps at least one owner: make someone else owner first",
+        "a workspace keeps at least one active owner: make someone else owner first",
     )
 }
 

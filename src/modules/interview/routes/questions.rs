@@ -254,7 +254,10 @@ pub async fn create_question(
     security(("bearer" = [])),
     params(("question_id" = Uuid, Path, description = "The question's id")),
     request_body = UpdateQuestionRequest,
-    responses((status = 200, description = "Changed", body = InterviewQuestionResponse))
+    responses(
+        (status = 200, description = "Changed", body = InterviewQuestionResponse),
+        (status = 409, description = "Another of the organization's questions has this text", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
 )]
 #[patch("/interview/questions/{question_id}")]
 pub async fn update_question(

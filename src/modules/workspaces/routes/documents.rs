@@ -119,7 +119,7 @@ pub struct VersionResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
     /// Characters in the body.
-    pub length: usize,
+    pub length: i32,
     pub change_summary: String,
     pub author: Option<DocumentPerson>,
     /// The version this one brought back, for a restore.
@@ -132,7 +132,7 @@ impl VersionResponse {
         VersionResponse {
             number: row.number,
             title: row.title,
-            length: row.body.chars().count(),
+            length: row.length,
             body: with_body.then_some(row.body),
             change_summary: row.change_summary,
             author: row
