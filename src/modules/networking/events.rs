@@ -359,14 +359,7 @@ pub async fn create(
     }
     let mut input = input;
     if input.timezone.is_none() {
-        input.timezone = tx
-            .query_one_raw(statement(
-                "SELECT timezone FROM org_settings WHERE tenant_id = $1",
-                vec![tx.tenant_id().as_uuid().into()],
-            ))
-            .await?
-            .map(|r| r.try_get::<String>("", "timezone"))
-            .transpose()?;
+        input.timezone = crate::modules::orgs::service::time_zone(tx).await?;
     }
     if input.status.as_deref().is_some_and(|s| s != "scheduled") {
         return Err(ApiError::validation("status", "a new event is scheduled"));

@@ -135,14 +135,7 @@ pub async fn mentee(
         .collect::<std::result::Result<_, _>>()?;
     let zone = match timezone {
         Some(zone) => Some(zone.to_owned()),
-        None => tx
-            .query_one_raw(statement(
-                "SELECT timezone FROM org_settings WHERE tenant_id = $1",
-                vec![tx.tenant_id().as_uuid().into()],
-            ))
-            .await?
-            .map(|r| r.try_get::<String>("", "timezone"))
-            .transpose()?,
+        None => crate::modules::orgs::service::time_zone(tx).await?,
     };
     let skills = profiles::skills(tx, user, now).await?;
     let levels = profiles::levels(&skills);

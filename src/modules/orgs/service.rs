@@ -41,6 +41,16 @@ pub async fn get(tx: &TenantTx) -> Result<OrgSettings, ApiError> {
         })
 }
 
+/// The organization's IANA time zone (none while it has no settings row).
+pub async fn time_zone(tx: &TenantTx) -> Result<Option<String>, ApiError> {
+    Ok(
+        entity::org_settings::Entity::find_by_id(tx.tenant_id().as_uuid())
+            .one(tx)
+            .await?
+            .map(|s| s.timezone),
+    )
+}
+
 /// Applies `change` in one statement that locks the row, writes the new values and returns the old and
 /// the new row, so the audit event lists exactly the settings that changed, before and after.
 pub async fn update(
