@@ -50,6 +50,7 @@ pub struct Settings {
     pub jobs: JobsSettings,
     pub sso: SsoSettings,
     pub imports: ImportSettings,
+    pub workspaces: WorkspaceSettings,
     pub audit: AuditSettings,
     pub plans: PlansSettings,
     pub usage: UsageSettings,
@@ -230,6 +231,19 @@ pub struct TenancySettings {
     /// How long while pub/sub is down: cached entries live at most this long.
     pub degraded_ttl_ms: u64,
     pub cache_capacity: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkspaceSettings {
+    /// How often a live activity stream reads the feed without being woken (Redis down, or a wake-up
+    /// lost): the most an entry waits then.
+    pub live_poll_ms: u64,
+    /// How long a viewer counts as present after they last said so.
+    pub presence_ttl_secs: u64,
+    /// How long one activity stream stays open; the client reconnects (`Last-Event-ID`) and is
+    /// authenticated again.
+    pub stream_max_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

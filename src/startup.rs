@@ -33,8 +33,8 @@ use crate::{
     metrics,
     modules::{
         analytics::{self, capture::Capture, rollup::Rollup},
-        api_keys, career, imports, interview, members, networking, orgs, roles, scim, sessions,
-        sso, workspaces,
+        api_keys, career, imports, interview, members, networking, notifications, orgs, roles,
+        scim, sessions, sso, workspaces,
     },
     state::AppState,
     tenancy::{self, TenantDirectory, middleware::resolve_tenant},
@@ -78,8 +78,13 @@ impl Application {
         let authz =
             Arc::new(Authz::load(&settings.authz, &settings.tenancy, health.clone()).await?);
         let import_progress = Arc::new(imports::progress::ProgressHub::default());
-        let listeners: Vec<Arc<dyn InvalidationListener>> =
-            vec![tenants.clone(), authz.clone(), import_progress.clone()];
+        let workspace_activity = Arc::new(workspaces::live::ActivityHub::default());
+        let listeners: Vec<Arc<dyn InvalidationListener>> = vec![
+            tenants.clone(),
+            authz.clone(),
+            import_progress.clone(),
+            workspace_activity.clone(),
+        ];
         let bus = Arc::new(InvalidationBus::new(redis.clone(), health, listeners));
         bus.clone().spawn_listener();
 
@@ -136,6 +141,7 @@ impl Application {
             redis,
             bus,
             import_progress,
+            workspace_activity,
             audit_signer,
             audit_stream,
             usage: Arc::new(usage),
@@ -564,6 +570,27 @@ fn api_scope() -> impl HttpServiceFactory + OpenApiFactory + 'static {
         .service(workspaces::routes::documents::get_version)
         .service(workspaces::routes::documents::diff_versions)
         .service(workspaces::routes::documents::restore_version)
+        .service(workspaces::routes::comments::list_comments)
+        .service(workspaces::routes::comments::start_thread)
+        .service(workspaces::routes::comments::reply_comment)
+        .service(workspaces::routes::comments::edit_comment)
+        .service(workspaces::routes::comments::delete_comment)
+        .service(workspaces::routes::comments::resolve_thread)
+        .service(workspaces::routes::comments::reopen_thread)
+        .service(workspaces::routes::reviews::list_reviews)
+        .service(workspaces::routes::reviews::request_review)
+        .service(workspaces::routes::reviews::get_review)
+        .service(workspaces::routes::reviews::decide_review)
+        .service(workspaces::routes::reviews::withdraw_review)
+        .service(workspaces::routes::activity::workspace_activity)
+        .service(workspaces::routes::activity::activity_stream)
+        .service(workspaces::routes::activity::my_activity)
+        .service(workspaces::routes::activity::workspace_presence)
+        .service(workspaces::routes::activity::i_am_here)
+        .service(workspaces::routes::activity::i_have_gone)
+        .service(notifications::routes::read_all_notifications)
+        .service(notifications::routes::list_notifications)
+        .service(notifications::routes::read_notification)
         .default_service(web::to(not_found))
 }
 

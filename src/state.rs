@@ -31,6 +31,8 @@ pub struct AppState {
     pub bus: Arc<InvalidationBus>,
     /// Wakes the import progress streams of this instance.
     pub import_progress: Arc<crate::modules::imports::progress::ProgressHub>,
+    /// Wakes this instance's workspace activity streams.
+    pub workspace_activity: Arc<crate::modules::workspaces::live::ActivityHub>,
     /// The relying party for the organizations' identity providers.
     pub oidc: Arc<OidcClient>,
     /// Single-use values shared by the instances (SSO sign-ins in flight).

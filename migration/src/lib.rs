@@ -39,6 +39,9 @@ mod m20261207_000027_programmes;
 mod m20261207_000028_communities_and_events;
 mod m20261207_000029_mentorship_accepted_at;
 mod m20261207_000030_workspaces;
+mod m20261207_000031_comments_and_notifications;
+mod m20261207_000032_document_reviews;
+mod m20261207_000033_workspace_activity;
 
 /// Owns every object; runs migrations and maintenance. Never used on a request path.
 pub const OWNER_ROLE: &str = "trellis_owner";
@@ -85,6 +88,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000028_communities_and_events::Migration),
             Box::new(m20261207_000029_mentorship_accepted_at::Migration),
             Box::new(m20261207_000030_workspaces::Migration),
+            Box::new(m20261207_000031_comments_and_notifications::Migration),
+            Box::new(m20261207_000032_document_reviews::Migration),
+            Box::new(m20261207_000033_workspace_activity::Migration),
         ]
     }
 }

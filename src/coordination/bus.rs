@@ -53,6 +53,12 @@ pub enum Invalidation {
         tenant_id: TenantId,
         import_id: uuid::Uuid,
     },
+    /// Something happened in a workspace (its activity feed grew, or who is viewing changed): wake
+    /// whoever streams it.
+    WorkspaceActivity {
+        tenant_id: TenantId,
+        workspace_id: uuid::Uuid,
+    },
 }
 
 /// A cache that listens to the bus.

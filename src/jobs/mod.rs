@@ -27,6 +27,8 @@ pub enum JobKind {
     InterviewNotice,
     /// `{"event_id", "sequence"}`: remind those going to an event, if it still stands as it was.
     EventReminder,
+    /// `{"review_id", "turn"}`: remind the approvers a review waits on, if it still does.
+    ReviewReminder,
 }
 
 impl JobKind {
@@ -36,6 +38,7 @@ impl JobKind {
             JobKind::ImportRun => "import.run",
             JobKind::InterviewNotice => "interview.notice",
             JobKind::EventReminder => "event.reminder",
+            JobKind::ReviewReminder => "review.reminder",
         }
     }
 
@@ -45,6 +48,7 @@ impl JobKind {
             "import.run" => Some(JobKind::ImportRun),
             "interview.notice" => Some(JobKind::InterviewNotice),
             "event.reminder" => Some(JobKind::EventReminder),
+            "review.reminder" => Some(JobKind::ReviewReminder),
             _ => None,
         }
     }
@@ -56,6 +60,7 @@ impl JobKind {
             JobKind::ImportRun => 10,
             JobKind::InterviewNotice => 5,
             JobKind::EventReminder => 5,
+            JobKind::ReviewReminder => 5,
         }
     }
 }

@@ -236,6 +236,15 @@ impl Worker {
             )
             .await
             .map(|()| Ran::Finished),
+            Some(JobKind::ReviewReminder) => crate::modules::workspaces::review_reminders::run(
+                &self.pool,
+                &self.clock,
+                &self.crypto,
+                tenant,
+                &job.payload,
+            )
+            .await
+            .map(|()| Ran::Finished),
             None => Err(JobError::Permanent(format!(
                 "unknown job kind {}",
                 job.kind

@@ -8,6 +8,7 @@ pub mod imports;
 pub mod interview;
 pub mod members;
 pub mod networking;
+pub mod notifications;
 pub mod orgs;
 pub mod roles;
 pub mod scim;

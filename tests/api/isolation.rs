@@ -169,6 +169,9 @@ pub async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
             ("workspace_member_id", workspace.workspace_member_id.clone()),
             ("document_id", workspace.document_id.clone()),
             ("version_number", "1".into()),
+            ("comment_id", workspace.comment_id.clone()),
+            ("notification_id", workspace.notification_id.clone()),
+            ("review_id", workspace.review_id.clone()),
         ]),
         secrets: vec![
             acme.id.to_string(),
@@ -220,6 +223,11 @@ pub async fn make_fixtures(app: &TestApp, acme: &TestTenant) -> Fixtures {
             "Acme Secret Fair".into(),
             workspace.workspace_id,
             workspace.document_id,
+            workspace.comment_id,
+            workspace.notification_id,
+            "Acme Secret Comment".into(),
+            workspace.review_id,
+            "Acme Secret Review".into(),
             "Acme Secret Workspace".into(),
             "Acme Secret Body".into(),
             "Acme Secret".into(),
@@ -264,6 +272,7 @@ async fn snapshot(app: &TestApp, acme: &TestTenant) -> Vec<String> {
         "/api/v1/network/communities",
         "/api/v1/network/events",
         "/api/v1/workspaces",
+        "/api/v1/notifications",
     ] {
         let response = app.get("acme", path, &owner.access).await;
         assert_eq!(response.status(), StatusCode::OK, "{path}");

@@ -32,7 +32,21 @@ async fn every_list_takes_its_largest_page_and_refuses_one_more() {
         .json()
         .await
         .unwrap();
-    let fixtures = [("community_id", community["id"].as_str().unwrap().to_owned())];
+    let workspace: Value = app
+        .post(
+            "acme",
+            "/api/v1/workspaces",
+            &owner.access,
+            &json!({ "name": "Limits" }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let fixtures = [
+        ("community_id", community["id"].as_str().unwrap().to_owned()),
+        ("workspace_id", workspace["id"].as_str().unwrap().to_owned()),
+    ];
     let mut checked = Vec::new();
     for (template, item) in doc["paths"].as_object().unwrap() {
         let Some(list) = item.get("get") else {

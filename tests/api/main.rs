@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod activity;
 mod analytics;
 mod api_keys;
 mod audit;
@@ -14,6 +15,7 @@ mod browser;
 pub mod career;
 pub mod career_growth;
 mod catalog;
+pub mod comments;
 pub mod communities;
 mod console;
 mod console_flows;
@@ -44,6 +46,7 @@ mod races;
 mod redis_faults;
 pub mod referrals;
 mod requests;
+mod reviews;
 mod roles;
 pub mod scim;
 mod security;

@@ -16,6 +16,9 @@ pub struct WorkspaceFixtures {
     pub workspace_id: String,
     pub workspace_member_id: String,
     pub document_id: String,
+    pub comment_id: String,
+    pub notification_id: String,
+    pub review_id: String,
 }
 
 pub async fn fixtures(app: &TestApp, owner: &Session, member_id: &str) -> WorkspaceFixtures {
@@ -48,10 +51,42 @@ pub async fn fixtures(app: &TestApp, owner: &Session, member_id: &str) -> Worksp
         )
         .await)
     .await;
+    let document_id = document["id"].as_str().unwrap().to_owned();
+    let thread = ok(app
+        .post(
+            "acme",
+            &format!("/api/v1/workspaces/{id}/documents/{document_id}/comments"),
+            &owner.access,
+            &json!({ "body": "Acme Secret Comment", "mentions": [member_id],
+                     "anchor": { "version": 1, "start": 0, "end": 4 } }),
+        )
+        .await)
+    .await;
+    let review = ok(app
+        .post(
+            "acme",
+            &format!("/api/v1/workspaces/{id}/documents/{document_id}/reviews"),
+            &owner.access,
+            &json!({ "mode": "chain", "approvers": [member_id], "message": "Acme Secret Review" }),
+        )
+        .await)
+    .await;
+    let owner_pool = app.owner_pool().await;
+    let (notification_id,): (uuid::Uuid,) = sqlx::query_as(
+        "SELECT id FROM notifications WHERE user_id = $1::uuid AND kind = 'comment.mentioned'",
+    )
+    .bind(member_id)
+    .fetch_one(&owner_pool)
+    .await
+    .unwrap();
+    owner_pool.close().await;
     WorkspaceFixtures {
         workspace_id: id,
         workspace_member_id: member_id.to_owned(),
-        document_id: document["id"].as_str().unwrap().to_owned(),
+        document_id,
+        comment_id: thread["id"].as_str().unwrap().to_owned(),
+        notification_id: notification_id.to_string(),
+        review_id: review["id"].as_str().unwrap().to_owned(),
     }
 }
 

@@ -24,6 +24,10 @@ pub struct Model {
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
+    #[sea_orm(has_many = "super::document_comments::Entity")]
+    DocumentComments,
+    #[sea_orm(has_many = "super::document_reviews::Entity")]
+    DocumentReviews,
     #[sea_orm(
         belongs_to = "super::documents::Entity",
         from = "(Column::TenantId, Column::DocumentId)",
@@ -40,6 +44,18 @@ pub enum Relation {
         on_delete = "SetNull"
     )]
     Users,
+}
+
+impl Related<super::document_comments::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::DocumentComments.def()
+    }
+}
+
+impl Related<super::document_reviews::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::DocumentReviews.def()
+    }
 }
 
 impl Related<super::documents::Entity> for Entity {

@@ -30,12 +30,20 @@ pub struct Model {
     pub updated_by: Option<Uuid>,
     pub created_at: DateTimeWithTimeZone,
     pub updated_at: DateTimeWithTimeZone,
+    #[sea_orm(column_type = "Text")]
+    pub review_state: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
+    #[sea_orm(has_many = "super::document_comments::Entity")]
+    DocumentComments,
+    #[sea_orm(has_many = "super::document_reviews::Entity")]
+    DocumentReviews,
     #[sea_orm(has_many = "super::document_versions::Entity")]
     DocumentVersions,
+    #[sea_orm(has_many = "super::notifications::Entity")]
+    Notifications,
     #[sea_orm(
         belongs_to = "super::users::Entity",
         from = "(Column::TenantId, Column::CreatedBy)",
@@ -52,6 +60,8 @@ pub enum Relation {
         on_delete = "SetNull"
     )]
     Users1,
+    #[sea_orm(has_many = "super::workspace_activity::Entity")]
+    WorkspaceActivity,
     #[sea_orm(
         belongs_to = "super::workspaces::Entity",
         from = "(Column::TenantId, Column::WorkspaceId)",
@@ -62,9 +72,33 @@ pub enum Relation {
     Workspaces,
 }
 
+impl Related<super::document_comments::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::DocumentComments.def()
+    }
+}
+
+impl Related<super::document_reviews::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::DocumentReviews.def()
+    }
+}
+
 impl Related<super::document_versions::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::DocumentVersions.def()
+    }
+}
+
+impl Related<super::notifications::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Notifications.def()
+    }
+}
+
+impl Related<super::workspace_activity::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::WorkspaceActivity.def()
     }
 }
 

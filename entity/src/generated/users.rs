@@ -65,6 +65,8 @@ pub enum Relation {
     CommunityPosts,
     #[sea_orm(has_many = "super::course_enrolments::Entity")]
     CourseEnrolments,
+    #[sea_orm(has_many = "super::document_reviews::Entity")]
+    DocumentReviews,
     #[sea_orm(has_many = "super::document_versions::Entity")]
     DocumentVersions,
     #[sea_orm(has_many = "super::event_rsvps::Entity")]
@@ -93,6 +95,8 @@ pub enum Relation {
     ProgrammeParticipants,
     #[sea_orm(has_many = "super::referrals::Entity")]
     Referrals,
+    #[sea_orm(has_many = "super::review_approvers::Entity")]
+    ReviewApprovers,
     #[sea_orm(has_many = "super::roles::Entity")]
     Roles,
     #[sea_orm(has_many = "super::scheduled_interviews::Entity")]
@@ -129,6 +133,8 @@ pub enum Relation {
         on_delete = "SetNull"
     )]
     SelfRef,
+    #[sea_orm(has_many = "super::workspace_activity::Entity")]
+    WorkspaceActivity,
     #[sea_orm(has_many = "super::workspace_members::Entity")]
     WorkspaceMembers,
     #[sea_orm(has_many = "super::workspaces::Entity")]
@@ -174,6 +180,12 @@ impl Related<super::community_posts::Entity> for Entity {
 impl Related<super::course_enrolments::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::CourseEnrolments.def()
+    }
+}
+
+impl Related<super::document_reviews::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::DocumentReviews.def()
     }
 }
 
@@ -255,6 +267,12 @@ impl Related<super::referrals::Entity> for Entity {
     }
 }
 
+impl Related<super::review_approvers::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::ReviewApprovers.def()
+    }
+}
+
 impl Related<super::roles::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Roles.def()
@@ -312,6 +330,12 @@ impl Related<super::user_identities::Entity> for Entity {
 impl Related<super::user_mfa::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::UserMfa.def()
+    }
+}
+
+impl Related<super::workspace_activity::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::WorkspaceActivity.def()
     }
 }
 

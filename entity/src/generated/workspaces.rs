@@ -23,6 +23,8 @@ pub struct Model {
 pub enum Relation {
     #[sea_orm(has_many = "super::documents::Entity")]
     Documents,
+    #[sea_orm(has_many = "super::notifications::Entity")]
+    Notifications,
     #[sea_orm(
         belongs_to = "super::users::Entity",
         from = "(Column::TenantId, Column::CreatedBy)",
@@ -31,6 +33,8 @@ pub enum Relation {
         on_delete = "SetNull"
     )]
     Users,
+    #[sea_orm(has_many = "super::workspace_activity::Entity")]
+    WorkspaceActivity,
     #[sea_orm(has_many = "super::workspace_members::Entity")]
     WorkspaceMembers,
 }
@@ -41,9 +45,21 @@ impl Related<super::documents::Entity> for Entity {
     }
 }
 
+impl Related<super::notifications::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Notifications.def()
+    }
+}
+
 impl Related<super::users::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Users.def()
+    }
+}
+
+impl Related<super::workspace_activity::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::WorkspaceActivity.def()
     }
 }
 

@@ -8,7 +8,11 @@ use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{Role, workspace as workspaces};
+use super::{
+    Role,
+    activity::{self, Entry, Verb},
+    comments, notices, workspace as workspaces,
+};
 use crate::{
     audit::{self, AuditCtx, AuditEvent},
     db::sql::statement,
@@ -31,6 +35,8 @@ pub struct DocumentRow {
     pub title: String,
     pub body: String,
     pub current_version: i32,
+    /// `draft`, `in_review`, `changes_requested` or `approved`.
+    pub review_state: String,
     pub updated_by: Option<Uuid>,
     pub updated_by_name: Option<String>,
     pub created_at: DateTime<FixedOffset>,
@@ -55,12 +61,12 @@ pub fn if_match(header: &str) -> Option<i32> {
     digits.parse().ok()
 }
 
-const SELECT: &str = "SELECT d.id, d.workspace_id, d.doc_type, d.title, d.body, d.current_version, d.updated_by, \
+const SELECT: &str = "SELECT d.id, d.workspace_id, d.doc_type, d.title, d.body, d.current_version, d.review_state, d.updated_by, \
      CASE WHEN u.display_name = '' THEN u.email ELSE u.display_name END AS updated_by_name, \
      d.created_at, d.updated_at FROM documents d LEFT JOIN users u ON u.tenant_id = d.tenant_id AND u.id = d.updated_by";
 
 /// [`SELECT`] without the bodies, for lists.
-const SELECT_HEADS: &str = "SELECT d.id, d.workspace_id, d.doc_type, d.title, '' AS body, d.current_version, \
+const SELECT_HEADS: &str = "SELECT d.id, d.workspace_id, d.doc_type, d.title, '' AS body, d.current_version, d.review_state, \
      d.updated_by, CASE WHEN u.display_name = '' THEN u.email ELSE u.display_name END AS updated_by_name, \
      d.created_at, d.updated_at FROM documents d LEFT JOIN users u ON u.tenant_id = d.tenant_id AND u.id = d.updated_by";
 
@@ -121,6 +127,17 @@ pub async fn get(
     Ok((space, document))
 }
 
+/// A document read by Trellis itself (a job acting for nobody in particular).
+pub async fn for_system(tx: &TenantTx, workspace: Uuid, id: Uuid) -> Result<DocumentRow> {
+    DocumentRow::find_by_statement(statement(
+        &format!("{SELECT} WHERE d.tenant_id = $1 AND d.workspace_id = $2 AND d.id = $3"),
+        vec![tx.tenant_id().as_uuid().into(), workspace.into(), id.into()],
+    ))
+    .one(tx)
+    .await?
+    .ok_or_else(ApiError::not_found)
+}
+
 /// What a save says: the title (a new document needs one), the body and a summary of the change.
 #[derive(Debug, Clone, Default)]
 pub struct Draft {
@@ -158,7 +175,8 @@ fn check(draft: &Draft) -> Result<Checked> {
     }
     Ok(Checked {
         title,
-        body: draft.body.clone(),
+        // One kind of line break, whatever the client's platform: anchors and diffs compare lines.
+        body: draft.body.replace("\r\n", "\n").replace('\r', "\n"),
         change_summary,
     })
 }
@@ -197,7 +215,8 @@ async fn write_version(
     ))
     .await?;
     tx.execute_raw(statement(
-        "UPDATE documents SET title = $3, body = $4, current_version = $5, updated_by = $6, updated_at = $7 \
+        "UPDATE documents SET title = $3, body = $4, current_version = $5, updated_by = $6, updated_at = $7, \
+         review_state = 'draft' \
          WHERE tenant_id = $1 AND id = $2",
         vec![
             tx.tenant_id().as_uuid().into(),
@@ -278,6 +297,22 @@ pub async fn create(
             .metadata(json!({ "workspace_id": workspace, "type": doc_type, "length": checked.body.chars().count() })),
     )
     .await?;
+    let who = notices::name_of(tx, user).await?;
+    activity::record(
+        tx,
+        ctx,
+        Entry {
+            workspace,
+            actor: Some(user),
+            verb: Verb::Create,
+            object_type: "Document",
+            object_id: id,
+            object_name: &title,
+            document: Some(id),
+            summary: format!("{who} started “{title}”"),
+        },
+    )
+    .await?;
     Ok(get(tx, user, workspace, id, false).await?.1)
 }
 
@@ -322,9 +357,24 @@ pub async fn save(
     space.role().require(Role::Editor, "writing documents")?;
     space.ensure_active()?;
     let checked = check(&draft)?;
+    if current.review_state == "in_review" {
+        return Err(ApiError::conflict(
+            "document_in_review",
+            "this document is in review: withdraw the review to change it",
+        ));
+    }
     ensure_current(&current, expected)?;
     let title = checked.title.unwrap_or_else(|| current.title.clone());
     let number = current.current_version + 1;
+    let carried = comments::carry_anchors(
+        tx,
+        id,
+        current.current_version,
+        &current.body,
+        number,
+        &checked.body,
+    )
+    .await?;
     write_version(
         tx,
         ctx,
@@ -351,7 +401,29 @@ pub async fn save(
         .metadata(json!({
             "workspace_id": workspace, "version": number, "restored_from": restored_from,
             "length": checked.body.chars().count(), "retitled": title != current.title,
+            "anchors": { "located": carried.located, "outdated": carried.outdated },
         })),
+    )
+    .await?;
+    let who = notices::name_of(tx, user).await?;
+    activity::record(
+        tx,
+        ctx,
+        Entry {
+            workspace,
+            actor: Some(user),
+            verb: Verb::Update,
+            object_type: "Document",
+            object_id: id,
+            object_name: &title,
+            document: Some(id),
+            summary: match restored_from {
+                Some(old) => {
+                    format!("{who} restored version {old} of “{title}” as version {number}")
+                }
+                None => format!("{who} saved version {number} of “{title}”"),
+            },
+        },
     )
     .await?;
     Ok(get(tx, user, workspace, id, false).await?.1)

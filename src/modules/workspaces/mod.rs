@@ -1,9 +1,19 @@
 //! Team workspaces (docs/workspaces.md): each [`workspace`] and who is in them with which [`Role`];
 //! [`documents`] with every save kept as a version, optimistic concurrency on the version number (the
-//! `ETag`), and [`versions`] to read, compare and restore them. Only members see a workspace — whatever
-//! their organization role — and each call checks the membership as well as row-level security.
+//! `ETag`), and [`versions`] to read, compare and restore them; [`comments`] in threads, anchored to
+//! text that [`anchors`] carries through later saves, with [`notices`] for the people they
+//! mention or answer; [`reviews`] by approvers in turn, with [`review_reminders`]; the [`activity`]
+//! feed of it all, streamed [`live`] with who is viewing what. Only members see a workspace — whatever their organization role — and each call
+//! checks the membership as well as row-level security.
 
+pub mod activity;
+pub mod anchors;
+pub mod comments;
 pub mod documents;
+pub mod live;
+pub mod notices;
+pub mod review_reminders;
+pub mod reviews;
 pub mod routes;
 pub mod versions;
 pub mod workspace;
@@ -15,7 +25,7 @@ use crate::error::ApiError;
 pub enum Role {
     /// Reads documents and their history.
     Viewer,
-    /// Also comments (comments come with a later part).
+    /// Also comments, and resolves and reopens threads.
     Commenter,
     /// Also writes and restores documents.
     Editor,

@@ -8,7 +8,11 @@ use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::Role;
+use super::{
+    Role,
+    activity::{self, Entry, Verb},
+    notices,
+};
 use crate::{
     audit::{self, AuditCtx, AuditEvent},
     db::sql::{count, statement},
@@ -107,6 +111,46 @@ async fn read(tx: &TenantTx, user: Uuid, id: Uuid) -> Result<WorkspaceRow> {
     .ok_or_else(ApiError::not_found)
 }
 
+/// A workspace read by Trellis itself (a job acting for nobody in particular), whoever is in it.
+pub async fn for_system(tx: &TenantTx, id: Uuid) -> Result<WorkspaceRow> {
+    WorkspaceRow::find_by_statement(statement(
+        "SELECT w.id, w.name, w.description, w.archived_at, w.created_at, w.updated_at, 0::bigint AS members, \
+         0::bigint AS documents, 'viewer' AS my_role FROM workspaces w WHERE w.tenant_id = $1 AND w.id = $2",
+        vec![tx.tenant_id().as_uuid().into(), id.into()],
+    ))
+    .one(tx)
+    .await?
+    .ok_or_else(ApiError::not_found)
+}
+
+/// The feed's entry for something done to the workspace itself.
+async fn group_entry(
+    tx: &TenantTx,
+    ctx: &AuditCtx,
+    user: Uuid,
+    id: Uuid,
+    name: &str,
+    verb: Verb,
+    what: &str,
+) -> Result<()> {
+    let who = notices::name_of(tx, user).await?;
+    activity::record(
+        tx,
+        ctx,
+        Entry {
+            workspace: id,
+            actor: Some(user),
+            verb,
+            object_type: "Group",
+            object_id: id,
+            object_name: name,
+            document: None,
+            summary: format!("{who} {what}"),
+        },
+    )
+    .await
+}
+
 fn name_taken(err: sea_orm::DbErr) -> ApiError {
     ApiError::unique(
         "workspace_exists",
@@ -161,6 +205,16 @@ pub async fn create(
         tx,
         ctx,
         AuditEvent::new("workspace.created").target("workspace", id, Some(name.as_str())),
+    )
+    .await?;
+    group_entry(
+        tx,
+        ctx,
+        user,
+        id,
+        &name,
+        Verb::Create,
+        "started the workspace",
     )
     .await?;
     get(tx, user, id, false).await
@@ -237,6 +291,12 @@ pub async fn update(
             })),
     )
     .await?;
+    let what = match (current.archived_at.is_some(), archived) {
+        (false, true) => "archived the workspace",
+        (true, false) => "restored the workspace",
+        _ => "changed the workspace",
+    };
+    group_entry(tx, ctx, user, id, &name, Verb::Update, what).await?;
     get(tx, user, id, false).await
 }
 
@@ -290,6 +350,32 @@ async fn owners(tx: &TenantTx, workspace: Uuid) -> Result<i64> {
     .await?)
 }
 
+/// 409 while `member` is an approver an open review in the workspace still waits for: they decide, or
+/// the review is withdrawn, before they leave or become a viewer (who may not review).
+async fn ensure_no_pending_review(tx: &TenantTx, workspace: Uuid, member: Uuid) -> Result<()> {
+    let pending = count(
+        tx,
+        "SELECT count(*) AS n FROM review_approvers a \
+         JOIN document_reviews r ON r.tenant_id = a.tenant_id AND r.id = a.review_id AND r.status = 'open' \
+         JOIN documents d ON d.tenant_id = r.tenant_id AND d.id = r.document_id AND d.workspace_id = $2 \
+         WHERE a.tenant_id = $1 AND a.user_id = $3 AND a.decision IS NULL",
+        vec![
+            tx.tenant_id().as_uuid().into(),
+            workspace.into(),
+            member.into(),
+        ],
+    )
+    .await?;
+    if pending > 0 {
+        return Err(ApiError::conflict(
+            "pending_approver",
+            "this member is an approver an open review is waiting for: they decide, or the review \
+             is withdrawn, first",
+        ));
+    }
+    Ok(())
+}
+
 fn last_owner() -> ApiError {
     ApiError::conflict(
         "last_owner",
@@ -328,6 +414,9 @@ pub async fn set_member(
     if before.as_deref() == Some("owner") && new_role != Role::Owner && owners(tx, id).await? <= 1 {
         return Err(last_owner());
     }
+    if new_role == Role::Viewer && before.as_deref().is_some_and(|r| r != "viewer") {
+        ensure_no_pending_review(tx, id, member).await?;
+    }
     if before.is_none() && workspace.members >= MAX_MEMBERS {
         return Err(ApiError::conflict(
             "workspace_full",
@@ -355,6 +444,35 @@ pub async fn set_member(
             .metadata(json!({ "user_id": member, "role": { "before": before, "after": new_role.as_str() } })),
     )
     .await?;
+    let (who, whom) = (
+        notices::name_of(tx, user).await?,
+        notices::name_of(tx, member).await?,
+    );
+    let (verb, summary) = match before {
+        None => (
+            Verb::Add,
+            format!("{who} added {whom} as {}", new_role.as_str()),
+        ),
+        Some(_) => (
+            Verb::Update,
+            format!("{who} made {whom} {}", new_role.as_str()),
+        ),
+    };
+    activity::record(
+        tx,
+        ctx,
+        Entry {
+            workspace: id,
+            actor: Some(user),
+            verb,
+            object_type: "Person",
+            object_id: member,
+            object_name: &whom,
+            document: None,
+            summary,
+        },
+    )
+    .await?;
     members(tx, user, id).await
 }
 
@@ -376,6 +494,7 @@ pub async fn remove_member(
     if before == "owner" && owners(tx, id).await? <= 1 {
         return Err(last_owner());
     }
+    ensure_no_pending_review(tx, id, member).await?;
     tx.execute_raw(statement(
         "DELETE FROM workspace_members WHERE tenant_id = $1 AND workspace_id = $2 AND user_id = $3",
         vec![tx.tenant_id().as_uuid().into(), id.into(), member.into()],
@@ -387,6 +506,27 @@ pub async fn remove_member(
         AuditEvent::new("workspace.member_removed")
             .target("workspace", id, Some(workspace.name.as_str()))
             .metadata(json!({ "user_id": member, "role": before, "left": member == user })),
+    )
+    .await?;
+    let whom = notices::name_of(tx, member).await?;
+    let summary = if member == user {
+        format!("{whom} left")
+    } else {
+        format!("{} removed {whom}", notices::name_of(tx, user).await?)
+    };
+    activity::record(
+        tx,
+        ctx,
+        Entry {
+            workspace: id,
+            actor: Some(user),
+            verb: Verb::Remove,
+            object_type: "Person",
+            object_id: member,
+            object_name: &whom,
+            document: None,
+            summary,
+        },
     )
     .await?;
     Ok(())

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{based_on, open};
+use super::{based_on, commit, open};
 use crate::{
     auth::AccessToken,
     error::{ApiError, ApiResult},
@@ -37,6 +37,9 @@ pub struct DocumentResponse {
     pub body: Option<String>,
     /// The current version (also the `ETag`, `"v{version}"`).
     pub version: i32,
+    /// Where its review stands: `draft`, `in_review` (not to be saved), `changes_requested` or
+    /// `approved` (the current version, until the next save).
+    pub review_state: String,
     pub updated_by: Option<DocumentPerson>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -57,6 +60,7 @@ impl DocumentResponse {
             title: row.title,
             body: with_body.then_some(row.body),
             version: row.current_version,
+            review_state: row.review_state,
             updated_by: row
                 .updated_by
                 .zip(row.updated_by_name)
@@ -211,7 +215,7 @@ pub async fn create_document(
         },
     )
     .await?;
-    auth.tx.commit().await?;
+    commit(&state, auth, *workspace).await?;
     Ok(document(row, true))
 }
 
@@ -286,7 +290,7 @@ pub async fn get_document(
     responses(
         (status = 200, description = "Saved; the new ETag is the new version", body = DocumentResponse),
         (status = 403, description = "A viewer or commenter", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The workspace is archived", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The workspace is archived, or the document is in review", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 412, description = "Based on a version that is no longer current", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 428, description = "No If-Match", body = crate::error::Problem, content_type = "application/problem+json"),
     )
@@ -318,7 +322,7 @@ pub async fn save_document(
         None,
     )
     .await?;
-    auth.tx.commit().await?;
+    commit(&state, auth, workspace).await?;
     Ok(document(row, false))
 }
 
@@ -412,7 +416,7 @@ pub async fn diff_versions(
     responses(
         (status = 200, description = "Restored as a new version", body = DocumentResponse),
         (status = 403, description = "A viewer or commenter", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The workspace is archived", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The workspace is archived, or the document is in review", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 412, description = "The document has moved on", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 428, description = "No If-Match", body = crate::error::Problem, content_type = "application/problem+json"),
     )
@@ -428,6 +432,6 @@ pub async fn restore_version(
     let (auth, user) = open(&state, token).await?;
     let (workspace, id, number) = path.into_inner();
     let row = versions::restore(&auth.tx, &auth.ctx, user, workspace, id, number, expected).await?;
-    auth.tx.commit().await?;
+    commit(&state, auth, workspace).await?;
     Ok(document(row, false))
 }

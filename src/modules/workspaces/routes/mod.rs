@@ -1,7 +1,10 @@
 //! `/api/v1/workspaces/...`: thin handlers and their DTOs, one file per part. Every route needs
 //! `workspaces:use`; what a member may do inside a workspace is their workspace role's business.
 
+pub mod activity;
+pub mod comments;
 pub mod documents;
+pub mod reviews;
 pub mod workspaces;
 
 use actix_web::HttpRequest;
@@ -9,6 +12,7 @@ use actix_web::HttpRequest;
 use crate::{
     auth::{AccessToken, Authenticated},
     authz::{Act, Obj},
+    coordination::Invalidation,
     error::ApiResult,
     state::AppState,
 };
@@ -36,4 +40,19 @@ fn based_on(req: &HttpRequest) -> Option<i32> {
             .and_then(crate::modules::workspaces::documents::if_match)
             .unwrap_or(0),
     )
+}
+
+/// Commits a change to `workspace`, then wakes whoever streams its activity, on this instance and,
+/// through Redis, the others (without Redis their streams find it at their next read).
+async fn commit(state: &AppState, auth: Authenticated, workspace: uuid::Uuid) -> ApiResult<()> {
+    let tenant_id = auth.principal.tenant_id;
+    auth.tx.commit().await?;
+    state
+        .bus
+        .publish(Invalidation::WorkspaceActivity {
+            tenant_id,
+            workspace_id: workspace,
+        })
+        .await;
+    Ok(())
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::open;
+use super::{commit, open};
 use crate::{
     auth::AccessToken,
     error::ApiResult,
@@ -135,7 +135,7 @@ pub async fn create_workspace(
     let (auth, user) = open(&state, token).await?;
     let row =
         workspaces::create(&auth.tx, &auth.ctx, user, &body.0.name, &body.0.description).await?;
-    auth.tx.commit().await?;
+    commit(&state, auth, row.id).await?;
     Ok(HttpResponse::Created().json(WorkspaceResponse::from(row)))
 }
 
@@ -210,7 +210,7 @@ pub async fn update_workspace(
         },
     )
     .await?;
-    auth.tx.commit().await?;
+    commit(&state, auth, *id).await?;
     Ok(Json(row.into()))
 }
 
@@ -245,7 +245,7 @@ pub async fn list_workspace_members(
     responses(
         (status = 200, description = "The members", body = WorkspaceMembersResponse),
         (status = 403, description = "Not an owner of the workspace", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The last owner, a full or archived workspace", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The last owner, a full or archived workspace, or an approver a review waits for", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[put("/workspaces/{workspace_id}/members/{workspace_member_id}")]
@@ -258,7 +258,7 @@ pub async fn set_workspace_member(
     let (auth, user) = open(&state, token).await?;
     let (id, member) = path.into_inner();
     let rows = workspaces::set_member(&auth.tx, &auth.ctx, user, id, member, &body.0.role).await?;
-    auth.tx.commit().await?;
+    commit(&state, auth, id).await?;
     Ok(Json(members_response(rows)))
 }
 
@@ -273,7 +273,7 @@ pub async fn set_workspace_member(
     responses(
         (status = 204, description = "Removed"),
         (status = 403, description = "Not an owner of the workspace", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The last owner", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The last owner, or an approver a review waits for", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[delete("/workspaces/{workspace_id}/members/{workspace_member_id}")]
@@ -285,6 +285,6 @@ pub async fn remove_workspace_member(
     let (auth, user) = open(&state, token).await?;
     let (id, member) = path.into_inner();
     workspaces::remove_member(&auth.tx, &auth.ctx, user, id, member).await?;
-    auth.tx.commit().await?;
+    commit(&state, auth, id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,0 +1,245 @@
+//! A workspace, live: its activity feed as Server-Sent Events, and who is viewing which document.
+//!
+//! - A change commits, then the instance that made it announces it on the instance-wide bus (Redis
+//!   pub/sub); every instance's [`ActivityHub`] wakes the streams of that workspace, which read what is
+//!   new from the database. While Redis is down, streams read every `workspaces.live_poll_ms` instead,
+//!   so nothing is lost, only later.
+//! - Entries are ordered by their ids (UUIDv7, the time they were written), but two instances may
+//!   commit out of that order. A stream therefore reads again from a little before the newest entry it
+//!   sent ([`OVERLAP`]) and skips what it sent already: an entry committed late still arrives.
+//! - Presence: each viewer of a document says so every few seconds ([`here`]); Redis keeps it in one
+//!   sorted set per workspace, scored by when it lapses (`workspaces.presence_ttl_secs` after the last
+//!   word), the set itself expiring soon after the last viewer. Without Redis nobody is shown as
+//!   present (`available: false`); presence is a hint, never a record, and is not audited.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use redis::AsyncCommands;
+use serde::Serialize;
+use tokio::sync::broadcast;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::{
+    coordination::{Invalidation, InvalidationListener, RedisStore},
+    domain::TenantId,
+};
+
+/// How far back a stream reads again, for entries that committed after newer ones.
+pub const OVERLAP: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// This instance's wake-up calls for workspace streams.
+pub struct ActivityHub {
+    sender: broadcast::Sender<(TenantId, Uuid)>,
+}
+
+impl Default for ActivityHub {
+    fn default() -> Self {
+        ActivityHub {
+            sender: broadcast::channel(1024).0,
+        }
+    }
+}
+
+impl ActivityHub {
+    pub fn subscribe(&self) -> broadcast::Receiver<(TenantId, Uuid)> {
+        self.sender.subscribe()
+    }
+}
+
+impl InvalidationListener for ActivityHub {
+    fn invalidate(&self, message: &Invalidation) {
+        if let Invalidation::WorkspaceActivity {
+            tenant_id,
+            workspace_id,
+        } = message
+        {
+            // Nobody listening is fine.
+            let _ = self.sender.send((*tenant_id, *workspace_id));
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+/// The smallest UUIDv7 of the millisecond `at`: entries with a larger id were written at or after it.
+pub fn floor_id(at: DateTime<Utc>) -> Uuid {
+    let millis = u64::try_from(at.timestamp_millis()).unwrap_or(0);
+    uuid::Builder::from_unix_timestamp_millis(millis, &[0; 10]).into_uuid()
+}
+
+/// When a UUIDv7 was made.
+pub fn id_time(id: Uuid) -> Option<DateTime<Utc>> {
+    let (seconds, nanos) = id.get_timestamp()?.to_unix();
+    DateTime::from_timestamp(i64::try_from(seconds).ok()?, nanos)
+}
+
+/// What a stream has sent: the ids of the last [`OVERLAP`], to skip when it reads them again, and
+/// the entry it started after (nothing up to it is sent).
+#[derive(Debug, Default)]
+pub struct Sent {
+    recent: std::collections::BTreeSet<Uuid>,
+    newest: Option<Uuid>,
+    start: Option<Uuid>,
+}
+
+impl Sent {
+    /// Starting after entry `start` (the `Last-Event-ID` a client resumes from, or the feed's newest
+    /// when it connects): nothing up to it is sent.
+    pub fn after(start: Option<Uuid>) -> Sent {
+        Sent {
+            recent: std::collections::BTreeSet::new(),
+            newest: start,
+            start,
+        }
+    }
+
+    /// The id to read after: [`OVERLAP`] before the newest sent (nothing at all yet: `None`, from the
+    /// beginning).
+    pub fn read_after(&self) -> Option<Uuid> {
+        let newest = self.newest?;
+        let time = id_time(newest)?;
+        let overlap = chrono::Duration::from_std(OVERLAP).unwrap_or_default();
+        Some(floor_id(time - overlap).min(newest))
+    }
+
+    /// Whether `id` is new to the stream; remembers it.
+    pub fn fresh(&mut self, id: Uuid) -> bool {
+        if self.start.is_some_and(|start| id <= start) || !self.recent.insert(id) {
+            return false;
+        }
+        if self.newest.is_none_or(|n| id > n) {
+            self.newest = Some(id);
+        }
+        if let Some(floor) = self.read_after() {
+            self.recent = self.recent.split_off(&floor);
+        }
+        true
+    }
+}
+
+/// Someone viewing a document now.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, ToSchema)]
+pub struct Viewer {
+    pub document_id: Uuid,
+    pub user_id: Uuid,
+}
+
+fn presence_key(store: &RedisStore, tenant: TenantId, workspace: Uuid) -> String {
+    store.tenant_key(tenant, &format!("presence:{workspace}"))
+}
+
+/// `user` is viewing `document` until `ttl` from `now`; `false` when Redis could not keep it.
+pub async fn here(
+    store: &RedisStore,
+    tenant: TenantId,
+    workspace: Uuid,
+    viewer: Viewer,
+    now: DateTime<Utc>,
+    ttl: std::time::Duration,
+) -> bool {
+    let key = presence_key(store, tenant, workspace);
+    let until = now.timestamp_millis() + ttl.as_millis() as i64;
+    let mut pipe = redis::pipe();
+    pipe.atomic()
+        .zadd(
+            &key,
+            format!("{}:{}", viewer.document_id, viewer.user_id),
+            until,
+        )
+        .ignore()
+        .zrembyscore(&key, "-inf", now.timestamp_millis())
+        .ignore()
+        .expire(&key, 2 * ttl.as_secs().max(1) as i64)
+        .ignore();
+    store
+        .run(|mut conn| async move { pipe.query_async::<()>(&mut conn).await })
+        .await
+        .is_some()
+}
+
+/// `user` stopped viewing `document` (closed it); `false` when Redis could not be told.
+pub async fn gone(store: &RedisStore, tenant: TenantId, workspace: Uuid, viewer: Viewer) -> bool {
+    let key = presence_key(store, tenant, workspace);
+    let member = format!("{}:{}", viewer.document_id, viewer.user_id);
+    store
+        .run(|mut conn| async move { conn.zrem::<_, _, i64>(key, member).await })
+        .await
+        .is_some()
+}
+
+/// Who is viewing which document of `workspace` at `now`; `None` when Redis is unavailable.
+pub async fn viewers(
+    store: &RedisStore,
+    tenant: TenantId,
+    workspace: Uuid,
+    now: DateTime<Utc>,
+) -> Option<Vec<Viewer>> {
+    let key = presence_key(store, tenant, workspace);
+    let from = format!("({}", now.timestamp_millis());
+    let members = store
+        .run(|mut conn| async move {
+            conn.zrangebyscore::<_, _, _, Vec<String>>(key, from, "+inf")
+                .await
+        })
+        .await?;
+    let mut seen = HashSet::new();
+    let mut out: Vec<Viewer> = members
+        .iter()
+        .filter_map(|m| {
+            let (document, user) = m.split_once(':')?;
+            Some(Viewer {
+                document_id: document.parse().ok()?,
+                user_id: user.parse().ok()?,
+            })
+        })
+        .filter(|v| seen.insert(v.clone()))
+        .collect();
+    out.sort();
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id_at(ms: i64, rest: u8) -> Uuid {
+        uuid::Builder::from_unix_timestamp_millis(ms as u64, &[rest; 10]).into_uuid()
+    }
+
+    #[test]
+    fn a_late_commit_inside_the_overlap_is_sent_and_nothing_twice() {
+        let mut sent = Sent::default();
+        assert_eq!(sent.read_after(), None);
+        let t = 1_800_000_000_000;
+        assert!(sent.fresh(id_at(t, 2)));
+        assert!(sent.fresh(id_at(t + 50, 1)));
+        // Read again from the overlap: both come back, neither is sent again.
+        let after = sent.read_after().unwrap();
+        assert!(after < id_at(t, 2));
+        assert!(!sent.fresh(id_at(t, 2)));
+        assert!(!sent.fresh(id_at(t + 50, 1)));
+        // One written earlier but committed later still goes out.
+        assert!(sent.fresh(id_at(t + 20, 9)));
+        // Older than the overlap, it is forgotten (and not read again).
+        assert!(sent.fresh(id_at(t + 60_000, 1)));
+        assert!(sent.read_after().unwrap() > id_at(t + 50, 1));
+    }
+
+    #[test]
+    fn a_resumed_stream_skips_what_came_before_its_last_event() {
+        let t = 1_800_000_000_000;
+        let mut sent = Sent::after(Some(id_at(t, 5)));
+        assert!(!sent.fresh(id_at(t - 5, 1)));
+        assert!(!sent.fresh(id_at(t, 5)));
+        assert!(sent.fresh(id_at(t + 1, 0)));
+    }
+
+    #[test]
+    fn ids_keep_their_time() {
+        let at = DateTime::from_timestamp_millis(1_800_000_000_123).unwrap();
+        assert_eq!(id_time(floor_id(at)), Some(at));
+        assert!(floor_id(at) < id_at(1_800_000_000_123, 0x01));
+    }
+}
