@@ -42,6 +42,7 @@ mod m20261207_000030_workspaces;
 mod m20261207_000031_comments_and_notifications;
 mod m20261207_000032_document_reviews;
 mod m20261207_000033_workspace_activity;
+mod m20261207_000034_workspace_settings_templates_digests;
 
 /// Owns every object; runs migrations and maintenance. Never used on a request path.
 pub const OWNER_ROLE: &str = "trellis_owner";
@@ -91,6 +92,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000031_comments_and_notifications::Migration),
             Box::new(m20261207_000032_document_reviews::Migration),
             Box::new(m20261207_000033_workspace_activity::Migration),
+            Box::new(m20261207_000034_workspace_settings_templates_digests::Migration),
         ]
     }
 }

@@ -29,6 +29,8 @@ pub enum JobKind {
     EventReminder,
     /// `{"review_id", "turn"}`: remind the approvers a review waits on, if it still does.
     ReviewReminder,
+    /// `{"user_id"}`: mail a member the digest of their notifications not mailed yet.
+    NotificationDigest,
 }
 
 impl JobKind {
@@ -39,6 +41,7 @@ impl JobKind {
             JobKind::InterviewNotice => "interview.notice",
             JobKind::EventReminder => "event.reminder",
             JobKind::ReviewReminder => "review.reminder",
+            JobKind::NotificationDigest => "notification.digest",
         }
     }
 
@@ -49,6 +52,7 @@ impl JobKind {
             "interview.notice" => Some(JobKind::InterviewNotice),
             "event.reminder" => Some(JobKind::EventReminder),
             "review.reminder" => Some(JobKind::ReviewReminder),
+            "notification.digest" => Some(JobKind::NotificationDigest),
             _ => None,
         }
     }
@@ -61,6 +65,7 @@ impl JobKind {
             JobKind::InterviewNotice => 5,
             JobKind::EventReminder => 5,
             JobKind::ReviewReminder => 5,
+            JobKind::NotificationDigest => 5,
         }
     }
 }

@@ -245,6 +245,15 @@ impl Worker {
             )
             .await
             .map(|()| Ran::Finished),
+            Some(JobKind::NotificationDigest) => crate::modules::notifications::digest::run(
+                &self.pool,
+                &self.clock,
+                &self.crypto,
+                tenant,
+                &job.payload,
+            )
+            .await
+            .map(|()| Ran::Finished),
             None => Err(JobError::Permanent(format!(
                 "unknown job kind {}",
                 job.kind

@@ -247,7 +247,7 @@ async fn a_change_on_one_instance_reaches_a_stream_on_another_through_redis() {
     );
 
     // Someone opens the document on instance A: the stream on B shows them.
-    let here = ok(a
+    let here = a
         .send_json(
             Method::PUT,
             "acme",
@@ -255,11 +255,15 @@ async fn a_change_on_one_instance_reaches_a_stream_on_another_through_redis() {
             &s.commenter.1.access,
             &json!({}),
         )
+        .await;
+    assert_eq!(here.status(), StatusCode::NO_CONTENT);
+    let listed = ok(b
+        .get("acme", &format!("{}/presence", s.base), &s.viewer.1.access)
         .await)
     .await;
     assert_eq!(
-        here["viewers"][0]["user"]["id"],
-        s.commenter.0.id.to_string()
+        listed["viewers"][0]["document_id"],
+        s.doc.rsplit('/').next().unwrap()
     );
     let (_, presence) = events.next("presence", 10).await.expect("presence");
     assert_eq!(
@@ -305,6 +309,38 @@ async fn a_change_on_one_instance_reaches_a_stream_on_another_through_redis() {
     assert_eq!(again["id"], comment["id"]);
     assert!(resumed.next("activity", 2).await.is_none(), "nothing twice");
 
+    // Nobody outside the workspace streams it or sees who is in it; a bad Last-Event-ID is refused.
+    for path in [stream.clone(), format!("{}/presence", s.base)] {
+        let hidden = b.get("acme", &path, &s.outsider.1.access).await;
+        assert_eq!(hidden.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    let hidden = b
+        .send_json(
+            Method::PUT,
+            "acme",
+            &format!("{}/presence", s.doc),
+            &s.outsider.1.access,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(hidden.status(), StatusCode::NOT_FOUND);
+    for bad in [
+        "not-an-id".to_owned(),
+        uuid::Uuid::new_v4().to_string(),
+        uuid::Builder::from_unix_timestamp_millis(4_000_000_000_000, &[0; 10])
+            .into_uuid()
+            .to_string(),
+    ] {
+        let refused = b
+            .request(Method::GET, "acme", &stream)
+            .bearer_auth(&s.viewer.1.access)
+            .header("Last-Event-ID", &bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
+
     // A member removed from the workspace: their stream ends.
     let mut viewer = Events::open(&b, &s.viewer.1, &stream).await;
     viewer.next("presence", 10).await.expect("presence");
@@ -329,11 +365,13 @@ async fn without_redis_streams_poll_and_presence_says_it_is_unavailable() {
         s.workspaces.live_poll_ms = 200;
     })
     .await;
+    // A second instance, without Redis too: only reading the database can carry its changes.
+    let peer = spawn_peer(&app).await;
     let s = space(&app, "Dear team,\n").await;
     let mut events = Events::open(&app, &s.viewer.1, &format!("{}/activity/stream", s.base)).await;
     let (_, presence) = events.next("presence", 10).await.expect("presence");
     assert_eq!(presence["available"], false);
-    let here = ok(app
+    let here = app
         .send_json(
             Method::PUT,
             "acme",
@@ -341,10 +379,34 @@ async fn without_redis_streams_poll_and_presence_says_it_is_unavailable() {
             &s.commenter.1.access,
             &json!({}),
         )
-        .await)
-    .await;
-    assert_eq!(here["available"], false);
-    save(&app, &s.editor.1, &s.doc, 1, "Dear hiring team,\n").await;
+        .await;
+    assert_eq!(here.status(), StatusCode::SERVICE_UNAVAILABLE);
+    save(&peer, &s.editor.1, &s.doc, 1, "Dear hiring team,\n").await;
     let (_, entry) = events.next("activity", 10).await.expect("by polling");
     assert_eq!(entry["type"], "Update");
+
+    // A burst larger than one read's page, written at once: every entry arrives, once.
+    let owner_pool = app.owner_pool().await;
+    let workspace_id = s.base.rsplit('/').next().unwrap().to_owned();
+    let ids: Vec<uuid::Uuid> = (0..450).map(|_| uuid::Uuid::now_v7()).collect();
+    sqlx::query(
+        "INSERT INTO workspace_activity (tenant_id, id, workspace_id, actor_id, verb, object_type, object_id, \
+         summary, created_at) SELECT w.tenant_id, i, w.id, NULL, 'Update', 'Group', w.id, 'burst', now() \
+         FROM workspaces w, unnest($1::uuid[]) AS i WHERE w.id = $2::uuid",
+    )
+    .bind(&ids)
+    .bind(&workspace_id)
+    .execute(&owner_pool)
+    .await
+    .unwrap();
+    owner_pool.close().await;
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some((id, _)) = events.next("activity", 10).await {
+        assert!(seen.insert(id.unwrap()), "sent twice");
+        if seen.len() == ids.len() {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), ids.len());
+    assert!(events.next("activity", 2).await.is_none(), "nothing more");
 }

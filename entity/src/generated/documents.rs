@@ -32,6 +32,7 @@ pub struct Model {
     pub updated_at: DateTimeWithTimeZone,
     #[sea_orm(column_type = "Text")]
     pub review_state: String,
+    pub template_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -42,6 +43,14 @@ pub enum Relation {
     DocumentReviews,
     #[sea_orm(has_many = "super::document_versions::Entity")]
     DocumentVersions,
+    #[sea_orm(
+        belongs_to = "Entity",
+        from = "(Column::TenantId, Column::WorkspaceId, Column::TemplateId)",
+        to = "(Column::TenantId, Column::WorkspaceId, Column::Id)",
+        on_update = "NoAction",
+        on_delete = "SetNull"
+    )]
+    SelfRef,
     #[sea_orm(has_many = "super::notifications::Entity")]
     Notifications,
     #[sea_orm(

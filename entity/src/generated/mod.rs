@@ -48,6 +48,8 @@ pub mod mentorship_sessions;
 pub mod mentorships;
 pub mod mfa_recovery_codes;
 pub mod network_events;
+pub mod notification_digests;
+pub mod notification_preferences;
 pub mod notifications;
 pub mod org_settings;
 pub mod password_resets;

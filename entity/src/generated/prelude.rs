@@ -46,6 +46,8 @@ pub use super::mentorship_sessions::Entity as MentorshipSessions;
 pub use super::mentorships::Entity as Mentorships;
 pub use super::mfa_recovery_codes::Entity as MfaRecoveryCodes;
 pub use super::network_events::Entity as NetworkEvents;
+pub use super::notification_digests::Entity as NotificationDigests;
+pub use super::notification_preferences::Entity as NotificationPreferences;
 pub use super::notifications::Entity as Notifications;
 pub use super::org_settings::Entity as OrgSettings;
 pub use super::password_resets::Entity as PasswordResets;

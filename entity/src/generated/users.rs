@@ -87,6 +87,10 @@ pub enum Relation {
     MfaRecoveryCodes,
     #[sea_orm(has_many = "super::network_events::Entity")]
     NetworkEvents,
+    #[sea_orm(has_one = "super::notification_digests::Entity")]
+    NotificationDigests,
+    #[sea_orm(has_one = "super::notification_preferences::Entity")]
+    NotificationPreferences,
     #[sea_orm(has_many = "super::password_resets::Entity")]
     PasswordResets,
     #[sea_orm(has_many = "super::portfolio_projects::Entity")]
@@ -240,6 +244,18 @@ impl Related<super::mfa_recovery_codes::Entity> for Entity {
 impl Related<super::network_events::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::NetworkEvents.def()
+    }
+}
+
+impl Related<super::notification_digests::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::NotificationDigests.def()
+    }
+}
+
+impl Related<super::notification_preferences::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::NotificationPreferences.def()
     }
 }
 

@@ -17,6 +17,11 @@ pub struct Model {
     pub archived_at: Option<DateTimeWithTimeZone>,
     pub created_at: DateTimeWithTimeZone,
     pub updated_at: DateTimeWithTimeZone,
+    pub review_reminder_hours: i32,
+    #[sea_orm(column_type = "Text")]
+    pub default_review_mode: String,
+    #[sea_orm(column_type = "Text")]
+    pub comment_policy: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -2,8 +2,10 @@
 //! mention, a reply — written by the module where it happened, in the same transaction as the change.
 //! Each member sees only their own, and only while they may still see what it is about (a notification
 //! about a workspace disappears when they leave it). They read the list with its unread count, and
-//! mark one or all read.
+//! mark one or all read. What is not mailed at once goes out in a [`digest`] (hourly, daily or never,
+//! as each member prefers).
 
+pub mod digest;
 pub mod routes;
 
 use chrono::{DateTime, FixedOffset, Utc};
@@ -37,6 +39,8 @@ pub struct Notify {
     pub title: String,
     /// The start of what they wrote.
     pub excerpt: String,
+    /// Mailed at once (so no digest repeats it).
+    pub mailed: bool,
 }
 
 /// `text` cut to at most `max` characters, with an ellipsis when cut.
@@ -49,12 +53,15 @@ pub fn clip(text: &str, max: usize) -> String {
     cut
 }
 
-/// Writes `notification` (in the caller's transaction).
+/// Writes `notification` (in the caller's transaction); one not mailed at once is due in the
+/// member's next digest.
 pub async fn notify(tx: &TenantTx, now: DateTime<Utc>, notification: Notify) -> Result<Uuid> {
     let id = Uuid::now_v7();
+    let (user, mailed) = (notification.user, notification.mailed);
     tx.execute_raw(statement(
         "INSERT INTO notifications (tenant_id, id, user_id, kind, actor_id, workspace_id, document_id, comment_id, \
-         title, excerpt, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         title, excerpt, created_at, emailed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+         CASE WHEN $12 THEN $11 END)",
         vec![
             tx.tenant_id().as_uuid().into(),
             id.into(),
@@ -67,9 +74,13 @@ pub async fn notify(tx: &TenantTx, now: DateTime<Utc>, notification: Notify) -> 
             clip(&notification.title, MAX_TEXT).into(),
             clip(&notification.excerpt, MAX_TEXT).into(),
             now.into(),
+            mailed.into(),
         ],
     ))
     .await?;
+    if !mailed {
+        digest::schedule(tx, user, now).await?;
+    }
     Ok(id)
 }
 
@@ -89,7 +100,7 @@ pub struct NotificationRow {
 }
 
 /// `$1` the tenant, `$2` the member: their notifications that they may still see.
-const VISIBLE: &str = "n.tenant_id = $1 AND n.user_id = $2 AND (n.workspace_id IS NULL OR EXISTS (\
+pub(crate) const VISIBLE: &str = "n.tenant_id = $1 AND n.user_id = $2 AND (n.workspace_id IS NULL OR EXISTS (\
      SELECT 1 FROM workspace_members m WHERE m.tenant_id = n.tenant_id AND m.workspace_id = n.workspace_id \
      AND m.user_id = n.user_id))";
 

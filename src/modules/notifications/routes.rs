@@ -2,7 +2,7 @@
 //! theirs; nobody reads anyone else's (another's id is a 404).
 
 use actix_web::{
-    HttpResponse, get, post,
+    HttpResponse, get, post, put,
     web::{Data, Path},
 };
 use chrono::{DateTime, Utc};
@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{NotificationRow, list, mark_all_read, mark_read, unread};
+use super::{NotificationRow, digest, list, mark_all_read, mark_read, unread};
 use crate::{
     auth::{AccessToken, Authenticated},
     error::{ApiError, ApiResult},
@@ -177,4 +177,55 @@ pub async fn read_all_notifications(
     let unread = unread(&auth.tx, user).await?;
     auth.tx.commit().await?;
     Ok(HttpResponse::Ok().json(MarkedResponse { marked, unread }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotificationPreferencesResponse {
+    /// How often notifications not mailed at once are mailed together: `hourly`, `daily` or `off`.
+    pub digest: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"digest": "hourly"}))]
+pub struct NotificationPreferencesRequest {
+    /// `hourly`, `daily` or `off`.
+    pub digest: String,
+}
+
+/// The signed-in member's notification preferences.
+#[utoipa::path(
+    tag = "notifications",
+    security(("bearer" = [])),
+    responses((status = 200, description = "The preferences", body = NotificationPreferencesResponse))
+)]
+#[get("/notifications/preferences")]
+pub async fn get_preferences(state: Data<AppState>, token: AccessToken) -> ApiResult<HttpResponse> {
+    let (auth, user) = open(&state, token).await?;
+    let digest = digest::frequency(&auth.tx, user).await?;
+    auth.tx.commit().await?;
+    Ok(HttpResponse::Ok().json(NotificationPreferencesResponse {
+        digest: digest.as_str().into(),
+    }))
+}
+
+/// Sets how often the member's digest goes out.
+#[utoipa::path(
+    tag = "notifications",
+    security(("bearer" = [])),
+    request_body = NotificationPreferencesRequest,
+    responses((status = 200, description = "Set", body = NotificationPreferencesResponse))
+)]
+#[put("/notifications/preferences")]
+pub async fn set_preferences(
+    state: Data<AppState>,
+    token: AccessToken,
+    body: ValidJson<NotificationPreferencesRequest>,
+) -> ApiResult<HttpResponse> {
+    let (auth, user) = open(&state, token).await?;
+    let digest = digest::set_frequency(&auth.tx, &auth.ctx, user, &body.0.digest).await?;
+    auth.tx.commit().await?;
+    Ok(HttpResponse::Ok().json(NotificationPreferencesResponse {
+        digest: digest.as_str().into(),
+    }))
 }

@@ -184,7 +184,8 @@ pub struct AnchorAt {
     pub quote: Option<String>,
 }
 
-/// The document, locked, for a comment by someone who may comment.
+/// The document, locked, for a comment by someone who may comment — as the workspace's
+/// `comment_policy` says.
 async fn open_for_comment(
     tx: &TenantTx,
     user: Uuid,
@@ -192,7 +193,19 @@ async fn open_for_comment(
     document: Uuid,
 ) -> Result<(WorkspaceRow, DocumentRow)> {
     let (space, doc) = documents::get(tx, user, workspace, document, true).await?;
-    space.role().require(Role::Commenter, "commenting")?;
+    match space.comment_policy.as_str() {
+        "off" => {
+            space.ensure_active()?;
+            return Err(ApiError::conflict(
+                "comments_off",
+                "comments are turned off in this workspace's settings",
+            ));
+        }
+        "editors" => space
+            .role()
+            .require(Role::Editor, "commenting (this workspace's settings)")?,
+        _ => space.role().require(Role::Commenter, "commenting")?,
+    }
     space.ensure_active()?;
     Ok((space, doc))
 }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::{
     Role,
     activity::{self, Entry, Verb},
-    comments, notices, workspace as workspaces,
+    comments, notices, templates, workspace as workspaces,
 };
 use crate::{
     audit::{self, AuditCtx, AuditEvent},
@@ -37,6 +37,8 @@ pub struct DocumentRow {
     pub current_version: i32,
     /// `draft`, `in_review`, `changes_requested` or `approved`.
     pub review_state: String,
+    /// The template it was made from.
+    pub template_id: Option<Uuid>,
     pub updated_by: Option<Uuid>,
     pub updated_by_name: Option<String>,
     pub created_at: DateTime<FixedOffset>,
@@ -61,12 +63,12 @@ pub fn if_match(header: &str) -> Option<i32> {
     digits.parse().ok()
 }
 
-const SELECT: &str = "SELECT d.id, d.workspace_id, d.doc_type, d.title, d.body, d.current_version, d.review_state, d.updated_by, \
+const SELECT: &str = "SELECT d.id, d.workspace_id, d.doc_type, d.title, d.body, d.current_version, d.review_state, d.template_id, d.updated_by, \
      CASE WHEN u.display_name = '' THEN u.email ELSE u.display_name END AS updated_by_name, \
      d.created_at, d.updated_at FROM documents d LEFT JOIN users u ON u.tenant_id = d.tenant_id AND u.id = d.updated_by";
 
 /// [`SELECT`] without the bodies, for lists.
-const SELECT_HEADS: &str = "SELECT d.id, d.workspace_id, d.doc_type, d.title, '' AS body, d.current_version, d.review_state, \
+const SELECT_HEADS: &str = "SELECT d.id, d.workspace_id, d.doc_type, d.title, '' AS body, d.current_version, d.review_state, d.template_id, \
      d.updated_by, CASE WHEN u.display_name = '' THEN u.email ELSE u.display_name END AS updated_by_name, \
      d.created_at, d.updated_at FROM documents d LEFT JOIN users u ON u.tenant_id = d.tenant_id AND u.id = d.updated_by";
 
@@ -232,18 +234,40 @@ async fn write_version(
     Ok(())
 }
 
-/// An editor starts a document: version 1.
+/// A template of the workspace to start from, with values for its placeholders.
+#[derive(Debug, Clone, Default)]
+pub struct FromTemplate {
+    pub id: Uuid,
+    pub fields: std::collections::BTreeMap<String, String>,
+}
+
+/// An editor starts a document — from a template of the workspace, or not: version 1.
 pub async fn create(
     tx: &TenantTx,
     ctx: &AuditCtx,
     user: Uuid,
     workspace: Uuid,
     doc_type: &str,
-    draft: Draft,
+    mut draft: Draft,
+    template: Option<FromTemplate>,
 ) -> Result<DocumentRow> {
     let space = workspaces::hold(tx, user, workspace).await?;
     space.role().require(Role::Editor, "writing documents")?;
     space.ensure_active()?;
+    let template = match template {
+        Some(from) => {
+            if !draft.body.is_empty() {
+                return Err(ApiError::validation(
+                    "body",
+                    "give a body or a template, not both",
+                ));
+            }
+            let row = templates::get(tx, workspace, from.id).await?;
+            draft.body = templates::fill(&row.body, &from.fields)?;
+            Some(row)
+        }
+        None => None,
+    };
     let mut checked = check(&draft);
     if !TYPES.contains(&doc_type) {
         let error = FieldError::new("type", format!("must be one of {}", TYPES.join(", ")));
@@ -262,7 +286,7 @@ pub async fn create(
     let id = Uuid::now_v7();
     tx.execute_raw(statement(
         "INSERT INTO documents (tenant_id, id, workspace_id, doc_type, title, body, current_version, created_by, \
-         updated_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7, $8, $8)",
+         updated_by, created_at, updated_at, template_id) VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7, $8, $8, $9)",
         vec![
             tx.tenant_id().as_uuid().into(),
             id.into(),
@@ -272,6 +296,7 @@ pub async fn create(
             checked.body.clone().into(),
             user.into(),
             ctx.now.into(),
+            template.as_ref().map(|t| t.id).into(),
         ],
     ))
     .await?;
@@ -294,7 +319,10 @@ pub async fn create(
         ctx,
         AuditEvent::new("document.created")
             .target("document", id, None)
-            .metadata(json!({ "workspace_id": workspace, "type": doc_type, "length": checked.body.chars().count() })),
+            .metadata(json!({
+                "workspace_id": workspace, "type": doc_type, "length": checked.body.chars().count(),
+                "template_id": template.as_ref().map(|t| t.id),
+            })),
     )
     .await?;
     let who = notices::name_of(tx, user).await?;
@@ -309,7 +337,10 @@ pub async fn create(
             object_id: id,
             object_name: &title,
             document: Some(id),
-            summary: format!("{who} started “{title}”"),
+            summary: match &template {
+                Some(t) => format!("{who} started “{title}” from the template “{}”", t.title),
+                None => format!("{who} started “{title}”"),
+            },
         },
     )
     .await?;

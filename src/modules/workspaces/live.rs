@@ -75,24 +75,27 @@ pub fn id_time(id: Uuid) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(i64::try_from(seconds).ok()?, nanos)
 }
 
-/// What a stream has sent: the ids of the last [`OVERLAP`], to skip when it reads them again, and
-/// the entry it started after (nothing up to it is sent).
+/// What a stream has sent: the ids of the last [`OVERLAP`], to skip when it reads them again.
 #[derive(Debug, Default)]
 pub struct Sent {
     recent: std::collections::BTreeSet<Uuid>,
     newest: Option<Uuid>,
-    start: Option<Uuid>,
 }
 
 impl Sent {
-    /// Starting after entry `start` (the `Last-Event-ID` a client resumes from, or the feed's newest
-    /// when it connects): nothing up to it is sent.
-    pub fn after(start: Option<Uuid>) -> Sent {
+    /// A stream that starts after entry `start` (the `Last-Event-ID` a client resumes from, or the
+    /// feed's newest when it connects), having seen `known`: the entries of the overlap before it that
+    /// exist now. One in that window that commits later is still sent.
+    pub fn after(start: Option<Uuid>, known: impl IntoIterator<Item = Uuid>) -> Sent {
         Sent {
-            recent: std::collections::BTreeSet::new(),
+            recent: known.into_iter().collect(),
             newest: start,
-            start,
         }
+    }
+
+    /// The newest entry sent (or started after).
+    pub fn newest(&self) -> Option<Uuid> {
+        self.newest
     }
 
     /// The id to read after: [`OVERLAP`] before the newest sent (nothing at all yet: `None`, from the
@@ -106,7 +109,7 @@ impl Sent {
 
     /// Whether `id` is new to the stream; remembers it.
     pub fn fresh(&mut self, id: Uuid) -> bool {
-        if self.start.is_some_and(|start| id <= start) || !self.recent.insert(id) {
+        if !self.recent.insert(id) {
             return false;
         }
         if self.newest.is_none_or(|n| id > n) {
@@ -117,6 +120,12 @@ impl Sent {
         }
         true
     }
+}
+
+/// Whether `id` can be an entry's id a client resumes from: a UUIDv7 of no later than `now`.
+pub fn resumable(id: Uuid, now: DateTime<Utc>) -> bool {
+    id.get_version_num() == 7
+        && id_time(id).is_some_and(|t| t <= now + chrono::Duration::minutes(1))
 }
 
 /// Someone viewing a document now.
@@ -130,7 +139,8 @@ fn presence_key(store: &RedisStore, tenant: TenantId, workspace: Uuid) -> String
     store.tenant_key(tenant, &format!("presence:{workspace}"))
 }
 
-/// `user` is viewing `document` until `ttl` from `now`; `false` when Redis could not keep it.
+/// `user` is viewing `document` until `ttl` from `now`: whether they were not before, or `None` when
+/// Redis could not keep it.
 pub async fn here(
     store: &RedisStore,
     tenant: TenantId,
@@ -138,25 +148,35 @@ pub async fn here(
     viewer: Viewer,
     now: DateTime<Utc>,
     ttl: std::time::Duration,
-) -> bool {
+) -> Option<bool> {
     let key = presence_key(store, tenant, workspace);
     let until = now.timestamp_millis() + ttl.as_millis() as i64;
     let mut pipe = redis::pipe();
+    // Lapsed viewers first, so one who comes back counts as new. Nothing ignored: the replies are
+    // the three counts, in order (ZADD's is how many were added).
     pipe.atomic()
+        .zrembyscore(&key, "-inf", now.timestamp_millis())
         .zadd(
             &key,
             format!("{}:{}", viewer.document_id, viewer.user_id),
             until,
         )
-        .ignore()
-        .zrembyscore(&key, "-inf", now.timestamp_millis())
-        .ignore()
-        .expire(&key, 2 * ttl.as_secs().max(1) as i64)
-        .ignore();
-    store
-        .run(|mut conn| async move { pipe.query_async::<()>(&mut conn).await })
-        .await
-        .is_some()
+        .expire(&key, 2 * ttl.as_secs().max(1) as i64);
+    let reply = store
+        .run(|mut conn| async move { pipe.query_async::<redis::Value>(&mut conn).await })
+        .await?;
+    let mut counts = Vec::new();
+    ints(&reply, &mut counts);
+    Some(counts.get(1).is_some_and(|added| *added > 0))
+}
+
+/// The integers of a reply in order, however nested (a transaction's replies come as an array).
+fn ints(reply: &redis::Value, out: &mut Vec<i64>) {
+    match reply {
+        redis::Value::Int(n) => out.push(*n),
+        redis::Value::Array(items) => items.iter().for_each(|item| ints(item, out)),
+        _ => {}
+    }
 }
 
 /// `user` stopped viewing `document` (closed it); `false` when Redis could not be told.
@@ -228,12 +248,26 @@ mod tests {
     }
 
     #[test]
-    fn a_resumed_stream_skips_what_came_before_its_last_event() {
+    fn a_stream_that_starts_late_skips_what_existed_but_sends_what_commits_late() {
         let t = 1_800_000_000_000;
-        let mut sent = Sent::after(Some(id_at(t, 5)));
+        let start = id_at(t, 5);
+        let mut sent = Sent::after(Some(start), [id_at(t - 5, 1), start]);
+        assert!(sent.read_after().unwrap() < id_at(t - 5, 1));
         assert!(!sent.fresh(id_at(t - 5, 1)));
-        assert!(!sent.fresh(id_at(t, 5)));
+        assert!(!sent.fresh(start));
+        // Written before the start, committed after the stream connected.
+        assert!(sent.fresh(id_at(t - 2, 7)));
         assert!(sent.fresh(id_at(t + 1, 0)));
+        assert_eq!(sent.newest(), Some(id_at(t + 1, 0)));
+    }
+
+    #[test]
+    fn only_a_past_uuidv7_can_be_resumed_from() {
+        let now = DateTime::from_timestamp_millis(1_800_000_000_000).unwrap();
+        assert!(resumable(id_at(1_799_999_000_000, 3), now));
+        assert!(!resumable(id_at(1_800_000_600_000, 3), now), "the future");
+        assert!(!resumable(Uuid::new_v4(), now));
+        assert!(!resumable(Uuid::nil(), now));
     }
 
     #[test]

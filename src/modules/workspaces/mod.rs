@@ -15,6 +15,7 @@ pub mod notices;
 pub mod review_reminders;
 pub mod reviews;
 pub mod routes;
+pub mod templates;
 pub mod versions;
 pub mod workspace;
 

@@ -121,6 +121,7 @@ pub async fn tell(
                 comment: about.comment,
                 title: about.title.clone(),
                 excerpt: about.excerpt.clone(),
+                mailed: mail.is_some(),
             },
         )
         .await?;

@@ -1,5 +1,6 @@
 //! The `review.reminder` job: while it stays an approver's turn, they are reminded every
-//! [`REMIND_AFTER`] (in the app and by mail), at most [`MAX_REMINDERS`] times. The job carries the
+//! [`reviews::remind_after`] (the workspace's setting; in the app and by mail), at most
+//! [`MAX_REMINDERS`] times. The job carries the
 //! review's `turn` when it was queued; a decision that moves the chain on raises the turn and queues
 //! a new job, so a job for an earlier turn, or a review no longer open, does nothing. Each approver's
 //! last reminder is kept (`reminded_at`), so a job run twice reminds nobody twice. The job takes the
@@ -12,7 +13,7 @@ use uuid::Uuid;
 
 use super::{
     documents, notices,
-    reviews::{self, MAX_REMINDERS, REMIND_AFTER},
+    reviews::{self, MAX_REMINDERS},
     workspace,
 };
 use crate::{
@@ -107,7 +108,7 @@ pub async fn run(
                     .collect::<Vec<_>>()
                     .into(),
                 MAX_REMINDERS.into(),
-                (ctx.now - REMIND_AFTER + chrono::Duration::hours(1)).into(),
+                (ctx.now - reviews::remind_after(&space) + chrono::Duration::minutes(30)).into(),
             ],
         ))
         .await
@@ -143,7 +144,7 @@ pub async fn run(
         .filter_map(|row| row.try_get::<i32>("", "reminded").ok())
         .any(|n| n < MAX_REMINDERS);
     if again {
-        reviews::schedule_reminder(&tx, review_id, review.review.turn, ctx.now)
+        reviews::schedule_reminder(&tx, &space, review_id, review.review.turn, ctx.now)
             .await
             .map_err(failed)?;
     }

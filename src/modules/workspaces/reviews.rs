@@ -17,6 +17,7 @@ use super::{
     activity::{self, Entry, Verb},
     documents::{self, DocumentRow},
     notices,
+    workspace::WorkspaceRow,
 };
 use crate::{
     audit::{self, AuditCtx, AuditEvent},
@@ -32,8 +33,6 @@ type Result<T> = std::result::Result<T, ApiError>;
 
 /// Approvers of one review, at most.
 pub const MAX_APPROVERS: usize = 10;
-/// How long an approver's turn waits before they are reminded, and between reminders.
-pub const REMIND_AFTER: Duration = Duration::hours(48);
 /// Reminders per approver and turn, at most.
 pub const MAX_REMINDERS: i32 = 3;
 /// Reviews a document's history lists, at most.
@@ -174,8 +173,8 @@ pub async fn get(
 /// What a request for review says.
 #[derive(Debug, Clone)]
 pub struct Ask {
-    /// `chain` or `any`.
-    pub mode: String,
+    /// `chain` or `any` (none: the workspace's `default_review_mode`).
+    pub mode: Option<String>,
     pub approvers: Vec<Uuid>,
     pub message: String,
 }
@@ -193,9 +192,16 @@ async fn set_state(tx: &TenantTx, document: Uuid, state: &str) -> Result<()> {
     Ok(())
 }
 
-/// Queues the reminder of the review's current turn, due after [`REMIND_AFTER`].
+/// How long an approver's turn waits before they are reminded, and between reminders: the
+/// workspace's `review_reminder_hours`.
+pub fn remind_after(space: &WorkspaceRow) -> Duration {
+    Duration::hours(i64::from(space.review_reminder_hours.max(1)))
+}
+
+/// Queues the reminder of the review's current turn, due after [`remind_after`].
 pub async fn schedule_reminder(
     tx: &TenantTx,
+    space: &WorkspaceRow,
     review: Uuid,
     turn: i32,
     now: DateTime<Utc>,
@@ -204,7 +210,7 @@ pub async fn schedule_reminder(
         tx,
         JobKind::ReviewReminder,
         json!({ "review_id": review, "turn": turn }),
-        now + REMIND_AFTER,
+        now + remind_after(space),
         now,
     )
     .await?;
@@ -226,7 +232,11 @@ pub async fn request(
     space.role().require(Role::Editor, "asking for a review")?;
     space.ensure_active()?;
     let mut errors: Vec<FieldError> = Vec::new();
-    if ask.mode != "chain" && ask.mode != "any" {
+    let mode = ask
+        .mode
+        .clone()
+        .unwrap_or_else(|| space.default_review_mode.clone());
+    if mode != "chain" && mode != "any" {
         errors.push(FieldError::new("mode", "must be chain or any"));
     }
     let message = validate::prose("message", &ask.message, 2000)
@@ -286,7 +296,7 @@ pub async fn request(
             id.into(),
             document.into(),
             doc.current_version.into(),
-            ask.mode.clone().into(),
+            mode.clone().into(),
             message.into(),
             user.into(),
             ctx.now.into(),
@@ -315,7 +325,7 @@ pub async fn request(
             .target("review", id, None)
             .metadata(json!({
                 "workspace_id": workspace, "document_id": document, "version": doc.current_version,
-                "mode": ask.mode, "approvers": ask.approvers,
+                "mode": mode, "approvers": ask.approvers,
             })),
     )
     .await?;
@@ -333,7 +343,7 @@ pub async fn request(
     )
     .await?;
     notices::review_turn(tx, ctx, crypto, user, &space, &doc, &review).await?;
-    schedule_reminder(tx, id, 1, ctx.now).await?;
+    schedule_reminder(tx, &space, id, 1, ctx.now).await?;
     Ok(review)
 }
 
@@ -474,7 +484,7 @@ pub async fn decide(
         .ok_or_else(ApiError::not_found)?;
     if outcome == "next_turn" {
         notices::review_turn(tx, ctx, crypto, user, &space, &doc, &after).await?;
-        schedule_reminder(tx, id, after.review.turn, ctx.now).await?;
+        schedule_reminder(tx, &space, id, after.review.turn, ctx.now).await?;
     } else {
         notices::review_outcome(
             tx,

@@ -37,6 +37,12 @@ pub struct WorkspaceRow {
     pub members: i64,
     pub documents: i64,
     pub my_role: String,
+    /// Hours a review waits on an approver before they are reminded (and between reminders).
+    pub review_reminder_hours: i32,
+    /// The review mode a request that names none gets: `chain` or `any`.
+    pub default_review_mode: String,
+    /// Who may comment: `members` (commenters and up), `editors` (editors and owners), `off`.
+    pub comment_policy: String,
 }
 
 impl WorkspaceRow {
@@ -60,7 +66,7 @@ impl WorkspaceRow {
 const SELECT: &str = "SELECT w.id, w.name, w.description, w.archived_at, w.created_at, w.updated_at, \
      (SELECT count(*) FROM workspace_members x WHERE x.tenant_id = w.tenant_id AND x.workspace_id = w.id) AS members, \
      (SELECT count(*) FROM documents d WHERE d.tenant_id = w.tenant_id AND d.workspace_id = w.id) AS documents, \
-     m.role AS my_role FROM workspaces w \
+     m.role AS my_role, w.review_reminder_hours, w.default_review_mode, w.comment_policy FROM workspaces w \
      JOIN workspace_members m ON m.tenant_id = w.tenant_id AND m.workspace_id = w.id AND m.user_id = $2";
 
 /// The caller's workspaces, archived last, by name.
@@ -115,7 +121,8 @@ async fn read(tx: &TenantTx, user: Uuid, id: Uuid) -> Result<WorkspaceRow> {
 pub async fn for_system(tx: &TenantTx, id: Uuid) -> Result<WorkspaceRow> {
     WorkspaceRow::find_by_statement(statement(
         "SELECT w.id, w.name, w.description, w.archived_at, w.created_at, w.updated_at, 0::bigint AS members, \
-         0::bigint AS documents, 'viewer' AS my_role FROM workspaces w WHERE w.tenant_id = $1 AND w.id = $2",
+         0::bigint AS documents, 'viewer' AS my_role, w.review_reminder_hours, w.default_review_mode, \
+         w.comment_policy FROM workspaces w WHERE w.tenant_id = $1 AND w.id = $2",
         vec![tx.tenant_id().as_uuid().into(), id.into()],
     ))
     .one(tx)
@@ -226,6 +233,17 @@ pub struct WorkspaceChange {
     pub name: Option<String>,
     pub description: Option<String>,
     pub archived: Option<bool>,
+    pub review_reminder_hours: Option<i32>,
+    pub default_review_mode: Option<String>,
+    pub comment_policy: Option<String>,
+}
+
+impl WorkspaceChange {
+    fn changes_settings(&self) -> bool {
+        self.review_reminder_hours.is_some()
+            || self.default_review_mode.is_some()
+            || self.comment_policy.is_some()
+    }
 }
 
 pub async fn update(
@@ -252,13 +270,42 @@ pub async fn update(
             .unwrap_or_default(),
         None => current.description.clone(),
     };
+    let hours = change
+        .review_reminder_hours
+        .unwrap_or(current.review_reminder_hours);
+    if !(1..=168).contains(&hours) {
+        errors.push(FieldError::new(
+            "settings.review_reminder_hours",
+            "must be between 1 and 168",
+        ));
+    }
+    let mode = change
+        .default_review_mode
+        .clone()
+        .unwrap_or_else(|| current.default_review_mode.clone());
+    if mode != "chain" && mode != "any" {
+        errors.push(FieldError::new(
+            "settings.default_review_mode",
+            "must be chain or any",
+        ));
+    }
+    let policy = change
+        .comment_policy
+        .clone()
+        .unwrap_or_else(|| current.comment_policy.clone());
+    if !["members", "editors", "off"].contains(&policy.as_str()) {
+        errors.push(FieldError::new(
+            "settings.comment_policy",
+            "must be members, editors or off",
+        ));
+    }
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
     let archived = change.archived.unwrap_or(current.archived_at.is_some());
     if current.archived_at.is_some()
         && archived
-        && (change.name.is_some() || change.description.is_some())
+        && (change.name.is_some() || change.description.is_some() || change.changes_settings())
     {
         return Err(ApiError::conflict(
             "workspace_archived",
@@ -267,7 +314,8 @@ pub async fn update(
     }
     tx.execute_raw(statement(
         "UPDATE workspaces SET name = $3, description = $4, updated_at = $5, \
-         archived_at = CASE WHEN NOT $6 THEN NULL ELSE coalesce(archived_at, $5) END \
+         archived_at = CASE WHEN NOT $6 THEN NULL ELSE coalesce(archived_at, $5) END, \
+         review_reminder_hours = $7, default_review_mode = $8, comment_policy = $9 \
          WHERE tenant_id = $1 AND id = $2",
         vec![
             tx.tenant_id().as_uuid().into(),
@@ -276,6 +324,9 @@ pub async fn update(
             description.into(),
             ctx.now.into(),
             archived.into(),
+            hours.into(),
+            mode.clone().into(),
+            policy.clone().into(),
         ],
     ))
     .await
@@ -288,6 +339,13 @@ pub async fn update(
             .metadata(json!({
                 "renamed": name != current.name, "description_changed": change.description.is_some(),
                 "archived": { "before": current.archived_at.is_some(), "after": archived },
+                "settings": {
+                    "before": { "review_reminder_hours": current.review_reminder_hours,
+                                "default_review_mode": current.default_review_mode,
+                                "comment_policy": current.comment_policy },
+                    "after": { "review_reminder_hours": hours, "default_review_mode": mode,
+                               "comment_policy": policy },
+                },
             })),
     )
     .await?;

@@ -17,13 +17,14 @@ use uuid::Uuid;
 use super::{documents::DocumentPerson, open};
 use crate::{
     auth::{AccessToken, Subject, session_check},
+    authz::{Act, Obj, Permission},
     coordination::Invalidation,
     domain::{SessionId, TenantId, UserId},
     error::{ApiError, ApiResult},
     http::ValidQuery,
     modules::workspaces::{
         activity::{self, Activity, Page},
-        documents, live,
+        live,
         live::{Sent, Viewer},
         notices, workspace,
     },
@@ -133,22 +134,20 @@ pub struct ViewerResponse {
     pub user: DocumentPerson,
 }
 
-/// Who of the workspace's members is viewing which document, with their names.
-async fn presence(
-    state: &AppState,
+/// `viewers` (from Redis; `None` when it is unavailable) named, keeping only members of the workspace:
+/// someone removed a moment ago is not "here".
+async fn named(
     tx: &crate::tenancy::TenantTx,
-    tenant: TenantId,
     workspace: Uuid,
+    viewers: Option<Vec<Viewer>>,
 ) -> ApiResult<PresenceResponse> {
-    let now = state.clock.now();
-    let Some(viewers) = live::viewers(&state.redis, tenant, workspace, now).await else {
+    let Some(viewers) = viewers else {
         return Ok(PresenceResponse {
             available: false,
             viewers: Vec::new(),
         });
     };
     let users: Vec<Uuid> = viewers.iter().map(|v| v.user_id).collect();
-    // Only those still in the workspace: someone removed a moment ago is not "here".
     let people = notices::members(tx, workspace, &users, Uuid::nil()).await?;
     Ok(PresenceResponse {
         available: true,
@@ -183,13 +182,45 @@ pub async fn workspace_presence(
 ) -> ApiResult<HttpResponse> {
     let (auth, user) = open(&state, token).await?;
     workspace::get(&auth.tx, user, *workspace, false).await?;
-    let answer = presence(&state, &auth.tx, auth.principal.tenant_id, *workspace).await?;
+    let viewers = live::viewers(
+        &state.redis,
+        auth.principal.tenant_id,
+        *workspace,
+        state.clock.now(),
+    )
+    .await;
+    let answer = named(&auth.tx, *workspace, viewers).await?;
     auth.tx.commit().await?;
     Ok(HttpResponse::Ok().json(answer))
 }
 
+/// 404 unless `document` is in `workspace` and the caller in the workspace (without reading bodies).
+async fn viewable(
+    tx: &crate::tenancy::TenantTx,
+    user: Uuid,
+    workspace: Uuid,
+    document: Uuid,
+) -> ApiResult<()> {
+    workspace::get(tx, user, workspace, false).await?;
+    let found = crate::db::sql::count(
+        tx,
+        "SELECT count(*) AS n FROM documents WHERE tenant_id = $1 AND workspace_id = $2 AND id = $3",
+        vec![
+            tx.tenant_id().as_uuid().into(),
+            workspace.into(),
+            document.into(),
+        ],
+    )
+    .await?;
+    if found == 0 {
+        return Err(ApiError::not_found());
+    }
+    Ok(())
+}
+
 /// Says the caller is viewing the document (send it every 10 to 15 seconds while it is open); they
-/// count as present for `workspaces.presence_ttl_secs` (30) after the last time.
+/// count as present for `workspaces.presence_ttl_secs` (30) after the last time. Everyone streaming
+/// the workspace hears of a new viewer.
 #[utoipa::path(
     tag = "workspaces",
     security(("bearer" = [])),
@@ -197,7 +228,10 @@ pub async fn workspace_presence(
         ("workspace_id" = Uuid, Path, description = "The workspace's id"),
         ("document_id" = Uuid, Path, description = "The document's id"),
     ),
-    responses((status = 200, description = "Everyone viewing the workspace's documents now", body = PresenceResponse))
+    responses(
+        (status = 204, description = "Present"),
+        (status = 503, description = "Redis, which keeps presence, is unavailable", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
 )]
 #[put("/workspaces/{workspace_id}/documents/{document_id}/presence")]
 pub async fn i_am_here(
@@ -207,23 +241,25 @@ pub async fn i_am_here(
 ) -> ApiResult<HttpResponse> {
     let (auth, user) = open(&state, token).await?;
     let (workspace, document) = path.into_inner();
-    documents::get(&auth.tx, user, workspace, document, false).await?;
+    viewable(&auth.tx, user, workspace, document).await?;
     let tenant = auth.principal.tenant_id;
+    auth.tx.commit().await?;
     let now = state.clock.now();
     let ttl = Duration::from_secs(state.settings.workspaces.presence_ttl_secs.max(1));
     let viewer = Viewer {
         document_id: document,
         user_id: user,
     };
-    let before = live::viewers(&state.redis, tenant, workspace, now).await;
-    if live::here(&state.redis, tenant, workspace, viewer.clone(), now, ttl).await
-        && before.is_some_and(|b| !b.contains(&viewer))
-    {
-        wake(&state, tenant, workspace).await;
+    match live::here(&state.redis, tenant, workspace, viewer, now, ttl).await {
+        Some(true) => wake(&state, tenant, workspace).await,
+        Some(false) => {}
+        None => {
+            return Err(ApiError::Unavailable {
+                code: "presence_unavailable",
+            });
+        }
     }
-    let answer = presence(&state, &auth.tx, tenant, workspace).await?;
-    auth.tx.commit().await?;
-    Ok(HttpResponse::Ok().json(answer))
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// Says the caller closed the document.
@@ -244,7 +280,7 @@ pub async fn i_have_gone(
 ) -> ApiResult<HttpResponse> {
     let (auth, user) = open(&state, token).await?;
     let (workspace, document) = path.into_inner();
-    documents::get(&auth.tx, user, workspace, document, false).await?;
+    viewable(&auth.tx, user, workspace, document).await?;
     let tenant = auth.principal.tenant_id;
     auth.tx.commit().await?;
     let viewer = Viewer {
@@ -281,20 +317,42 @@ struct Stream {
     presence: Option<String>,
     until: Instant,
     quiet_since: Instant,
+    last_read: Instant,
     ended: bool,
 }
 
 /// Keep-alive comments this often when nothing happens, so proxies keep the stream open.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// While the bus is up, streams still read this often (a lost wake-up costs at most this).
+const SAFETY_POLL: Duration = Duration::from_secs(30);
+/// At least this between two reads of one stream, however many wake-ups arrive.
+const MIN_GAP: Duration = Duration::from_millis(250);
+/// Entries one read sends at most (pages of 200); the rest follow at the next.
+const PAGES: usize = 10;
+
+/// Why a stream ended.
+enum Ended {
+    /// The session is over, the member left the workspace or lost `workspaces:use`.
+    Refused,
+    /// The database failed: the client reconnects.
+    Failed,
+}
 
 impl Stream {
-    /// Until this workspace's news arrives (through Redis, from any instance), or the poll interval
-    /// passes.
+    /// Until this workspace's news arrives (through Redis, from any instance), the poll interval passes
+    /// (long while the bus is up: it only covers a lost wake-up), or a keep-alive is due.
     async fn wait(&mut self) {
+        let configured =
+            Duration::from_millis(self.state.settings.workspaces.live_poll_ms.max(100));
+        let poll = if self.state.bus.health().is_up() {
+            configured.max(SAFETY_POLL)
+        } else {
+            configured
+        };
+        let keep_alive = KEEP_ALIVE.saturating_sub(self.quiet_since.elapsed());
         let (tenant, workspace) = (self.tenant, self.workspace);
-        let poll = Duration::from_millis(self.state.settings.workspaces.live_poll_ms.max(100));
         let news = &mut self.news;
-        let _ = tokio::time::timeout(poll, async move {
+        let _ = tokio::time::timeout(poll.min(keep_alive), async move {
             loop {
                 match news.recv().await {
                     Ok((t, w)) if t == tenant && w == workspace => return,
@@ -308,48 +366,100 @@ impl Stream {
             }
         })
         .await;
+        // A burst of wake-ups is one read.
+        let since = self.last_read.elapsed();
+        if since < MIN_GAP {
+            tokio::time::sleep(MIN_GAP - since).await;
+        }
     }
 
-    /// Reads what is new, as the caller: their session must still be live and they still in the
-    /// workspace, else the stream ends.
-    async fn read(&mut self) -> Result<(), ApiError> {
+    /// Reads what is new, as the caller: their session must still be live, their role hold
+    /// `workspaces:use` and they be in the workspace, else the stream ends. The reading transaction
+    /// is rolled back: it changes nothing (not even the session's last activity).
+    async fn read(&mut self) -> Result<(), Ended> {
+        self.last_read = Instant::now();
         let now = self.state.clock.now();
+        let viewers = live::viewers(&self.state.redis, self.tenant, self.workspace, now).await;
         let (tx, session) =
             session_check::begin(&self.state.pool, self.tenant, self.user, self.session, now)
-                .await?;
-        let live = session.is_some_and(|s| s.session_active && s.user_status == "active");
-        if !live {
-            tx.rollback().await;
-            return Err(ApiError::not_found());
+                .await
+                .map_err(|_| Ended::Failed)?;
+        let result = self.read_in(&tx, session, viewers).await;
+        tx.rollback().await;
+        result
+    }
+
+    async fn read_in(
+        &mut self,
+        tx: &crate::tenancy::TenantTx,
+        session: Option<session_check::SessionState>,
+        viewers: Option<Vec<Viewer>>,
+    ) -> Result<(), Ended> {
+        let failed = |e: ApiError| match e {
+            ApiError::NotFound { .. } => Ended::Refused,
+            _ => Ended::Failed,
+        };
+        let Some(session) = session.filter(|s| s.session_active && s.user_status == "active")
+        else {
+            return Err(Ended::Refused);
+        };
+        let allowed = self
+            .state
+            .authz
+            .allows(
+                tx,
+                session.role.as_deref(),
+                Permission::new(Obj::Workspaces, Act::Use),
+            )
+            .await
+            .map_err(failed)?;
+        if !allowed {
+            return Err(Ended::Refused);
         }
         let user = self.user.as_uuid();
-        let rows = activity::of_workspace(
-            &tx,
-            user,
-            self.workspace,
-            Page {
-                before: None,
-                after: self.sent.read_after(),
-                limit: 200,
-            },
-        )
-        .await?;
-        let presence = presence(&self.state, &tx, self.tenant, self.workspace).await?;
-        tx.commit().await?;
-        for row in rows {
-            if !self.sent.fresh(row.id) {
-                continue;
+        let mut after = self.sent.read_after();
+        for _ in 0..PAGES {
+            let rows = activity::of_workspace(
+                tx,
+                user,
+                self.workspace,
+                Page {
+                    before: None,
+                    after,
+                    limit: 200,
+                },
+            )
+            .await
+            .map_err(failed)?;
+            let full = rows.len() == 200;
+            after = rows.last().map(|r| r.id).or(after);
+            for row in rows {
+                if !self.sent.fresh(row.id) {
+                    continue;
+                }
+                let id = row.id;
+                let json =
+                    serde_json::to_string(&Activity::from(row)).map_err(|_| Ended::Failed)?;
+                self.queue.push_back(Bytes::from(format!(
+                    "id: {id}\nevent: activity\ndata: {json}\n\n"
+                )));
             }
-            let id = row.id;
-            let json = serde_json::to_string(&Activity::from(row)).map_err(ApiError::internal)?;
-            self.queue.push_back(Bytes::from(format!(
-                "id: {id}\nevent: activity\ndata: {json}\n\n"
-            )));
+            if !full {
+                break;
+            }
         }
-        let json = serde_json::to_string(&presence).map_err(ApiError::internal)?;
+        let presence = named(tx, self.workspace, viewers).await.map_err(failed)?;
+        let json = serde_json::to_string(&presence).map_err(|_| Ended::Failed)?;
         if self.presence.as_deref() != Some(json.as_str()) {
-            self.queue
-                .push_back(Bytes::from(format!("event: presence\ndata: {json}\n\n")));
+            // With the newest entry's id, so a client that saw no entry still resumes from here.
+            let id = self
+                .sent
+                .newest()
+                .map(|id| format!("id: {id}\n"))
+                .unwrap_or_default();
+            self.queue.push_back(Bytes::from(format!(
+                "{id}event: presence\ndata: {json}\n\n"
+            )));
             self.presence = Some(json);
         }
         Ok(())
@@ -357,10 +467,11 @@ impl Stream {
 }
 
 /// The workspace's activity, live, as Server-Sent Events: an `activity` event (its `id` the entry's)
-/// for each new entry, a `presence` event whenever who is viewing what changes, and keep-alive
-/// comments. Woken through Redis pub/sub by a change on any server; without Redis it reads every
-/// `workspaces.live_poll_ms`. Reconnect with `Last-Event-ID` to resume where it stopped; a stream ends
-/// after `workspaces.stream_max_secs`, when the session ends, or when the caller leaves the workspace.
+/// for each new entry, a `presence` event whenever who is viewing what changes (and first of all),
+/// and keep-alive comments. Woken through Redis pub/sub by a change on any server; without Redis it
+/// reads every `workspaces.live_poll_ms`. Reconnect with `Last-Event-ID` to resume where it stopped;
+/// a stream ends (`event: end`) after `workspaces.stream_max_secs`, when the session ends, when the
+/// caller's role loses `workspaces:use` or they leave the workspace.
 #[utoipa::path(
     tag = "workspaces",
     security(("bearer" = [])),
@@ -388,13 +499,15 @@ pub async fn activity_stream(
     let start = match req
         .headers()
         .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
+        .map(|v| v.to_str().ok().and_then(|t| t.trim().parse::<Uuid>().ok()))
     {
-        Some(last) => Some(
-            last.trim()
-                .parse::<Uuid>()
-                .map_err(|_| ApiError::validation("Last-Event-ID", "must be an entry's id"))?,
-        ),
+        Some(Some(last)) if live::resumable(last, state.clock.now()) => Some(last),
+        Some(_) => {
+            return Err(ApiError::validation(
+                "Last-Event-ID",
+                "must be the id of an activity entry received before",
+            ));
+        }
         None => activity::of_workspace(
             &auth.tx,
             user,
@@ -409,6 +522,25 @@ pub async fn activity_stream(
         .first()
         .map(|r| r.id),
     };
+    // What the window before the start holds now counts as sent; what commits in it later does not.
+    let known = match Sent::after(start, []).read_after() {
+        Some(floor) => activity::of_workspace(
+            &auth.tx,
+            user,
+            *workspace,
+            Page {
+                before: None,
+                after: Some(floor),
+                limit: 2000,
+            },
+        )
+        .await?
+        .into_iter()
+        .map(|r| r.id)
+        .filter(|id| start.is_some_and(|s| *id <= s))
+        .collect(),
+        None => Vec::new(),
+    };
     auth.tx.commit().await?;
     let now = Instant::now();
     let stream = Stream {
@@ -418,10 +550,11 @@ pub async fn activity_stream(
         user: UserId::from_uuid(user),
         session,
         workspace: *workspace,
-        sent: Sent::after(start),
+        sent: Sent::after(start, known),
         queue: std::collections::VecDeque::new(),
         presence: None,
         quiet_since: now,
+        last_read: now - MIN_GAP,
         ended: false,
         state,
     };
@@ -439,12 +572,16 @@ pub async fn activity_stream(
                 s.wait().await;
             }
             first = false;
-            if s.read().await.is_err() {
-                s.ended = true;
-                s.queue.push_back(Bytes::from_static(
-                    b"event: end\ndata: {\"detail\":\"the stream ended: sign in again or rejoin the workspace\"}\n\n",
-                ));
-                continue;
+            match s.read().await {
+                Ok(()) => {}
+                Err(ended) => {
+                    s.ended = true;
+                    s.queue.push_back(Bytes::from_static(match ended {
+                        Ended::Refused => b"event: end\ndata: {\"reason\":\"refused\",\"detail\":\"sign in again, or ask to rejoin the workspace\"}\n\n",
+                        Ended::Failed => b"event: end\ndata: {\"reason\":\"interrupted\",\"detail\":\"the stream was interrupted: reconnect\"}\n\n",
+                    }));
+                    continue;
+                }
             }
             if s.queue.is_empty() && s.quiet_since.elapsed() >= KEEP_ALIVE {
                 s.queue.push_back(Bytes::from_static(b": keep-alive\n\n"));

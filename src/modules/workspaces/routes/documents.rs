@@ -18,7 +18,8 @@ use crate::{
     error::{ApiError, ApiResult},
     http::{ValidJson, ValidQuery},
     modules::workspaces::{
-        documents::{self, DocumentRow, Draft, etag},
+        documents::{self, DocumentRow, Draft, FromTemplate, etag},
+        templates,
         versions::{self, Diff, VersionRow},
     },
     state::AppState,
@@ -40,6 +41,8 @@ pub struct DocumentResponse {
     /// Where its review stands: `draft`, `in_review` (not to be saved), `changes_requested` or
     /// `approved` (the current version, until the next save).
     pub review_state: String,
+    /// The template it was made from, if any (null once that template is gone).
+    pub template_id: Option<Uuid>,
     pub updated_by: Option<DocumentPerson>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -61,6 +64,7 @@ impl DocumentResponse {
             body: with_body.then_some(row.body),
             version: row.current_version,
             review_state: row.review_state,
+            template_id: row.template_id,
             updated_by: row
                 .updated_by
                 .zip(row.updated_by_name)
@@ -94,12 +98,43 @@ pub struct CreateDocumentRequest {
     pub doc_type: String,
     /// 1 to 200 characters.
     pub title: String,
-    /// Markdown, at most 200,000 characters.
+    /// Markdown, at most 200,000 characters (absent with a `template`).
     #[serde(default)]
     pub body: String,
     /// At most 500 characters.
     #[serde(default)]
     pub change_summary: String,
+    /// Start from a template of this workspace: its text with its placeholders filled in.
+    pub template: Option<FromTemplateRequest>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"id": "0192f5e4-7a3b-7c1d-9e2f-3a4b5c6d7e8f", "fields": {"company": "Acme", "role": "Data Lead"}}))]
+pub struct FromTemplateRequest {
+    /// A document of type `template` in this workspace.
+    pub id: Uuid,
+    /// Values for its `{{placeholders}}` (at most 30, each at most 500 characters); placeholders
+    /// without a value stay as written.
+    #[serde(default)]
+    pub fields: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TemplateResponse {
+    pub id: Uuid,
+    pub title: String,
+    /// Its `{{placeholders}}`, in the order they first appear.
+    pub placeholders: Vec<String>,
+    pub version: i32,
+    /// Documents made from it.
+    pub used: i64,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TemplatesResponse {
+    pub items: Vec<TemplateResponse>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -213,6 +248,10 @@ pub async fn create_document(
             body: body.body,
             change_summary: body.change_summary,
         },
+        body.template.map(|t| FromTemplate {
+            id: t.id,
+            fields: t.fields,
+        }),
     )
     .await?;
     commit(&state, auth, *workspace).await?;
@@ -434,4 +473,35 @@ pub async fn restore_version(
     let row = versions::restore(&auth.tx, &auth.ctx, user, workspace, id, number, expected).await?;
     commit(&state, auth, workspace).await?;
     Ok(document(row, false))
+}
+
+/// The workspace's templates library: its documents of type `template`, with their placeholders.
+#[utoipa::path(
+    tag = "workspaces",
+    security(("bearer" = [])),
+    params(("workspace_id" = Uuid, Path, description = "The workspace's id")),
+    responses((status = 200, description = "The templates", body = TemplatesResponse))
+)]
+#[get("/workspaces/{workspace_id}/templates")]
+pub async fn list_templates(
+    state: Data<AppState>,
+    token: AccessToken,
+    workspace: Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let (auth, user) = open(&state, token).await?;
+    let rows = templates::list(&auth.tx, user, *workspace).await?;
+    auth.tx.commit().await?;
+    Ok(HttpResponse::Ok().json(TemplatesResponse {
+        items: rows
+            .into_iter()
+            .map(|r| TemplateResponse {
+                id: r.id,
+                placeholders: templates::placeholders(&r.body),
+                title: r.title,
+                version: r.current_version,
+                used: r.used,
+                updated_at: r.updated_at.to_utc(),
+            })
+            .collect(),
+    }))
 }

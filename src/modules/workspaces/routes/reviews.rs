@@ -97,8 +97,8 @@ pub struct ReviewsResponse {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"mode": "chain", "approvers": ["0192f5e4-7a3b-7c1d-9e2f-3a4b5c6d7e8f"], "message": "Ready for a last look"}))]
 pub struct RequestReviewRequest {
-    /// `chain` (in the order given) or `any`.
-    pub mode: String,
+    /// `chain` (in the order given) or `any`; absent: the workspace's `default_review_mode`.
+    pub mode: Option<String>,
     /// 1 to 10 members of the workspace who may comment, not the requester.
     pub approvers: Vec<Uuid>,
     /// At most 2,000 characters.

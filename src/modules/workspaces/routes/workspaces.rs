@@ -30,8 +30,31 @@ pub struct WorkspaceResponse {
     pub documents: i64,
     /// The caller's role: `owner`, `editor`, `commenter` or `viewer`.
     pub my_role: String,
+    pub settings: WorkspaceSettings,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// How the workspace works; its owners change it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkspaceSettings {
+    /// Hours a review waits on an approver before they are reminded, and between reminders (1–168;
+    /// 48).
+    pub review_reminder_hours: i32,
+    /// The mode of a review request that names none: `chain` or `any` (`chain`).
+    pub default_review_mode: String,
+    /// Who may comment: `members` (commenters and up; the default), `editors` (editors and owners) or
+    /// `off` (nobody; threads stay readable).
+    pub comment_policy: String,
+}
+
+/// A change of settings: absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorkspaceSettingsChange {
+    pub review_reminder_hours: Option<i32>,
+    pub default_review_mode: Option<String>,
+    pub comment_policy: Option<String>,
 }
 
 impl From<WorkspaceRow> for WorkspaceResponse {
@@ -44,6 +67,11 @@ impl From<WorkspaceRow> for WorkspaceResponse {
             members: row.members,
             documents: row.documents,
             my_role: row.my_role,
+            settings: WorkspaceSettings {
+                review_reminder_hours: row.review_reminder_hours,
+                default_review_mode: row.default_review_mode,
+                comment_policy: row.comment_policy,
+            },
             created_at: row.created_at.to_utc(),
             updated_at: row.updated_at.to_utc(),
         }
@@ -74,6 +102,7 @@ pub struct UpdateWorkspaceRequest {
     pub description: Option<String>,
     /// An archived workspace is read-only; false restores it.
     pub archived: Option<bool>,
+    pub settings: Option<WorkspaceSettingsChange>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -207,6 +236,15 @@ pub async fn update_workspace(
             name: body.name,
             description: body.description,
             archived: body.archived,
+            review_reminder_hours: body.settings.as_ref().and_then(|s| s.review_reminder_hours),
+            default_review_mode: body
+                .settings
+                .as_ref()
+                .and_then(|s| s.default_review_mode.clone()),
+            comment_policy: body
+                .settings
+                .as_ref()
+                .and_then(|s| s.comment_policy.clone()),
         },
     )
     .await?;
