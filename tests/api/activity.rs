@@ -410,3 +410,50 @@ async fn without_redis_streams_poll_and_presence_says_it_is_unavailable() {
     assert_eq!(seen.len(), ids.len());
     assert!(events.next("activity", 2).await.is_none(), "nothing more");
 }
+
+#[tokio::test]
+async fn a_stream_of_a_workspace_with_no_entries_yet_sends_them_oldest_first() {
+    // Without Redis the stream reads every 200 ms, so entries written straight into the table arrive.
+    let app = spawn_app_with(|s| {
+        s.redis.url = secrecy::SecretString::from("redis://127.0.0.1:1".to_owned());
+        s.workspaces.live_poll_ms = 200;
+    })
+    .await;
+    let s = space(&app, "Dear team,\n").await;
+    // A workspace from before the feed existed has no entries at all.
+    let owner_pool = app.owner_pool().await;
+    sqlx::query("DELETE FROM workspace_activity")
+        .execute(&owner_pool)
+        .await
+        .unwrap();
+    owner_pool.close().await;
+    let mut events = Events::open(&app, &s.viewer.1, &format!("{}/activity/stream", s.base)).await;
+    events.next("presence", 10).await.expect("presence");
+    // Two entries commit together: they arrive in their order.
+    let ids = [uuid::Uuid::now_v7(), uuid::Uuid::now_v7()];
+    let owner_pool = app.owner_pool().await;
+    sqlx::query(
+        "INSERT INTO workspace_activity (tenant_id, id, workspace_id, actor_id, verb, object_type, object_id, \
+         summary, created_at) SELECT w.tenant_id, i, w.id, NULL, 'Update', 'Group', w.id, 'together', now() \
+         FROM workspaces w, unnest($1::uuid[]) AS i WHERE w.id = $2::uuid",
+    )
+    .bind(&ids[..])
+    .bind(s.base.rsplit('/').next().unwrap())
+    .execute(&owner_pool)
+    .await
+    .unwrap();
+    owner_pool.close().await;
+    let (first, _) = events.next("activity", 10).await.expect("the first");
+    let (second, _) = events.next("activity", 10).await.expect("the second");
+    assert_eq!(
+        [first.unwrap(), second.unwrap()],
+        [ids[0].to_string(), ids[1].to_string()],
+        "oldest first"
+    );
+    save(&app, &s.editor.1, &s.doc, 1, "Second\n").await;
+    let (_, saved) = events.next("activity", 10).await.expect("the save");
+    assert!(
+        saved["summary"].as_str().unwrap().contains("version 2"),
+        "{saved}"
+    );
+}

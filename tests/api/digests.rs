@@ -175,4 +175,24 @@ async fn what_was_not_mailed_at_once_goes_out_in_one_digest_when_it_is_due() {
     app.clock.advance(chrono::Duration::hours(25));
     drain().await;
     assert_eq!(digests(&smtp, &s.commenter.0).len(), 2);
+    // Back to daily: what waits is due a day from the change.
+    let cora = app.login("acme", &s.commenter.0).await;
+    ok(app
+        .send_json(
+            Method::PUT,
+            "acme",
+            "/api/v1/notifications/preferences",
+            &cora.access,
+            &json!({ "digest": "daily" }),
+        )
+        .await)
+    .await;
+    app.clock.advance(chrono::Duration::hours(23));
+    drain().await;
+    assert_eq!(digests(&smtp, &s.commenter.0).len(), 2);
+    app.clock.advance(chrono::Duration::hours(2));
+    drain().await;
+    let mailed = digests(&smtp, &s.commenter.0);
+    assert_eq!(mailed.len(), 3);
+    assert!(mailed[2].text.contains("Fifth"), "{}", mailed[2].text);
 }

@@ -111,6 +111,30 @@ async fn owners_set_how_the_workspace_works_and_it_takes_effect() {
         .filter(|m| m.subject.contains("reminder: review"))
         .count();
     assert_eq!(reminded, 1);
+    let reminders = |smtp: &crate::smtp::TestSmtp| {
+        smtp.messages_to(&s.owner.0.email)
+            .into_iter()
+            .filter(|m| m.subject.contains("reminder: review"))
+            .count()
+    };
+    // A longer delay set mid-review holds from the next reminder: not at 12 hours, at 24.
+    let owner = app.login("acme", &s.owner.0).await;
+    ok(app
+        .send_json(
+            Method::PATCH,
+            "acme",
+            &s.base,
+            &owner.access,
+            &settings(json!({ "review_reminder_hours": 24 })),
+        )
+        .await)
+    .await;
+    app.clock.advance(chrono::Duration::hours(13));
+    while app.worker.run_once().await.unwrap() > 0 {}
+    assert_eq!(reminders(&smtp), 1, "13 hours after the last: not yet");
+    app.clock.advance(chrono::Duration::hours(12));
+    while app.worker.run_once().await.unwrap() > 0 {}
+    assert_eq!(reminders(&smtp), 2, "25 hours after the last");
 
     // Comments off: nobody comments, threads stay readable.
     let owner = app.login("acme", &s.owner.0).await;
@@ -139,6 +163,30 @@ async fn owners_set_how_the_workspace_works_and_it_takes_effect() {
     );
     let threads = ok(app.get("acme", &comments, &editor.access).await).await;
     assert_eq!(threads["items"].as_array().unwrap().len(), 1);
+    let viewer = app.login("acme", &s.viewer.0).await;
+    let by_viewer = app
+        .post(
+            "acme",
+            &comments,
+            &viewer.access,
+            &json!({ "body": "Again" }),
+        )
+        .await;
+    assert_eq!(
+        by_viewer.status(),
+        StatusCode::FORBIDDEN,
+        "a viewer never comments"
+    );
+    let first = threads["items"][0]["id"].as_str().unwrap().to_owned();
+    for path in [
+        format!("{comments}/{first}/replies"),
+        format!("{comments}/{first}/resolve"),
+    ] {
+        let refused = app
+            .post("acme", &path, &editor.access, &json!({ "body": "x" }))
+            .await;
+        assert_eq!(refused.status(), StatusCode::CONFLICT, "{path}");
+    }
 
     let owner_pool = app.owner_pool().await;
     let (changes,): (i64,) = sqlx::query_as(
@@ -149,7 +197,7 @@ async fn owners_set_how_the_workspace_works_and_it_takes_effect() {
     .await
     .unwrap();
     owner_pool.close().await;
-    assert_eq!(changes, 2, "each change audited with before and after");
+    assert_eq!(changes, 3, "each change audited with before and after");
 }
 
 #[tokio::test]

@@ -2,7 +2,9 @@
 //! member's digest due — an hour or a day later, as they prefer (`hourly`, `daily`, or `off`) — unless
 //! one is due already: one row per member in `notification_digests`, with one `notification.digest`
 //! job. The job mails, in one message, what is still unread and unmailed and the member may still see,
-//! and marks it mailed. The row is taken in the job's transaction, so a job that runs twice mails once.
+//! and marks it mailed. The row is taken in the job's transaction, so a job that runs twice mails once;
+//! a row long past its time (its job gave up) is queued again by the next notification. Changing the
+//! preference moves what is due to the new delay.
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
@@ -107,6 +109,16 @@ pub async fn set_frequency(
     ))
     .await?;
     if before != chosen {
+        // The digest due follows the new choice: none with `off`, else after the new delay from now
+        // for what is waiting.
+        tx.execute_raw(statement(
+            "DELETE FROM notification_digests WHERE tenant_id = $1 AND user_id = $2",
+            vec![tx.tenant_id().as_uuid().into(), user.into()],
+        ))
+        .await?;
+        if chosen != Frequency::Off && waiting(tx, user).await? {
+            schedule(tx, user, ctx.now).await?;
+        }
         audit::record(
             tx,
             ctx,
@@ -119,31 +131,72 @@ pub async fn set_frequency(
     Ok(chosen)
 }
 
-/// Makes the member's digest due, unless it is already or they want none.
+/// How long past its time a due digest may wait before it is queued again (its job died).
+const STALLED: Duration = Duration::hours(1);
+
+/// Makes the member's digest due after their delay, unless it is already or they want none.
 pub async fn schedule(tx: &TenantTx, user: Uuid, now: DateTime<Utc>) -> Result<()> {
     let Some(delay) = frequency(tx, user).await?.delay() else {
         return Ok(());
     };
-    let due = now + delay;
-    let inserted = tx
-        .execute_raw(statement(
+    schedule_at(tx, user, now + delay, now).await
+}
+
+/// Makes the member's digest due at `due` unless one is due already. The row is locked (a digest
+/// being sent waits for this transaction, and then mails what it adds), and a digest long past its
+/// time — its job gave up — is queued again.
+async fn schedule_at(
+    tx: &TenantTx,
+    user: Uuid,
+    due: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let row = tx
+        .query_one_raw(statement(
             "INSERT INTO notification_digests (tenant_id, user_id, due_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (tenant_id, user_id) DO NOTHING",
-            vec![tx.tenant_id().as_uuid().into(), user.into(), due.into()],
+             ON CONFLICT (tenant_id, user_id) DO UPDATE SET due_at = CASE \
+               WHEN notification_digests.due_at < $4 THEN $5 ELSE notification_digests.due_at END \
+             RETURNING due_at, (xmax = 0) AS inserted, (due_at = $5 AND xmax <> 0) AS requeued",
+            vec![
+                tx.tenant_id().as_uuid().into(),
+                user.into(),
+                due.into(),
+                (now - STALLED).into(),
+                now.into(),
+            ],
         ))
-        .await?
-        .rows_affected();
-    if inserted > 0 {
+        .await?;
+    let Some(row) = row else {
+        return Ok(());
+    };
+    let inserted: bool = row.try_get("", "inserted")?;
+    let requeued: bool = row.try_get("", "requeued")?;
+    if inserted || requeued {
+        let at: DateTime<Utc> = row.try_get("", "due_at")?;
         jobs::enqueue_at(
             tx,
             JobKind::NotificationDigest,
             json!({ "user_id": user }),
-            due,
+            at,
             now,
         )
         .await?;
     }
     Ok(())
+}
+
+/// Whether the member has notifications a digest would mail now.
+async fn waiting(tx: &TenantTx, user: Uuid) -> Result<bool> {
+    Ok(crate::db::sql::count(
+        tx,
+        &format!(
+            "SELECT count(*) AS n FROM notifications n WHERE {} AND n.read_at IS NULL AND n.emailed_at IS NULL",
+            super::VISIBLE
+        ),
+        vec![tx.tenant_id().as_uuid().into(), user.into()],
+    )
+    .await?
+        > 0)
 }
 
 #[derive(Debug, FromQueryResult)]
@@ -247,9 +300,11 @@ pub async fn run(
     ))
     .await
     .map_err(retry)?;
-    // More than one digest holds: the rest go in the next.
+    // More than one digest holds: the rest go out at once, in the next.
     if count as i64 == MAX_ITEMS {
-        schedule(&tx, user, ctx.now).await.map_err(failed)?;
+        schedule_at(&tx, user, ctx.now, ctx.now)
+            .await
+            .map_err(failed)?;
     }
     audit::record(
         &tx,

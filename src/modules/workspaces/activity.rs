@@ -10,7 +10,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::workspace;
+use super::{documents::DocumentRow, notices, workspace};
 use crate::{
     audit::AuditCtx, db::sql::statement, error::ApiError, modules::notifications::clip,
     tenancy::TenantTx,
@@ -67,6 +67,37 @@ pub struct Entry<'a> {
     pub document: Option<Uuid>,
     /// One line for people: "Ed saved version 3 of “Cover letter”".
     pub summary: String,
+}
+
+/// The entry for something `user` did to `object` (a comment, a review) of `doc`: "{who} {what}
+/// “{title}”".
+#[allow(clippy::too_many_arguments)]
+pub async fn on_document(
+    tx: &TenantTx,
+    ctx: &AuditCtx,
+    user: Uuid,
+    doc: &DocumentRow,
+    object_type: &'static str,
+    object_id: Uuid,
+    verb: Verb,
+    what: &str,
+) -> Result<()> {
+    let who = notices::name_of(tx, user).await?;
+    record(
+        tx,
+        ctx,
+        Entry {
+            workspace: doc.workspace_id,
+            actor: Some(user),
+            verb,
+            object_type,
+            object_id,
+            object_name: "",
+            document: Some(doc.id),
+            summary: format!("{who} {what} “{}”", doc.title),
+        },
+    )
+    .await
 }
 
 /// Writes `entry` in the change's transaction.

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::{
     Role,
-    activity::{self, Entry, Verb},
+    activity::{self, Verb},
     anchors::{self, Carry, Span},
     documents::{self, DocumentRow},
     notices::{self, Written},
@@ -193,6 +193,7 @@ async fn open_for_comment(
     document: Uuid,
 ) -> Result<(WorkspaceRow, DocumentRow)> {
     let (space, doc) = documents::get(tx, user, workspace, document, true).await?;
+    space.role().require(Role::Commenter, "commenting")?;
     match space.comment_policy.as_str() {
         "off" => {
             space.ensure_active()?;
@@ -204,7 +205,7 @@ async fn open_for_comment(
         "editors" => space
             .role()
             .require(Role::Editor, "commenting (this workspace's settings)")?,
-        _ => space.role().require(Role::Commenter, "commenting")?,
+        _ => {}
     }
     space.ensure_active()?;
     Ok((space, doc))
@@ -415,7 +416,17 @@ pub async fn start(
             })),
     )
     .await?;
-    note(tx, ctx, user, &doc, id, Verb::Create, "commented on").await?;
+    activity::on_document(
+        tx,
+        ctx,
+        user,
+        &doc,
+        "Note",
+        id,
+        Verb::Create,
+        "commented on",
+    )
+    .await?;
     notices::comment_written(
         tx,
         ctx,
@@ -485,7 +496,7 @@ pub async fn reply(
             })),
     )
     .await?;
-    note(tx, ctx, user, &doc, id, Verb::Create, "replied on").await?;
+    activity::on_document(tx, ctx, user, &doc, "Note", id, Verb::Create, "replied on").await?;
     notices::comment_written(
         tx,
         ctx,
@@ -677,37 +688,9 @@ pub async fn set_resolved(
         } else {
             (Verb::Reopen, "reopened a thread on")
         };
-        note(tx, ctx, user, &doc, first.id, verb, what).await?;
+        activity::on_document(tx, ctx, user, &doc, "Note", first.id, verb, what).await?;
     }
     thread(tx, document, first.id).await
-}
-
-/// The feed's entry for something done to comment `id`: "{who} {what} “{title}”".
-async fn note(
-    tx: &TenantTx,
-    ctx: &AuditCtx,
-    user: Uuid,
-    doc: &DocumentRow,
-    id: Uuid,
-    verb: Verb,
-    what: &str,
-) -> Result<()> {
-    let who = notices::name_of(tx, user).await?;
-    activity::record(
-        tx,
-        ctx,
-        Entry {
-            workspace: doc.workspace_id,
-            actor: Some(user),
-            verb,
-            object_type: "Note",
-            object_id: id,
-            object_name: "",
-            document: Some(doc.id),
-            summary: format!("{who} {what} “{}”", doc.title),
-        },
-    )
-    .await
 }
 
 #[derive(Debug, FromQueryResult)]

@@ -121,6 +121,31 @@ pub async fn run(
         .await
         .map_err(failed)?;
     if people.is_empty() {
+        // Nobody due yet (the workspace's delay grew since this job was queued): come back when the
+        // earliest waiting approver is.
+        let waiting: Vec<Uuid> = review.waiting_on().iter().map(|a| a.user_id).collect();
+        let earliest = tx
+            .query_one_raw(statement(
+                "SELECT min(reminded_at) AS at FROM review_approvers WHERE tenant_id = $1 AND review_id = $2 \
+                 AND user_id = ANY($3) AND reminded < $4",
+                vec![
+                    tx.tenant_id().as_uuid().into(),
+                    review_id.into(),
+                    waiting.into(),
+                    MAX_REMINDERS.into(),
+                ],
+            ))
+            .await
+            .map_err(retry)?
+            .and_then(|row| row.try_get::<Option<chrono::DateTime<chrono::Utc>>>("", "at").ok())
+            .flatten();
+        if let Some(at) = earliest.map(|at| at + reviews::remind_after(&space))
+            && at > ctx.now
+        {
+            reviews::schedule_reminder_at(&tx, review_id, review.review.turn, at, ctx.now)
+                .await
+                .map_err(failed)?;
+        }
         return tx.commit().await.map_err(retry);
     }
     notices::review_reminder(&tx, &ctx, crypto, &space, &doc, &review, &people)

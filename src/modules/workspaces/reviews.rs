@@ -14,9 +14,8 @@ use uuid::Uuid;
 
 use super::{
     Role,
-    activity::{self, Entry, Verb},
-    documents::{self, DocumentRow},
-    notices,
+    activity::{self, Verb},
+    documents, notices,
     workspace::WorkspaceRow,
 };
 use crate::{
@@ -206,11 +205,22 @@ pub async fn schedule_reminder(
     turn: i32,
     now: DateTime<Utc>,
 ) -> Result<()> {
+    schedule_reminder_at(tx, review, turn, now + remind_after(space), now).await
+}
+
+/// Queues the reminder of the review's turn `turn`, due at `at`.
+pub async fn schedule_reminder_at(
+    tx: &TenantTx,
+    review: Uuid,
+    turn: i32,
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<()> {
     jobs::enqueue_at(
         tx,
         JobKind::ReviewReminder,
         json!({ "review_id": review, "turn": turn }),
-        now + remind_after(space),
+        at,
         now,
     )
     .await?;
@@ -332,16 +342,8 @@ pub async fn request(
     let review = load(tx, document, id).await?;
     let names: Vec<&str> = review.approvers.iter().map(|a| a.name.as_str()).collect();
     let joiner = if review.is_chain() { " then " } else { " or " };
-    entry(
-        tx,
-        ctx,
-        user,
-        &doc,
-        id,
-        Verb::Offer,
-        format!("asked {} to review", names.join(joiner)),
-    )
-    .await?;
+    let what = format!("asked {} to review", names.join(joiner));
+    activity::on_document(tx, ctx, user, &doc, "Review", id, Verb::Offer, &what).await?;
     notices::review_turn(tx, ctx, crypto, user, &space, &doc, &review).await?;
     schedule_reminder(tx, &space, id, 1, ctx.now).await?;
     Ok(review)
@@ -475,7 +477,7 @@ pub async fn decide(
             format!("approved ({position} of {})", after.approvers.len()),
         ),
     };
-    entry(tx, ctx, user, &doc, id, verb, what).await?;
+    activity::on_document(tx, ctx, user, &doc, "Review", id, verb, &what).await?;
     let actor = after
         .approvers
         .iter()
@@ -538,43 +540,16 @@ pub async fn withdraw(
             .metadata(json!({ "workspace_id": workspace, "document_id": document })),
     )
     .await?;
-    entry(
+    activity::on_document(
         tx,
         ctx,
         user,
         &doc,
+        "Review",
         id,
         Verb::Undo,
-        "withdrew the review of".into(),
+        "withdrew the review of",
     )
     .await?;
     load(tx, document, id).await
-}
-
-/// The feed's entry for something done to review `id`: "{who} {what} “{title}”".
-async fn entry(
-    tx: &TenantTx,
-    ctx: &AuditCtx,
-    user: Uuid,
-    doc: &DocumentRow,
-    id: Uuid,
-    verb: Verb,
-    what: String,
-) -> Result<()> {
-    let who = notices::name_of(tx, user).await?;
-    activity::record(
-        tx,
-        ctx,
-        Entry {
-            workspace: doc.workspace_id,
-            actor: Some(user),
-            verb,
-            object_type: "Review",
-            object_id: id,
-            object_name: "",
-            document: Some(doc.id),
-            summary: format!("{who} {what} “{}”", doc.title),
-        },
-    )
-    .await
 }

@@ -64,10 +64,17 @@ pub fn fill(text: &str, fields: &BTreeMap<String, String>) -> Result<String> {
             format!("at most {MAX_FIELDS} values"),
         ));
     }
-    let fields: BTreeMap<String, &String> = fields
+    let named: BTreeMap<String, &String> = fields
         .iter()
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v))
         .collect();
+    if named.len() < fields.len() {
+        errors.push(FieldError::new(
+            "template.fields",
+            "names a placeholder twice (names compare without case)",
+        ));
+    }
+    let fields = named;
     for (name, value) in &fields {
         if !names.contains(name) {
             errors.push(FieldError::new(
@@ -162,6 +169,7 @@ mod tests {
         let text = "Hello {{name}}";
         assert!(fill(text, &fields(&[("nmae", "x")])).is_err());
         assert!(fill(text, &fields(&[("name", &"x".repeat(501))])).is_err());
+        assert!(fill(text, &fields(&[("name", "a"), ("Name", "b")])).is_err());
         assert_eq!(
             fill(text, &fields(&[("NAME", "Ana")])).unwrap(),
             "Hello Ana"

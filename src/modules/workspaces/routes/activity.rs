@@ -327,8 +327,8 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 const SAFETY_POLL: Duration = Duration::from_secs(30);
 /// At least this between two reads of one stream, however many wake-ups arrive.
 const MIN_GAP: Duration = Duration::from_millis(250);
-/// Entries one read sends at most (pages of 200); the rest follow at the next.
-const PAGES: usize = 10;
+/// Entries one read sends at most (read in pages of 200); the rest follow at the next.
+const MAX_PER_READ: usize = 2000;
 
 /// Why a stream ended.
 enum Ended {
@@ -417,8 +417,10 @@ impl Stream {
             return Err(Ended::Refused);
         }
         let user = self.user.as_uuid();
-        let mut after = self.sent.read_after();
-        for _ in 0..PAGES {
+        // Always forward, the oldest first (from the very beginning when the feed was empty).
+        let mut after = Some(self.sent.read_after().unwrap_or(Uuid::nil()));
+        let mut fresh = 0;
+        loop {
             let rows = activity::of_workspace(
                 tx,
                 user,
@@ -437,6 +439,7 @@ impl Stream {
                 if !self.sent.fresh(row.id) {
                     continue;
                 }
+                fresh += 1;
                 let id = row.id;
                 let json =
                     serde_json::to_string(&Activity::from(row)).map_err(|_| Ended::Failed)?;
@@ -444,7 +447,8 @@ impl Stream {
                     "id: {id}\nevent: activity\ndata: {json}\n\n"
                 )));
             }
-            if !full {
+            // Pages of entries sent already do not count: a window fuller than a read still moves on.
+            if !full || fresh >= MAX_PER_READ {
                 break;
             }
         }
