@@ -1034,3 +1034,39 @@ async fn settings_require_sso_and_stream_the_log_and_an_import_offers_its_error_
         .unwrap();
     assert_eq!(committed.status(), StatusCode::SEE_OTHER);
 }
+
+/// Single sign-on in a real browser, through the real OpenID provider's own sign-in page: the button
+/// on the sign-in page, the provider's form, the redirects back, and a session the API accepts. A
+/// member provisioned just in time lands signed in.
+#[tokio::test]
+async fn a_member_signs_in_through_the_real_provider_in_the_browser() {
+    let app = spawn_app_with(|_| {}).await;
+    let op = crate::op::TestOp::start().await;
+    let acme = app.create_tenant("acme").await;
+    let owner = app.login_owner(&acme).await;
+    crate::sso::connect(
+        &app,
+        &acme,
+        &owner,
+        &op,
+        json!({ "jit_provisioning": true }),
+    )
+    .await;
+    let browser = Browser::start().await;
+    browser.open(&url(&app, "acme", "/admin/login")).await;
+    browser.click("#sso").await;
+    browser.wait_for_url("/interaction/").await;
+    browser.fill("input[name=sub]", "lin-7").await;
+    browser.fill("input[name=email]", "lin@acme.example").await;
+    browser.fill("input[name=name]", "Lin Chen").await;
+    browser.click("button[type=submit]").await;
+    browser.wait_for_url("acme.localhost").await;
+    browser.wait_for_url("/admin").await;
+    // The session the callback set is the API's: the browser's own cookie reads who it is.
+    browser.open(&url(&app, "acme", "/api/v1/me")).await;
+    let me: Value = serde_json::from_str(&browser.text("body").await).unwrap();
+    assert_eq!(me["email"], "lin@acme.example");
+    assert_eq!(me["display_name"], "Lin Chen");
+    assert_eq!(me["role"], "member");
+    browser.quit().await;
+}
