@@ -145,16 +145,21 @@ pub async fn unread(tx: &TenantTx, user: Uuid) -> Result<i64> {
     .await?)
 }
 
-/// Marks one of the member's notifications read (404 for anyone else's); reading it again changes
-/// nothing.
-pub async fn mark_read(tx: &TenantTx, ctx: &AuditCtx, user: Uuid, id: Uuid) -> Result<()> {
-    let found = count(
+/// Whether notification `id` is the member's and still visible to them.
+async fn visible(tx: &TenantTx, user: Uuid, id: Uuid) -> Result<bool> {
+    Ok(count(
         tx,
         &format!("SELECT count(*) AS n FROM notifications n WHERE {VISIBLE} AND n.id = $3"),
         vec![tx.tenant_id().as_uuid().into(), user.into(), id.into()],
     )
-    .await?;
-    if found == 0 {
+    .await?
+        > 0)
+}
+
+/// Marks one of the member's notifications read (404 for anyone else's); reading it again changes
+/// nothing.
+pub async fn mark_read(tx: &TenantTx, ctx: &AuditCtx, user: Uuid, id: Uuid) -> Result<()> {
+    if !visible(tx, user, id).await? {
         return Err(ApiError::not_found());
     }
     let changed = tx
@@ -191,19 +196,13 @@ pub async fn mark_all_read(
     user: Uuid,
     up_to: Option<Uuid>,
 ) -> Result<u64> {
-    if let Some(up_to) = up_to {
-        let found = count(
-            tx,
-            &format!("SELECT count(*) AS n FROM notifications n WHERE {VISIBLE} AND n.id = $3"),
-            vec![tx.tenant_id().as_uuid().into(), user.into(), up_to.into()],
-        )
-        .await?;
-        if found == 0 {
-            return Err(ApiError::validation(
-                "up_to",
-                "is not one of your notifications",
-            ));
-        }
+    if let Some(up_to) = up_to
+        && !visible(tx, user, up_to).await?
+    {
+        return Err(ApiError::validation(
+            "up_to",
+            "is not one of your notifications",
+        ));
     }
     let changed = tx
         .execute_raw(statement(
