@@ -63,9 +63,14 @@ async fn readyz(state: Data<AppState>) -> HttpResponse {
     }
 }
 
-#[get("/")]
+/// The base domain's (and any other host's) page; an organization's host has the portal at `/`.
+#[get("/", guard = "not_an_organizations_host")]
 async fn landing() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
         .body("Trellis: each organization is served on its own subdomain, e.g. acme.<this host>.\n")
+}
+
+fn not_an_organizations_host(ctx: &actix_web::guard::GuardContext<'_>) -> bool {
+    !crate::tenancy::middleware::on_tenant_host(ctx)
 }

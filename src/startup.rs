@@ -160,6 +160,8 @@ impl Application {
                 .service(ui::scope())
                 .service(ui::sso_scope())
                 .service(scim::scope())
+                // Last: `/` on an organization's host, and anything the others do not have there.
+                .service(ui::portal_scope())
                 .default_service(web::to(not_found))
                 .wrap(from_fn(http::context::request_context))
                 .wrap(TracingLogger::<TrellisRootSpan>::new())

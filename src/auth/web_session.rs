@@ -1,6 +1,6 @@
 //! The browser session of the admin console: the same access token as the API, in an HttpOnly cookie
-//! (`Secure` in production, `SameSite=Lax`), with the refresh token in a second cookie scoped to
-//! `/admin`. Because a browser sends cookies by itself, every state-changing request that authenticates
+//! (`Secure` in production, `SameSite=Lax`), with the refresh token in a second cookie (`SameSite=Strict`).
+//! Both are scoped to `/`: the employee portal at `/` and the console at `/admin` share one session. Because a browser sends cookies by itself, every state-changing request that authenticates
 //! by cookie must also carry a CSRF token: an HMAC of the session id (the `x-csrf-token` header for the
 //! API, a form field for the console's forms), which no other site can compute. The sign-in form has its
 //! own token, bound to a random value in a short-lived cookie.
@@ -65,30 +65,30 @@ fn cookie(
         .finish()
 }
 
-/// The cookies of a signed-in browser.
-pub fn session_cookies(state: &AppState, access: &str, refresh: &str) -> [Cookie<'static>; 2] {
+/// The cookies of a signed-in browser (and the removal of a refresh cookie at the older path).
+pub fn session_cookies(state: &AppState, access: &str, refresh: &str) -> [Cookie<'static>; 3] {
     let lifetime = CookieDuration::hours(state.settings.auth.session_ttl_hours);
     [
         cookie(state, SESSION_COOKIE, access.to_owned(), "/", lifetime),
-        cookie(
-            state,
-            REFRESH_COOKIE,
-            refresh.to_owned(),
-            "/admin",
-            lifetime,
-        ),
+        cookie(state, REFRESH_COOKIE, refresh.to_owned(), "/", lifetime),
+        legacy_refresh_cleared(state),
     ]
+}
+
+/// Removes a refresh cookie set at `/admin` before the portal shared the session.
+fn legacy_refresh_cleared(state: &AppState) -> Cookie<'static> {
+    cookie(
+        state,
+        REFRESH_COOKIE,
+        String::new(),
+        "/admin",
+        CookieDuration::ZERO,
+    )
 }
 
 /// The sign-in form's cookie (ten minutes).
 pub fn login_cookie(state: &AppState, nonce: String) -> Cookie<'static> {
-    cookie(
-        state,
-        LOGIN_COOKIE,
-        nonce,
-        "/admin",
-        CookieDuration::minutes(10),
-    )
+    cookie(state, LOGIN_COOKIE, nonce, "/", CookieDuration::minutes(10))
 }
 
 /// The SSO sign-in's cookie (as long as a sign-in may take), sent back on the provider's redirect to
@@ -110,21 +110,11 @@ pub fn cleared_sso_cookie(state: &AppState) -> Cookie<'static> {
 }
 
 /// Cookies that remove the session's.
-pub fn cleared_cookies(state: &AppState) -> [Cookie<'static>; 2] {
+pub fn cleared_cookies(state: &AppState) -> [Cookie<'static>; 3] {
+    let gone = |name| cookie(state, name, String::new(), "/", CookieDuration::ZERO);
     [
-        cookie(
-            state,
-            SESSION_COOKIE,
-            String::new(),
-            "/",
-            CookieDuration::ZERO,
-        ),
-        cookie(
-            state,
-            REFRESH_COOKIE,
-            String::new(),
-            "/admin",
-            CookieDuration::ZERO,
-        ),
+        gone(SESSION_COOKIE),
+        gone(REFRESH_COOKIE),
+        legacy_refresh_cleared(state),
     ]
 }

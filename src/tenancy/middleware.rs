@@ -1,10 +1,12 @@
-//! Resolves the tenant of every request under a tenant scope (`/api/v1`, `/admin`) from the raw Host
-//! header and stores it in the request's extensions; [`Tenant`] extracts it.
+//! Resolves the tenant of every request under a tenant scope (`/api/v1`, `/admin`, the portal) from the
+//! raw Host header and stores it in the request's extensions; [`Tenant`] extracts it. [`on_tenant_host`]
+//! routes only requests addressed to an organization's host to the portal at `/`.
 
 use actix_web::{
     HttpMessage, HttpRequest,
     body::{BoxBody, MessageBody},
     dev::{ServiceRequest, ServiceResponse},
+    guard::GuardContext,
     http::header,
     middleware::Next,
     web::Data,
@@ -69,6 +71,26 @@ async fn tenant_of(state: &AppState, req: &HttpRequest) -> Result<Tenant, ApiErr
         ));
     }
     Ok(tenant)
+}
+
+/// A routing guard: the request is addressed to an organization's host (whether that organization
+/// exists is for [`resolve_tenant`] to say). Requests to the base domain or elsewhere pass by.
+pub fn on_tenant_host(ctx: &GuardContext<'_>) -> bool {
+    let Some(state) = ctx.app_data::<Data<AppState>>() else {
+        return false;
+    };
+    let head = ctx.head();
+    let raw = head
+        .headers
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .or_else(|| head.uri.authority().map(|authority| authority.as_str()));
+    raw.is_some_and(|raw| {
+        matches!(
+            host::classify(raw, &state.settings.server.base_domain),
+            Ok(host::HostTarget::Tenant(_))
+        )
+    })
 }
 
 /// The Host header as the client sent it, or the HTTP/2 authority. Never a forwarded header.

@@ -156,7 +156,7 @@ pub async fn accept(
         );
     }
     match outcome {
-        Ok(outcome) => continue_sign_in(&state, &tenant, &ctx, outcome).await,
+        Ok(outcome) => continue_sign_in(&state, &tenant, &ctx, outcome, "").await,
         Err(ApiError::Unauthorized { .. }) => {
             let message = "This invitation is not valid any more: it was used, revoked or has expired. \
                            Ask your administrator for a new one.";

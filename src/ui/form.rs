@@ -6,7 +6,7 @@
 
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 
-use super::frame::{PageResult, Refusal, Visit, forbidden, redirect, visit};
+use super::frame::{Need, PageResult, Refusal, Visit, forbidden, redirect, visit};
 use crate::{
     auth::{AccessToken, Authenticated},
     authz::{Act, Obj, Permission},
@@ -44,15 +44,15 @@ pub(super) async fn posted(
     let token = match AccessToken::read(req, Some(csrf_token)) {
         Ok(token) => token,
         Err(ApiError::Forbidden { .. }) => return forbidden("the session's CSRF token").map(Err),
-        Err(_) => return Ok(Err(redirect("/admin/login"))),
+        Err(_) => return Ok(Err(redirect("/login"))),
     };
     if token.session_id().is_none() {
-        return Ok(Err(redirect("/admin/login")));
+        return Ok(Err(redirect("/login")));
     }
     req.extensions_mut().insert(FormCsrf(csrf_token.to_owned()));
     let auth = match token.open(state).await {
         Ok(auth) => auth,
-        Err(ApiError::Unauthorized { .. }) => return Ok(Err(redirect("/admin/login"))),
+        Err(ApiError::Unauthorized { .. }) => return Ok(Err(redirect("/login"))),
         Err(error) => return Err(error),
     };
     let (obj, act) = needed;
@@ -62,13 +62,13 @@ pub(super) async fn posted(
     Ok(Ok(Posted { auth }))
 }
 
-/// Where a page is shown again after a refusal: its address and the permission it needs.
+/// Where a page is shown again after a refusal: its address and what it needs.
 pub(super) struct Again<'a> {
     pub state: &'a AppState,
     pub tenant: &'a Tenant,
     pub req: &'a HttpRequest,
     pub back: &'a str,
-    pub needed: Option<(Obj, Act)>,
+    pub needed: Need,
 }
 
 impl Again<'_> {

@@ -1,7 +1,8 @@
-//! What every console page shares: the response (strict CSP, no caching), the start of a signed-in
-//! page ([`visit`]: session, CSRF token, navigation by permission, the page's own permission), the
-//! HTML 403 page, refusals in words, and the HTML error page that replaces the API's JSON problems on
-//! the console's paths.
+//! What every page of the console and the employee portal shares: the response (strict CSP, no
+//! caching), the start of a signed-in page ([`visit`]: session, CSRF token, navigation by permission,
+//! the page's own plan feature and permission), where a member lands after signing in ([`landing`]),
+//! the HTML 403 page, refusals in words, and the HTML error page that replaces the API's JSON problems
+//! on both apps' paths.
 
 use actix_web::{
     HttpMessage, HttpRequest, HttpResponse,
@@ -18,7 +19,7 @@ use crate::{
     error::ApiError,
     http::RequestContext,
     state::AppState,
-    tenancy::Tenant,
+    tenancy::{Tenant, TenantTx, plan::Feature},
 };
 
 pub(super) type PageResult = Result<HttpResponse, ApiError>;
@@ -45,7 +46,8 @@ pub(super) fn redirect(to: &str) -> HttpResponse {
         .finish()
 }
 
-/// The console's sections a signed-in member may open (the navigation shows these only).
+/// Where a signed-in member may go: the console's sections and the portal's areas (each area also needs
+/// its plan feature). Both apps' navigation show these only.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Nav {
     pub members: bool,
@@ -54,20 +56,66 @@ pub(super) struct Nav {
     pub sso: bool,
     pub settings: bool,
     pub audit: bool,
+    pub career: bool,
+    pub interview: bool,
+    pub networking: bool,
+    pub workspaces: bool,
 }
 
 impl Nav {
-    pub(super) async fn of(state: &AppState, auth: &Authenticated) -> Result<Nav, ApiError> {
+    pub(super) async fn of(
+        state: &AppState,
+        tenant: &Tenant,
+        tx: &TenantTx,
+        role: Option<&str>,
+    ) -> Result<Nav, ApiError> {
+        let may = async |obj, act| {
+            state
+                .authz
+                .allows(tx, role, Permission::new(obj, act))
+                .await
+        };
+        let plan = |feature| tenant.has(&state.settings.plans, feature);
         Ok(Nav {
-            members: allows(state, auth, Obj::Members, Act::Read).await?,
-            roles: allows(state, auth, Obj::Roles, Act::Read).await?,
-            imports: allows(state, auth, Obj::Members, Act::Import).await?,
-            sso: allows(state, auth, Obj::Sso, Act::Manage).await?,
-            settings: allows(state, auth, Obj::OrgSettings, Act::Update).await?
-                || allows(state, auth, Obj::AuditLog, Act::Configure).await?,
-            audit: allows(state, auth, Obj::AuditLog, Act::Read).await?,
+            members: may(Obj::Members, Act::Read).await?,
+            roles: may(Obj::Roles, Act::Read).await?,
+            imports: may(Obj::Members, Act::Import).await?,
+            sso: may(Obj::Sso, Act::Manage).await?,
+            settings: may(Obj::OrgSettings, Act::Update).await?
+                || may(Obj::AuditLog, Act::Configure).await?,
+            audit: may(Obj::AuditLog, Act::Read).await?,
+            career: may(Obj::Career, Act::Use).await?,
+            interview: plan(Feature::Interview) && may(Obj::Interview, Act::Use).await?,
+            networking: plan(Feature::Networking) && may(Obj::Networking, Act::Use).await?,
+            workspaces: may(Obj::Workspaces, Act::Use).await?,
         })
     }
+
+    /// The member may open some section of the console (its overview alone is not one).
+    pub(super) fn console(&self) -> bool {
+        self.members || self.roles || self.imports || self.sso || self.settings || self.audit
+    }
+}
+
+/// Where a member lands after signing in when no page was asked for: the console for those who may
+/// use a section of it, the portal's home for everyone else.
+pub(super) async fn landing(
+    state: &AppState,
+    tenant: &Tenant,
+    access_token: &str,
+) -> Result<String, ApiError> {
+    let claims = crate::auth::tokens::verify(
+        &state.jwt_keys,
+        access_token,
+        &state.settings.auth.issuer,
+        state.clock.now(),
+    )
+    .map_err(ApiError::internal)?;
+    let tx = TenantTx::begin(&state.pool, tenant.id, None).await?;
+    let role = crate::auth::service::role_of(&tx, claims.sub).await?;
+    let nav = Nav::of(state, tenant, &tx, role.as_deref()).await?;
+    tx.commit().await?;
+    Ok(if nav.console() { "/admin" } else { "/" }.to_owned())
 }
 
 pub(super) async fn allows(
@@ -102,6 +150,29 @@ pub(super) fn some(text: &str) -> Option<String> {
     Some(text.trim().to_owned()).filter(|t| !t.is_empty())
 }
 
+/// What a page needs besides a session: its area's plan feature (the page is not there without it, as
+/// the API's routes are not) and a permission (the 403 page without it).
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Need {
+    pub feature: Option<Feature>,
+    pub permission: Option<(Obj, Act)>,
+}
+
+impl From<Option<(Obj, Act)>> for Need {
+    fn from(permission: Option<(Obj, Act)>) -> Need {
+        Need {
+            feature: None,
+            permission,
+        }
+    }
+}
+
+impl From<(Obj, Act)> for Need {
+    fn from(permission: (Obj, Act)) -> Need {
+        Some(permission).into()
+    }
+}
+
 /// A signed-in page's start: its transaction, the session's CSRF token, who is signed in, the
 /// organization's name and the navigation.
 pub(super) struct Visit {
@@ -112,27 +183,37 @@ pub(super) struct Visit {
     pub nav: Nav,
 }
 
-/// Opens a signed-in page that needs `needed` — or answers where the browser goes instead: the sign-in
-/// page, `back` after renewing an expired access cookie, or the 403 page.
+/// The sign-in page, coming back to `back` afterwards.
+pub(super) fn to_sign_in(back: &str) -> HttpResponse {
+    redirect(&super::form::with_query("/login", &[("return_to", back)]))
+}
+
+/// Opens a signed-in page at `back` that needs `needed` — or answers where the browser goes instead:
+/// the sign-in page, `back` again after renewing an expired access cookie, the 403 page; or the 404 page
+/// when the organization's plan lacks the page's feature.
 pub(super) async fn visit(
     state: &AppState,
     tenant: &Tenant,
     req: &HttpRequest,
     request: RequestContext,
     back: &str,
-    needed: Option<(Obj, Act)>,
+    needed: impl Into<Need>,
 ) -> Result<Result<Visit, HttpResponse>, ApiError> {
+    let needed = needed.into();
+    if let Some(feature) = needed.feature {
+        tenant.require(&state.settings.plans, feature)?;
+    }
     let (auth, csrf, email) =
         match super::pages::signed_in_page(state, tenant, req, request, back).await? {
             Ok(page) => page,
             Err(elsewhere) => return Ok(Err(elsewhere)),
         };
-    if let Some((obj, act)) = needed
+    if let Some((obj, act)) = needed.permission
         && !allows(state, &auth, obj, act).await?
     {
         return forbidden(&Permission::new(obj, act).to_string()).map(Err);
     }
-    let nav = Nav::of(state, &auth).await?;
+    let nav = Nav::of(state, tenant, &auth.tx, auth.principal.role.as_deref()).await?;
     let org = crate::auth::service::org_name(&auth.tx).await?;
     Ok(Ok(Visit {
         auth,
@@ -196,7 +277,7 @@ struct ErrorPage<'a> {
     request_id: &'a str,
 }
 
-/// Renders the console's answers that are errors as a page: the API's problems (a malformed query
+/// Renders the answers of the console and the portal that are errors as a page: the API's problems (a malformed query
 /// string, a missing event, a failure of ours) reach a browser as HTML with the reason, never JSON.
 pub(super) async fn html_errors(
     req: ServiceRequest,
@@ -251,7 +332,7 @@ pub(super) async fn script() -> HttpResponse {
         .body(include_str!("../../admin-ui/static/console.js"))
 }
 
-/// Any path under `/admin` the console does not have.
+/// Any path the console (under `/admin`) or the portal does not have.
 pub(super) async fn not_found() -> PageResult {
     Err(ApiError::NotFound {
         code: "page_not_found",

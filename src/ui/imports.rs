@@ -162,7 +162,7 @@ pub async fn upload_file(
         tenant: &tenant,
         req: &req,
         back: "/admin/imports",
-        needed: Some(NEEDED),
+        needed: Some(NEEDED).into(),
     };
     let page = async |visit, refusal| {
         render_history(&state, visit, &HistoryQuery::default(), Some(refusal)).await
@@ -171,10 +171,10 @@ pub async fn upload_file(
     // written), the token checked before anything is stored.
     let token = match AccessToken::read_csrf_in_body(&req) {
         Ok(token) => token,
-        Err(_) => return Ok(redirect("/admin/login")),
+        Err(_) => return Ok(redirect("/login")),
     };
     let Some(session) = token.session_id() else {
-        return Ok(redirect("/admin/login"));
+        return Ok(redirect("/login"));
     };
     let access = token.open(&state).await?;
     if !super::frame::allows(&state, &access, NEEDED.0, NEEDED.1).await? {
@@ -479,7 +479,7 @@ pub async fn step(
         tenant: &tenant,
         req: &req,
         back: &back,
-        needed: Some(NEEDED),
+        needed: Some(NEEDED).into(),
     };
     let page = async |visit, refusal| render_import(&state, visit, id, None, Some(refusal)).await;
     let posted = match posted(&state, &req, &form.csrf_token, NEEDED).await? {

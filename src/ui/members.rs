@@ -212,7 +212,7 @@ fn members_again<'a>(state: &'a AppState, tenant: &'a Tenant, req: &'a HttpReque
         tenant,
         req,
         back: "/admin/members",
-        needed: Some((Obj::Members, Act::Read)),
+        needed: Some((Obj::Members, Act::Read)).into(),
     }
 }
 

@@ -1,9 +1,13 @@
-//! The admin console, server-rendered from the askama templates in `admin-ui/` (compiled into the
-//! binary), on each tenant's `/admin`: sign-in (with the second step, or through the organization's
-//! identity provider at `/auth/sso`), invitation acceptance and password reset ([`account`]), the
-//! overview ([`pages`]), [`members`], [`roles`], [`imports`], SSO and SCIM ([`provisioning`]),
-//! [`settings`] and the [`audit`] log, on the cookie session of [`crate::auth::web_session`].
-//! Every page starts with [`frame::visit`]; every form posts through [`form`] (docs/console.md).
+//! The two server-rendered apps of an organization's host, from the askama templates in `admin-ui/`
+//! (compiled into the binary), on one cookie session ([`crate::auth::web_session`]):
+//! - the admin console at `/admin`: invitation acceptance and password reset ([`account`]), the
+//!   overview ([`pages`]), [`members`], [`roles`], [`imports`], SSO and SCIM ([`provisioning`]),
+//!   [`settings`] and the [`audit`] log (docs/console.md);
+//! - the employee portal at `/` ([`portal`], ADR 0018);
+//!
+//! and the sign-in both share at `/login` (with the second step, or through the organization's
+//! identity provider at `/auth/sso`). Every page starts with [`frame::visit`]; every form posts
+//! through [`form`].
 
 mod account;
 mod audit;
@@ -13,6 +17,7 @@ mod frame;
 mod imports;
 mod members;
 mod pages;
+mod portal;
 mod provisioning;
 mod roles;
 mod settings;
@@ -21,6 +26,8 @@ mod sso;
 use actix_web::{middleware::from_fn, web};
 
 use crate::tenancy::middleware::resolve_tenant;
+
+pub use portal::scope as portal_scope;
 
 pub fn scope() -> actix_web::Scope<
     impl actix_web::dev::ServiceFactory<
@@ -31,14 +38,15 @@ pub fn scope() -> actix_web::Scope<
         InitError = (),
     >,
 > {
+    // The error pages outermost: an organization that does not exist is a page too.
     web::scope("/admin")
-        .wrap(from_fn(frame::html_errors))
         .wrap(from_fn(resolve_tenant))
+        .wrap(from_fn(frame::html_errors))
         .service(pages::home)
-        .service(pages::login_form)
-        .service(pages::login)
-        .service(pages::login_mfa)
-        .service(pages::logout)
+        .service(pages::console_login)
+        .route("/login", web::post().to(pages::moved))
+        .route("/login/mfa", web::post().to(pages::moved))
+        .route("/logout", web::post().to(pages::moved))
         .service(frame::script)
         .service(account::accept_form)
         .service(account::accept)

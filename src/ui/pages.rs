@@ -1,5 +1,6 @@
-//! The console's pages. Forms are posted as `application/x-www-form-urlencoded` and carry a CSRF token;
-//! failures re-render the form with a message (never a JSON problem).
+//! Signing in and out, shared by the console and the portal (`/login`, `/login/mfa`, `/logout`), and
+//! the console's overview. Forms are posted as `application/x-www-form-urlencoded` and carry a CSRF
+//! token; failures re-render the form with a message (never a JSON problem).
 
 use actix_web::{
     HttpMessage, HttpRequest, HttpResponse, get, post,
@@ -9,7 +10,7 @@ use askama::Template;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::frame::{PageResult, html, redirect};
+use super::frame::{Need, PageResult, html, landing, redirect, to_sign_in};
 use crate::{
     audit::AuditCtx,
     auth::{
@@ -32,8 +33,10 @@ struct LoginPage<'a> {
     csrf: &'a str,
     email: &'a str,
     error: Option<&'a str>,
-    /// The organization signs in with single sign-on too.
-    sso: bool,
+    /// Where single sign-on starts (with the page to come back to), when the organization uses it.
+    sso: Option<String>,
+    /// The page to come back to after signing in (empty: where the member's role leads).
+    return_to: &'a str,
 }
 
 #[derive(Template)]
@@ -46,6 +49,7 @@ struct MfaPage<'a> {
     qr_svg: Option<&'a str>,
     secret: &'a str,
     error: Option<&'a str>,
+    return_to: &'a str,
 }
 
 #[derive(Template)]
@@ -132,6 +136,8 @@ async fn overview(state: &AppState, tenant: &Tenant, tx: &TenantTx) -> Result<Ov
 struct RecoveryCodesPage<'a> {
     org: &'a str,
     codes: &'a [String],
+    /// Where the member goes on once the codes are kept.
+    next: &'a str,
 }
 
 #[derive(Deserialize)]
@@ -139,6 +145,8 @@ pub struct LoginForm {
     email: String,
     password: String,
     csrf_token: String,
+    #[serde(default)]
+    return_to: String,
 }
 
 #[derive(Deserialize)]
@@ -147,6 +155,13 @@ pub struct MfaForm {
     mode: String,
     code: String,
     csrf_token: String,
+    #[serde(default)]
+    return_to: String,
+}
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    return_to: Option<String>,
 }
 
 /// The organization's name, for page titles (read in a short transaction of its own).
@@ -166,7 +181,9 @@ pub async fn home(
     req: HttpRequest,
     request: RequestContext,
 ) -> PageResult {
-    let visit = match super::frame::visit(&state, &tenant, &req, request, "/admin", None).await? {
+    let visit = match super::frame::visit(&state, &tenant, &req, request, "/admin", Need::default())
+        .await?
+    {
         Ok(visit) => visit,
         Err(elsewhere) => return Ok(elsewhere),
     };
@@ -215,18 +232,18 @@ pub(super) async fn signed_in_page(
         Err(ApiError::Unauthorized {
             code: "token_expired",
         }) => return renew(state, tenant, req, request, back).await.map(Err),
-        Err(_) => return Ok(Err(redirect("/admin/login"))),
+        Err(_) => return Ok(Err(to_sign_in(back))),
     };
     let Some(session) = token.session_id() else {
-        return Ok(Err(redirect("/admin/login")));
+        return Ok(Err(to_sign_in(back)));
     };
     let auth = match token.open(state).await {
         Ok(auth) => auth,
-        Err(ApiError::Unauthorized { .. }) => return Ok(Err(redirect("/admin/login"))),
+        Err(ApiError::Unauthorized { .. }) => return Ok(Err(to_sign_in(back))),
         Err(error) => return Err(error),
     };
     let Subject::User { email, .. } = &auth.principal.subject else {
-        return Ok(Err(redirect("/admin/login")));
+        return Ok(Err(to_sign_in(back)));
     };
     let email = email.clone();
     let csrf = web_session::csrf_token(&state.crypto, session);
@@ -241,7 +258,7 @@ async fn renew(
     back: &str,
 ) -> PageResult {
     let Some(refresh) = req.cookie(web_session::REFRESH_COOKIE) else {
-        return Ok(redirect("/admin/login"));
+        return Ok(to_sign_in(back));
     };
     let ctx = AuditCtx::anonymous(request, state.clock.now());
     match auth::refresh(state, tenant, &ctx, refresh.value()).await {
@@ -251,7 +268,7 @@ async fn renew(
             code: "refresh_token_used",
         }) => Ok(redirect(back)),
         Err(ApiError::Unauthorized { .. }) => {
-            let mut response = redirect("/admin/login");
+            let mut response = to_sign_in(back);
             for cookie in web_session::cleared_cookies(state) {
                 let _ = response.add_cookie(&cookie);
             }
@@ -270,11 +287,17 @@ pub(super) fn signed_in(state: &AppState, pair: &TokenPair, to: &str) -> HttpRes
     response
 }
 
+/// Where a sign-in was asked to lead: a path on this host, or empty (where the member's role leads).
+fn return_path(requested: Option<&str>) -> String {
+    crate::auth::oidc::flow::safe_return_to(requested.filter(|p| !p.is_empty())).unwrap_or_default()
+}
+
 async fn login_page(
     state: &AppState,
     tenant: &Tenant,
     email: &str,
     error: Option<&str>,
+    return_to: &str,
 ) -> PageResult {
     let tx = TenantTx::begin(&state.pool, tenant.id, None).await?;
     let org = auth::org_name(&tx).await?;
@@ -283,6 +306,10 @@ async fn login_page(
             .await?
             .is_some_and(|c| c.enabled);
     tx.commit().await?;
+    let sso = sso.then(|| match return_to {
+        "" => "/auth/sso/start".to_owned(),
+        to => super::form::with_query("/auth/sso/start", &[("return_to", to)]),
+    });
     let (nonce, csrf) = web_session::login_csrf(&state.crypto);
     let status = if error.is_some() {
         actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
@@ -297,6 +324,7 @@ async fn login_page(
             email,
             error,
             sso,
+            return_to,
         },
     )?;
     let _ = response.add_cookie(&web_session::login_cookie(state, nonce));
@@ -304,8 +332,23 @@ async fn login_page(
 }
 
 #[get("/login")]
-pub async fn login_form(state: Data<AppState>, tenant: Tenant) -> PageResult {
-    login_page(&state, &tenant, "", None).await
+pub async fn login_form(
+    state: Data<AppState>,
+    tenant: Tenant,
+    query: actix_web::web::Query<LoginQuery>,
+) -> PageResult {
+    let return_to = return_path(query.return_to.as_deref());
+    login_page(&state, &tenant, "", None, &return_to).await
+}
+
+/// The console's former sign-in address: the shared page, coming back to what was asked or else to
+/// the console.
+#[get("/login")]
+pub async fn console_login(query: actix_web::web::Query<LoginQuery>) -> HttpResponse {
+    match return_path(query.return_to.as_deref()).as_str() {
+        "" => to_sign_in("/admin"),
+        asked => to_sign_in(asked),
+    }
 }
 
 #[post("/login")]
@@ -322,46 +365,34 @@ pub async fn login(
             .content_type("text/plain; charset=utf-8")
             .body("This form has expired or did not come from this site. Go back, reload and try again."));
     }
+    let return_to = return_path(Some(&form.return_to));
+    let again = async |email: &str, message: &str| {
+        login_page(&state, &tenant, email, Some(message), &return_to).await
+    };
     let Ok(email) = Email::parse(&form.email) else {
-        return login_page(
-            &state,
-            &tenant,
-            &form.email,
-            Some("That is not an email address."),
-        )
-        .await;
+        return again(&form.email, "That is not an email address.").await;
     };
     let ctx = AuditCtx::anonymous(request, state.clock.now());
     let password = SecretString::from(form.password);
     match auth::login(&state, &tenant, &ctx, &email, &password).await {
-        Ok(outcome) => continue_sign_in(&state, &tenant, &ctx, outcome).await,
+        Ok(outcome) => continue_sign_in(&state, &tenant, &ctx, outcome, &return_to).await,
         Err(ApiError::Unauthorized { .. }) => {
-            login_page(
-                &state,
-                &tenant,
-                email.as_str(),
-                Some("The email or password is wrong."),
-            )
-            .await
+            again(email.as_str(), "The email or password is wrong.").await
         }
         Err(ApiError::Forbidden {
             code: "sso_required",
             ..
         }) => {
-            login_page(
-                &state,
-                &tenant,
+            again(
                 email.as_str(),
-                Some("This organization signs in with single sign-on: use the button above."),
+                "This organization signs in with single sign-on: use the button above.",
             )
             .await
         }
         Err(ApiError::TooManyRequests { .. }) => {
-            login_page(
-                &state,
-                &tenant,
+            again(
                 email.as_str(),
-                Some("Too many attempts. Wait a while, then try again."),
+                "Too many attempts. Wait a while, then try again.",
             )
             .await
         }
@@ -369,23 +400,72 @@ pub async fn login(
     }
 }
 
-/// Where a sign-in (or an accepted invitation) goes on: signed in to the overview, or the second step —
-/// a code, or enrolment when the organization requires it.
+/// Sets the session cookies and sends the browser to `return_to`, or where the member's role leads.
+pub(super) async fn signed_in_to(
+    state: &AppState,
+    tenant: &Tenant,
+    pair: &TokenPair,
+    return_to: &str,
+) -> PageResult {
+    let to = match return_to {
+        // The tokens are issued: a failure to choose the app must not lose the sign-in.
+        "" => landing(state, tenant, &pair.access_token)
+            .await
+            .unwrap_or_else(|error| {
+                tracing::warn!(%error, "landing after sign-in: the portal's home instead");
+                "/".to_owned()
+            }),
+        to => to.to_owned(),
+    };
+    Ok(signed_in(state, pair, &to))
+}
+
+/// The console's former sign-in, second-step and sign-out posts: on to the shared ones (307 keeps the
+/// method and the form), for pages loaded before the move.
+pub(super) async fn moved(req: HttpRequest) -> HttpResponse {
+    let to = req.path().strip_prefix("/admin").unwrap_or("/login");
+    HttpResponse::TemporaryRedirect()
+        .insert_header((actix_web::http::header::LOCATION, to))
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .finish()
+}
+
+/// Where a sign-in (or an accepted invitation) goes on: signed in to `return_to` (or where the
+/// member's role leads), or the second step — a code, or enrolment when the organization requires it.
 pub(super) async fn continue_sign_in(
     state: &AppState,
     tenant: &Tenant,
     ctx: &AuditCtx,
     outcome: LoginOutcome,
+    return_to: &str,
 ) -> PageResult {
     match outcome {
-        LoginOutcome::Tokens(pair) => Ok(signed_in(state, &pair, "/admin")),
+        LoginOutcome::Tokens(pair) => signed_in_to(state, tenant, &pair, return_to).await,
         LoginOutcome::MfaRequired { challenge } => {
-            mfa_page(state, tenant, &challenge, "verify", None, None).await
+            let step = MfaStep::new(&challenge, "verify", return_to);
+            mfa_page(state, tenant, step, None, None).await
         }
         LoginOutcome::MfaEnrollmentRequired { challenge } => {
             let enrolment = mfa::enroll_with_challenge(state, tenant, ctx, &challenge).await?;
-            let enrolment = Some(&enrolment);
-            mfa_page(state, tenant, &challenge, "enroll", enrolment, None).await
+            let step = MfaStep::new(&challenge, "enroll", return_to);
+            mfa_page(state, tenant, step, Some(&enrolment), None).await
+        }
+    }
+}
+
+/// The second step of a sign-in: its challenge, `verify` or `enroll`, and where it leads.
+struct MfaStep<'a> {
+    challenge: &'a str,
+    mode: &'a str,
+    return_to: &'a str,
+}
+
+impl<'a> MfaStep<'a> {
+    fn new(challenge: &'a str, mode: &'a str, return_to: &'a str) -> MfaStep<'a> {
+        MfaStep {
+            challenge,
+            mode,
+            return_to,
         }
     }
 }
@@ -393,8 +473,7 @@ pub(super) async fn continue_sign_in(
 async fn mfa_page(
     state: &AppState,
     tenant: &Tenant,
-    challenge: &str,
-    mode: &str,
+    step: MfaStep<'_>,
     enrolment: Option<&mfa::Enrolment>,
     error: Option<&str>,
 ) -> PageResult {
@@ -403,11 +482,12 @@ async fn mfa_page(
     let page = MfaPage {
         org: &org,
         csrf: &csrf,
-        challenge,
-        mode,
+        challenge: step.challenge,
+        mode: step.mode,
         qr_svg: enrolment.map(|e| e.qr_svg.as_str()),
         secret: enrolment.map(|e| e.secret.as_str()).unwrap_or_default(),
         error,
+        return_to: step.return_to,
     };
     let mut response = html(actix_web::http::StatusCode::OK, page)?;
     let _ = response.add_cookie(&web_session::login_cookie(state, nonce));
@@ -428,6 +508,7 @@ pub async fn login_mfa(
             .content_type("text/plain; charset=utf-8")
             .body("This form has expired or did not come from this site. Go back to the sign-in page."));
     }
+    let return_to = return_path(Some(&form.return_to));
     let ctx = AuditCtx::anonymous(request, state.clock.now());
     let outcome = if form.mode == "enroll" {
         mfa::confirm_with_challenge(&state, &tenant, &ctx, &form.challenge, &form.code)
@@ -439,14 +520,21 @@ pub async fn login_mfa(
             .map(|pair| (None, pair))
     };
     match outcome {
-        Ok((None, pair)) => Ok(signed_in(&state, &pair, "/admin")),
+        Ok((None, pair)) => signed_in_to(&state, &tenant, &pair, &return_to).await,
         Ok((Some(codes), pair)) => {
             let org = org_name(&state, &tenant).await?;
+            let next = match return_to.as_str() {
+                "" => landing(&state, &tenant, &pair.access_token)
+                    .await
+                    .unwrap_or_else(|_| "/".to_owned()),
+                to => to.to_owned(),
+            };
             let mut response = html(
                 actix_web::http::StatusCode::OK,
                 RecoveryCodesPage {
                     org: &org,
                     codes: &codes,
+                    next: &next,
                 },
             )?;
             for cookie in
@@ -459,34 +547,17 @@ pub async fn login_mfa(
         Err(ApiError::Unauthorized {
             code: "invalid_mfa_challenge",
         }) => {
-            login_page(
-                &state,
-                &tenant,
-                "",
-                Some("That sign-in has expired. Sign in again."),
-            )
-            .await
+            let message = "That sign-in has expired. Sign in again.";
+            login_page(&state, &tenant, "", Some(message), &return_to).await
         }
         Err(ApiError::Unauthorized { .. } | ApiError::Validation(_)) => {
-            let enrolment = None;
-            mfa_page(
-                &state,
-                &tenant,
-                &form.challenge,
-                &form.mode,
-                enrolment,
-                Some("That code is not right. Try the next one."),
-            )
-            .await
+            let step = MfaStep::new(&form.challenge, &form.mode, &return_to);
+            let message = "That code is not right. Try the next one.";
+            mfa_page(&state, &tenant, step, None, Some(message)).await
         }
         Err(ApiError::TooManyRequests { .. }) => {
-            login_page(
-                &state,
-                &tenant,
-                "",
-                Some("Too many codes tried. Wait a while, then sign in again."),
-            )
-            .await
+            let message = "Too many codes tried. Wait a while, then sign in again.";
+            login_page(&state, &tenant, "", Some(message), &return_to).await
         }
         Err(error) => Err(error),
     }
@@ -527,7 +598,7 @@ pub async fn logout(
         let ctx = AuditCtx::anonymous(request, now);
         auth::logout_named_session(&state, &tenant, &ctx, &claims).await?;
     }
-    let mut response = redirect("/admin/login");
+    let mut response = redirect("/login");
     for cookie in web_session::cleared_cookies(&state) {
         let _ = response.add_cookie(&cookie);
     }

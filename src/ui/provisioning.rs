@@ -243,7 +243,7 @@ fn again<'a>(state: &'a AppState, tenant: &'a Tenant, req: &'a HttpRequest) -> A
         tenant,
         req,
         back: "/admin/sso",
-        needed: Some(NEEDED),
+        needed: Some(NEEDED).into(),
     }
 }
 

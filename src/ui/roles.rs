@@ -153,7 +153,7 @@ fn again<'a>(state: &'a AppState, tenant: &'a Tenant, req: &'a HttpRequest) -> A
         tenant,
         req,
         back: "/admin/roles",
-        needed: Some(NEEDED),
+        needed: Some(NEEDED).into(),
     }
 }
 

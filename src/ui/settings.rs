@@ -131,7 +131,7 @@ fn again<'a>(state: &'a AppState, tenant: &'a Tenant, req: &'a HttpRequest) -> A
         tenant,
         req,
         back: "/admin/settings",
-        needed: Some((Obj::OrgSettings, Act::Read)),
+        needed: Some((Obj::OrgSettings, Act::Read)).into(),
     }
 }
 

@@ -1,6 +1,6 @@
 //! The browser's side of single sign-on on the organization's host: `/auth/sso/start` sends it to the
-//! identity provider, `/auth/sso/callback` signs it in (session cookies, then on to the console) or
-//! shows what went wrong. The logic is in [`crate::auth::oidc::flow`].
+//! identity provider, `/auth/sso/callback` signs it in (session cookies, then on to the page asked
+//! for, or where the member's role leads) or shows what went wrong. The logic is in [`crate::auth::oidc::flow`].
 
 use actix_web::{
     HttpRequest, HttpResponse, get,
@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::{
     frame::{PageResult, html},
-    pages::{org_name, signed_in},
+    pages::{org_name, signed_in_to},
 };
 use crate::{
     auth::{
@@ -40,7 +40,7 @@ struct SsoErrorPage<'a> {
 
 #[derive(Debug, Deserialize)]
 pub struct StartQuery {
-    /// A path on this host to land on after signing in (default `/admin`).
+    /// A path on this host to land on after signing in (by default, where the member's role leads).
     return_to: Option<String>,
 }
 
@@ -86,7 +86,15 @@ pub async fn callback(
     )
     .await;
     let mut response = match outcome {
-        Ok((pair, return_to)) => signed_in(&state, &pair, &return_to),
+        Ok((pair, return_to)) => {
+            signed_in_to(
+                &state,
+                &tenant,
+                &pair,
+                return_to.as_deref().unwrap_or_default(),
+            )
+            .await?
+        }
         Err(failure) => error_page(&state, &tenant, &failure).await?,
     };
     let _ = response.add_cookie(&web_session::cleared_sso_cookie(&state));

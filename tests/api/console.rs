@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::helpers::{PASSWORD, TestApp, spawn_app};
 
-fn browser() -> reqwest::Client {
+pub(crate) fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -17,7 +17,7 @@ fn browser() -> reqwest::Client {
         .unwrap()
 }
 
-fn request(
+pub(crate) fn request(
     app: &TestApp,
     client: &reqwest::Client,
     method: Method,
@@ -29,7 +29,7 @@ fn request(
 }
 
 /// The value of a hidden input (or meta tag) in a page.
-fn field(html: &str, marker: &str) -> String {
+pub(crate) fn field(html: &str, marker: &str) -> String {
     let start = html
         .find(marker)
         .unwrap_or_else(|| panic!("{marker} not in {html}"))
@@ -37,13 +37,13 @@ fn field(html: &str, marker: &str) -> String {
     html[start..].split('"').next().unwrap().to_owned()
 }
 
-async fn sign_in(
+pub(crate) async fn sign_in(
     app: &TestApp,
     client: &reqwest::Client,
     email: &str,
     password: &str,
 ) -> reqwest::Response {
-    let form = request(app, client, Method::GET, "/admin/login")
+    let form = request(app, client, Method::GET, "/login")
         .send()
         .await
         .unwrap()
@@ -51,7 +51,7 @@ async fn sign_in(
         .await
         .unwrap();
     let csrf = field(&form, r#"name="csrf_token" value=""#);
-    request(app, client, Method::POST, "/admin/login")
+    request(app, client, Method::POST, "/login")
         .form(&[
             ("email", email),
             ("password", password),
@@ -64,24 +64,24 @@ async fn sign_in(
 
 /// Signs out: a forged CSRF token is refused, the page's own one works and leads to the sign-in page.
 async fn sign_out(app: &TestApp, client: &reqwest::Client, csrf: &str) {
-    let forged = request(app, client, Method::POST, "/admin/logout")
+    let forged = request(app, client, Method::POST, "/logout")
         .form(&[("csrf_token", "forged")])
         .send()
         .await
         .unwrap();
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
-    let logout = request(app, client, Method::POST, "/admin/logout")
+    let logout = request(app, client, Method::POST, "/logout")
         .form(&[("csrf_token", csrf)])
         .send()
         .await
         .unwrap();
     assert_eq!(
         (logout.status(), location(&logout)),
-        (StatusCode::SEE_OTHER, "/admin/login")
+        (StatusCode::SEE_OTHER, "/login")
     );
 }
 
-fn location(response: &reqwest::Response) -> &str {
+pub(crate) fn location(response: &reqwest::Response) -> &str {
     response
         .headers()
         .get(header::LOCATION)
@@ -102,11 +102,12 @@ async fn a_browser_signs_in_uses_the_api_with_csrf_renews_and_signs_out() {
         .unwrap();
     assert_eq!(
         (anonymous.status(), location(&anonymous)),
-        (StatusCode::SEE_OTHER, "/admin/login")
+        (StatusCode::SEE_OTHER, "/login?return_to=%2Fadmin"),
+        "the sign-in page, and back here afterwards"
     );
 
     // A forged form (no token from our page) is refused; a wrong password re-renders the form.
-    let forged = request(&app, &client, Method::POST, "/admin/login")
+    let forged = request(&app, &client, Method::POST, "/login")
         .form(&[
             ("email", acme.owner.email.as_str()),
             ("password", PASSWORD),
@@ -150,8 +151,9 @@ async fn a_browser_signs_in_uses_the_api_with_csrf_renews_and_signs_out() {
         .find(|c| c.starts_with("trellis_refresh="))
         .unwrap();
     assert!(
-        refresh_cookie.contains("Path=/admin") && refresh_cookie.contains("SameSite=Strict"),
-        "{refresh_cookie}"
+        refresh_cookie.split("; ").any(|a| a == "Path=/")
+            && refresh_cookie.contains("SameSite=Strict"),
+        "shared by the console and the portal: {refresh_cookie}"
     );
 
     let home = request(&app, &client, Method::GET, "/admin")
@@ -291,7 +293,7 @@ async fn the_second_step_works_in_the_browser() {
         ("mode", field(&page, r#"name="mode" value=""#)),
         ("code", code(&app)),
     ];
-    let done = request(&app, &client, Method::POST, "/admin/login/mfa")
+    let done = request(&app, &client, Method::POST, "/login/mfa")
         .form(&form)
         .send()
         .await
@@ -335,7 +337,7 @@ async fn every_anonymous_console_form_refuses_a_forged_or_another_browsers_token
     let invitation = crate::helpers::invitation_token(&invited);
     // A genuine token, but another browser's: it is bound to that browser's cookie.
     let other = browser();
-    let page = request(&app, &other, Method::GET, "/admin/login")
+    let page = request(&app, &other, Method::GET, "/login")
         .send()
         .await
         .unwrap()
@@ -354,12 +356,9 @@ async fn every_anonymous_console_form_refuses_a_forged_or_another_browsers_token
 
     let email = acme.owner.email.as_str();
     let forms: [(&str, Vec<(&str, &str)>); 5] = [
+        ("/login", vec![("email", email), ("password", PASSWORD)]),
         (
-            "/admin/login",
-            vec![("email", email), ("password", PASSWORD)],
-        ),
-        (
-            "/admin/login/mfa",
+            "/login/mfa",
             vec![("challenge", "c"), ("mode", "verify"), ("code", "123456")],
         ),
         (
@@ -381,7 +380,7 @@ async fn every_anonymous_console_form_refuses_a_forged_or_another_browsers_token
     for (path, fields) in forms {
         // This browser has the sign-in page's cookie; it sends every token but its own.
         let client = browser();
-        let page = request(&app, &client, Method::GET, "/admin/login")
+        let page = request(&app, &client, Method::GET, "/login")
             .send()
             .await
             .unwrap();

@@ -438,7 +438,7 @@ async fn without_the_plans_sso_the_sign_in_page_offers_none_and_sso_required_lap
         let browser = Browser::new(app, "acme");
         async move {
             browser
-                .get(&browser.url("/admin/login"))
+                .get(&browser.url("/login"))
                 .await
                 .text()
                 .await

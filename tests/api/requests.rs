@@ -276,9 +276,19 @@ async fn every_error_is_a_problem_document_with_the_request_id() {
     assert_eq!(body["status"], 401);
     assert_eq!(body["type"], "urn:trellis:problem:authentication_required");
     let other = app
-        .request(Method::GET, "acme", "/nowhere")
+        .request(Method::GET, "acme", "/api/v1/nowhere")
         .send()
         .await
         .unwrap();
     assert_eq!(problem(other).await["status"], 404);
+    // Outside the API an organization's host is the employee portal: its errors are pages for a
+    // person, with the request id all the same.
+    let page = app
+        .request(Method::GET, "acme", "/nowhere")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 404);
+    let id = page.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert!(page.text().await.unwrap().contains(&id));
 }

@@ -109,9 +109,15 @@ async fn every_kind_of_answer_carries_the_security_headers() {
             "SCIM without a token",
             app.request(Method::GET, "acme", "/scim/v2/Users"),
         ),
+        ("sign-in page", app.request(Method::GET, "acme", "/login")),
         (
-            "console sign-in page",
+            "console's former sign-in address",
             app.request(Method::GET, "acme", "/admin/login"),
+        ),
+        ("portal redirect", app.request(Method::GET, "acme", "/")),
+        (
+            "portal page that does not exist",
+            app.request(Method::GET, "acme", "/no-such-page"),
         ),
         (
             "console script",
@@ -150,7 +156,7 @@ async fn every_kind_of_answer_carries_the_security_headers() {
     }
     // A console page keeps its own policy (it allows its script), with framing still refused.
     let page = app
-        .request(Method::GET, "acme", "/admin/login")
+        .request(Method::GET, "acme", "/login")
         .send()
         .await
         .unwrap();

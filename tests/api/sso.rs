@@ -152,7 +152,7 @@ async fn an_admin_connects_the_provider_and_members_sign_in_just_in_time() {
     // The sign-in page offers SSO; the flow creates Grace at her first sign-in.
     let browser = Browser::new(&app, "acme");
     let page = browser
-        .get(&browser.url("/admin/login"))
+        .get(&browser.url("/login"))
         .await
         .text()
         .await
@@ -161,7 +161,11 @@ async fn an_admin_connects_the_provider_and_members_sign_in_just_in_time() {
     let grace = OpUser::new("grace-1", "grace@acme.example");
     let signed_in = browser.sso(&op, &grace).await;
     assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(&signed_in), "/admin");
+    assert_eq!(
+        location(&signed_in),
+        "/",
+        "a member without a console section lands on the portal"
+    );
     let me: Value = browser
         .get(&browser.url("/api/v1/me"))
         .await

@@ -138,7 +138,9 @@ pub struct Pending {
     pub client_id: String,
     pub nonce: String,
     pub pkce_verifier: String,
-    pub return_to: String,
+    /// The page asked for; `None`: where the member's role leads.
+    #[serde(default)]
+    pub return_to: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -309,7 +311,7 @@ impl OidcClient {
     pub async fn authorize(
         &self,
         config: &RpConfig,
-        return_to: String,
+        return_to: Option<String>,
     ) -> Result<(url::Url, String, Pending), OidcError> {
         let discovered = self.discover(&config.issuer).await?;
         let client = self.client(&discovered, config)?;

@@ -58,20 +58,24 @@ fn rp_config(
     })
 }
 
-/// Where to go after signing in: a path on this host, never another site.
-pub fn safe_return_to(requested: Option<&str>) -> String {
-    match requested {
-        Some(path)
-            if path.starts_with('/')
+/// Where to go after signing in: a path on this host, never another site, in visible ASCII (it goes
+/// into a `Location` header as it is), and not a sign-in or sign-out page; `None` when none (or no
+/// safe one) was asked for, and the member lands where their role leads.
+pub fn safe_return_to(requested: Option<&str>) -> Option<String> {
+    const NOT_AFTER_SIGN_IN: [&str; 3] = ["/login", "/admin/login", "/logout"];
+    requested
+        .filter(|path| {
+            path.starts_with('/')
                 && !path.starts_with("//")
                 && !path.contains('\\')
-                && !path.chars().any(char::is_control)
-                && path.len() <= 500 =>
-        {
-            path.to_owned()
-        }
-        _ => "/admin".to_owned(),
-    }
+                && path.bytes().all(|b| b.is_ascii_graphic())
+                && path.len() <= 500
+                && !NOT_AFTER_SIGN_IN.iter().any(|page| {
+                    path.strip_prefix(page)
+                        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?', '#']))
+                })
+        })
+        .map(str::to_owned)
 }
 
 /// Where to send the browser, and the state value to bind to it (a cookie).
@@ -112,7 +116,7 @@ pub async fn callback(
     request: &RequestContext,
     query: CallbackQuery,
     bound_state: Option<&str>,
-) -> Result<(TokenPair, String), SsoFailure> {
+) -> Result<(TokenPair, Option<String>), SsoFailure> {
     let ctx = AuditCtx::anonymous(request.clone(), state.clock.now());
     match complete(state, tenant, request, &ctx, query, bound_state).await {
         Ok(done) => Ok(done),
@@ -130,7 +134,7 @@ async fn complete(
     ctx: &AuditCtx,
     query: CallbackQuery,
     bound_state: Option<&str>,
-) -> Result<(TokenPair, String), SsoFailure> {
+) -> Result<(TokenPair, Option<String>), SsoFailure> {
     limit(state, request).await?;
     let invalid_state = || {
         SsoFailure::new(
@@ -249,16 +253,29 @@ mod tests {
 
     #[test]
     fn only_paths_on_this_host_are_returned_to() {
-        assert_eq!(safe_return_to(Some("/admin/members")), "/admin/members");
+        assert_eq!(
+            safe_return_to(Some("/admin/members")).as_deref(),
+            Some("/admin/members")
+        );
+        assert_eq!(
+            safe_return_to(Some("/logins-report?x=1")).as_deref(),
+            Some("/logins-report?x=1")
+        );
         for bad in [
             "https://evil.example",
             "//evil.example",
             "/\\evil.example",
             "admin",
             "/a\nb",
+            "/a b",
+            "/\u{e9}",
+            "/login",
+            "/login?return_to=/admin",
+            "/admin/login",
+            "/logout",
         ] {
-            assert_eq!(safe_return_to(Some(bad)), "/admin", "{bad}");
+            assert_eq!(safe_return_to(Some(bad)), None, "{bad}");
         }
-        assert_eq!(safe_return_to(None), "/admin");
+        assert_eq!(safe_return_to(None), None);
     }
 }
