@@ -15,6 +15,7 @@ use crate::{
     state::AppState,
     tenancy::Tenant,
 };
+use uuid::Uuid;
 
 /// A form with nothing but its CSRF token (a button).
 #[derive(Debug, serde::Deserialize)]
@@ -128,6 +129,36 @@ impl Again<'_> {
                 self.show(refusal, page).await
             }
         }
+    }
+}
+
+impl Again<'_> {
+    /// A member's own form, whole: the page's plan feature, [`posted`] with the page's permission,
+    /// `act` in the member's transaction with their user id, then [`Again::conclude`].
+    pub(super) async fn post_as_member<T>(
+        &self,
+        csrf_token: &str,
+        act: impl AsyncFnOnce(&Authenticated, Uuid) -> Result<T, ApiError>,
+        to: impl FnOnce(T) -> String,
+        page: impl AsyncFnOnce(Visit, Refusal) -> PageResult,
+    ) -> PageResult {
+        if let Some(feature) = self.needed.feature {
+            self.tenant.require(&self.state.settings.plans, feature)?;
+        }
+        let Some(needed) = self.needed.permission else {
+            return Err(ApiError::internal(anyhow::anyhow!(
+                "a member's form names the permission it needs"
+            )));
+        };
+        let posted = match posted(self.state, self.req, csrf_token, needed).await? {
+            Ok(posted) => posted,
+            Err(elsewhere) => return Ok(elsewhere),
+        };
+        let outcome = match posted.auth.principal.user() {
+            Ok((user, _)) => act(&posted.auth, user.as_uuid()).await,
+            Err(error) => Err(error),
+        };
+        self.conclude(posted, outcome, to, page).await
     }
 }
 

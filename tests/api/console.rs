@@ -43,6 +43,17 @@ pub(crate) async fn sign_in(
     email: &str,
     password: &str,
 ) -> reqwest::Response {
+    sign_in_to(app, client, email, password, "").await
+}
+
+/// Signs in through the shared page's form, asking to come back to `return_to` (empty: nowhere).
+pub(crate) async fn sign_in_to(
+    app: &TestApp,
+    client: &reqwest::Client,
+    email: &str,
+    password: &str,
+    return_to: &str,
+) -> reqwest::Response {
     let form = request(app, client, Method::GET, "/login")
         .send()
         .await
@@ -56,6 +67,7 @@ pub(crate) async fn sign_in(
             ("email", email),
             ("password", password),
             ("csrf_token", csrf.as_str()),
+            ("return_to", return_to),
         ])
         .send()
         .await

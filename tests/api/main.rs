@@ -43,6 +43,7 @@ mod networking_figures;
 pub mod op;
 mod plans;
 mod portal;
+mod portal_career;
 pub mod programmes;
 mod races;
 mod redis_faults;

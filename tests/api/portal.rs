@@ -11,7 +11,7 @@ use trellis::tenancy::plan::Feature;
 use crate::{
     browser::{Browser, url},
     career::{create_role, ok, self_rate, skill_named},
-    console::{browser, field, location, request, sign_in},
+    console::{browser, field, location, request, sign_in, sign_in_to},
     helpers::{PASSWORD, Session, TestApp, spawn_app, spawn_app_with},
 };
 
@@ -286,33 +286,6 @@ async fn the_home_shows_the_goal_next_steps_interviews_mentoring_and_activity() 
     browser.quit().await;
 }
 
-/// Signs in through the shared page's form with `return_to` as the form carries it.
-async fn sign_in_to(
-    app: &TestApp,
-    client: &reqwest::Client,
-    email: &str,
-    return_to: &str,
-) -> reqwest::Response {
-    let page = request(app, client, Method::GET, "/login")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = field(&page, r#"name="csrf_token" value=""#);
-    request(app, client, Method::POST, "/login")
-        .form(&[
-            ("email", email),
-            ("password", PASSWORD),
-            ("csrf_token", csrf.as_str()),
-            ("return_to", return_to),
-        ])
-        .send()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn signing_in_lands_by_role_comes_back_to_the_page_asked_for_and_renews_on_the_portal() {
     let app = spawn_app().await;
@@ -393,7 +366,7 @@ async fn signing_in_lands_by_role_comes_back_to_the_page_asked_for_and_renews_on
         ("/caf\u{e9}", "/"),
         ("/login", "/"),
     ] {
-        let response = sign_in_to(&app, &browser(), &ada.email, asked).await;
+        let response = sign_in_to(&app, &browser(), &ada.email, PASSWORD, asked).await;
         assert_eq!(location(&response), lands, "{asked}");
     }
 

@@ -57,6 +57,18 @@ pub async fn active(tx: &TenantTx, user: Uuid) -> Result<Option<GoalRow>> {
 }
 
 /// The member's goal `id` (someone else's goal is not found).
+/// The active goals of `users` (a manager's reports), in one statement.
+pub async fn active_of(tx: &TenantTx, users: &[Uuid]) -> Result<Vec<GoalRow>> {
+    Ok(GoalRow::find_by_statement(statement(
+        &format!(
+            "{GOAL_SELECT} WHERE g.tenant_id = $1 AND g.user_id = ANY($2) AND g.status = 'active'"
+        ),
+        vec![tx.tenant_id().as_uuid().into(), users.to_vec().into()],
+    ))
+    .all(tx)
+    .await?)
+}
+
 pub async fn get(tx: &TenantTx, user: Uuid, id: Uuid) -> Result<GoalRow> {
     GoalRow::find_by_statement(statement(
         &format!("{GOAL_SELECT} WHERE g.tenant_id = $1 AND g.user_id = $2 AND g.id = $3"),

@@ -142,6 +142,50 @@ pub async fn requirements(tx: &TenantTx, role_id: Uuid) -> Result<Vec<Requiremen
     .await?)
 }
 
+/// The requirements of each of `roles` (for readiness across a list of roles), in one statement.
+pub async fn requirements_of(
+    tx: &TenantTx,
+    roles: &[Uuid],
+) -> Result<std::collections::BTreeMap<Uuid, Vec<Requirement>>> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        role_id: Uuid,
+        skill_id: Uuid,
+        skill: String,
+        skill_status: String,
+        min_level: i16,
+        weight: i16,
+        critical: bool,
+    }
+    let mut by_role: std::collections::BTreeMap<Uuid, Vec<Requirement>> = Default::default();
+    if roles.is_empty() {
+        return Ok(by_role);
+    }
+    let rows = Row::find_by_statement(statement(
+        "SELECT q.role_id, q.skill_id, s.name AS skill, s.status AS skill_status, q.min_level, q.weight, \
+         q.critical FROM role_requirements q JOIN skills s ON s.tenant_id = q.tenant_id AND s.id = q.skill_id \
+         WHERE q.tenant_id = $1 AND q.role_id = ANY($2) ORDER BY q.weight DESC, lower(s.name)",
+        vec![tx.tenant_id().as_uuid().into(), roles.to_vec().into()],
+    ))
+    .all(tx)
+    .await?;
+    for row in rows {
+        let requirement = RequirementRow {
+            skill_id: row.skill_id,
+            skill: row.skill,
+            skill_status: row.skill_status,
+            min_level: row.min_level,
+            weight: row.weight,
+            critical: row.critical,
+        };
+        by_role
+            .entry(row.role_id)
+            .or_default()
+            .push(requirement.requirement());
+    }
+    Ok(by_role)
+}
+
 pub async fn next_roles(tx: &TenantTx, role_id: Uuid) -> Result<Vec<RoleRef>> {
     Ok(RoleRef::find_by_statement(statement(
         "SELECT r.id, r.title FROM role_transitions t \

@@ -57,6 +57,22 @@ pub async fn direct_reports(tx: &TenantTx, manager: Uuid) -> Result<Vec<MemberRe
     .await?)
 }
 
+/// Whether any active member reports to `manager`.
+pub async fn has_reports(tx: &TenantTx, manager: Uuid) -> Result<bool> {
+    #[derive(FromQueryResult)]
+    struct Found {
+        found: bool,
+    }
+    Ok(Found::find_by_statement(statement(
+        "SELECT EXISTS (SELECT 1 FROM users WHERE tenant_id = $1 AND manager_id = $2 \
+         AND status = 'active') AS found",
+        vec![tx.tenant_id().as_uuid().into(), manager.into()],
+    ))
+    .one(tx)
+    .await?
+    .is_some_and(|f| f.found))
+}
+
 /// Why the caller may see a member's career profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Relation {

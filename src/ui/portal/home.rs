@@ -11,7 +11,7 @@ use crate::{
     error::ApiError,
     http::RequestContext,
     modules::{
-        career::{goals, pathways, profiles, readiness::Gap},
+        career::{goals, pathways, profiles},
         interview::calendar,
         networking::mentorships,
         workspaces::activity,
@@ -20,6 +20,8 @@ use crate::{
     tenancy::{Tenant, TenantTx},
     ui::frame::{Nav, Need, PageResult, html, visit},
 };
+
+use super::views::ReadinessView;
 
 /// Gaps shown on the home page, and courses shown per gap.
 const TOP_GAPS: usize = 3;
@@ -44,27 +46,7 @@ struct HomePage<'a> {
 struct GoalView {
     role: String,
     target_date: Option<String>,
-    score: u8,
-    explanation: String,
-    critical_missing: Vec<String>,
-    gaps: Vec<GapView>,
-    more_gaps: usize,
-}
-
-struct GapView {
-    skill: String,
-    level: String,
-    min_level: u8,
-    critical: bool,
-    courses: Vec<CourseView>,
-}
-
-struct CourseView {
-    title: String,
-    provider: String,
-    url: Option<String>,
-    minutes: Option<i32>,
-    closes_gap: bool,
+    readiness: ReadinessView,
 }
 
 struct InterviewView {
@@ -148,42 +130,11 @@ async fn goal(
     let skills = profiles::skills(tx, user, now).await?;
     let readiness =
         pathways::readiness_for(tx, goal.target_role_id, &profiles::levels(&skills)).await?;
-    let more_gaps = readiness.gaps.len().saturating_sub(TOP_GAPS);
     Ok(Some(GoalView {
         role: goal.target_role_title,
         target_date: goal.target_date.map(|d| d.format("%-d %B %Y").to_string()),
-        score: readiness.score,
-        explanation: readiness.explanation,
-        critical_missing: readiness.critical_missing,
-        gaps: readiness
-            .gaps
-            .into_iter()
-            .take(TOP_GAPS)
-            .map(gap_view)
-            .collect(),
-        more_gaps,
+        readiness: ReadinessView::of(readiness, TOP_GAPS, COURSES_PER_GAP),
     }))
-}
-
-fn gap_view(gap: Gap) -> GapView {
-    GapView {
-        skill: gap.skill,
-        level: format!("{:.1}", gap.level),
-        min_level: gap.min_level,
-        critical: gap.critical,
-        courses: gap
-            .learning
-            .into_iter()
-            .take(COURSES_PER_GAP)
-            .map(|c| CourseView {
-                title: c.title,
-                provider: c.provider,
-                url: c.url,
-                minutes: c.duration_minutes,
-                closes_gap: c.closes_gap,
-            })
-            .collect(),
-    }
 }
 
 /// The next interviews on the member's calendar, at their own local time.

@@ -3,12 +3,26 @@
 //! calls its module's services in the request's transaction, as the console does; the sign-in pages at
 //! `/login` are shared with the console ([`super::pages`]).
 
+mod career;
 mod home;
+mod learning;
+mod pathways;
+mod record;
+mod team;
+mod views;
 
 use actix_web::{guard, middleware::from_fn, web};
+use uuid::Uuid;
 
 use super::{frame, pages};
-use crate::tenancy::middleware::{on_tenant_host, resolve_tenant};
+use crate::{
+    error::ApiError,
+    modules::career::profiles,
+    tenancy::{
+        TenantTx,
+        middleware::{on_tenant_host, resolve_tenant},
+    },
+};
 
 /// The portal's routes and the shared sign-in pages; registered last, it answers only requests to an
 /// organization's host (any other host gets the server's JSON 404 as before), and what it does not
@@ -28,9 +42,48 @@ pub fn scope() -> actix_web::Scope<
         .wrap(from_fn(resolve_tenant))
         .wrap(from_fn(frame::html_errors))
         .service(home::home)
+        .service(career::career_page)
+        .service(career::save_skill)
+        .service(career::remove_skill)
+        .service(career::set_goal)
+        .service(career::close_goal)
+        .service(pathways::roles_page)
+        .service(pathways::role_page)
+        .service(learning::learning_page)
+        .service(learning::enrol)
+        .service(learning::update_enrolment)
+        .service(record::record_page)
+        .service(record::add_milestone)
+        .service(record::remove_milestone)
+        .service(record::add_project)
+        .service(record::remove_project)
+        .service(team::team_page)
         .service(pages::login_form)
         .service(pages::login)
         .service(pages::login_mfa)
         .service(pages::logout)
         .default_service(web::to(frame::not_found))
+}
+
+/// Whether anyone reports to the member (the career pages then offer "My team").
+async fn has_reports(tx: &TenantTx, user: Uuid) -> Result<bool, ApiError> {
+    Ok(profiles::has_reports(tx, user).await?)
+}
+
+/// A page's address with the search typed on it (the way back after signing in).
+fn searched(path: &str, q: &str) -> String {
+    match q {
+        "" => path.to_owned(),
+        q => super::form::with_query(path, &[("q", q)]),
+    }
+}
+
+/// A search box's text: at most 200 characters, as the API's `q` (422 otherwise); `None` when empty.
+fn search_text(q: &str) -> Result<Option<String>, ApiError> {
+    match frame::some(q) {
+        Some(text) if text.chars().count() > 200 => {
+            Err(ApiError::validation("q", "must be at most 200 characters"))
+        }
+        text => Ok(text),
+    }
 }
