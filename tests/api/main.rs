@@ -44,6 +44,7 @@ pub mod op;
 mod plans;
 mod portal;
 mod portal_career;
+mod portal_interview;
 pub mod programmes;
 mod races;
 mod redis_faults;

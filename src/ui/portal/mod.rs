@@ -3,10 +3,12 @@
 //! calls its module's services in the request's transaction, as the console does; the sign-in pages at
 //! `/login` are shared with the console ([`super::pages`]).
 
+mod calendar;
 mod career;
 mod home;
 mod learning;
 mod pathways;
+mod practice;
 mod record;
 mod team;
 mod views;
@@ -24,6 +26,9 @@ use crate::{
     },
 };
 
+/// The largest form body the portal reads.
+const FORM_LIMIT: usize = 256 * 1024;
+
 /// The portal's routes and the shared sign-in pages; registered last, it answers only requests to an
 /// organization's host (any other host gets the server's JSON 404 as before), and what it does not
 /// have is the HTML 404 page.
@@ -38,6 +43,8 @@ pub fn scope() -> actix_web::Scope<
 > {
     web::scope("")
         .guard(guard::fn_guard(on_tenant_host))
+        // A form may carry a mock interview's answer: 20,000 characters, URL-encoded.
+        .app_data(web::FormConfig::default().limit(FORM_LIMIT))
         // The error pages outermost: an organization that does not exist is a page too.
         .wrap(from_fn(resolve_tenant))
         .wrap(from_fn(frame::html_errors))
@@ -58,11 +65,34 @@ pub fn scope() -> actix_web::Scope<
         .service(record::add_project)
         .service(record::remove_project)
         .service(team::team_page)
+        .service(practice::practice_page)
+        .service(practice::create_session)
+        .service(practice::session_page)
+        .service(practice::start_session)
+        .service(practice::answer)
+        .service(practice::complete_session)
+        .service(practice::abandon_session)
+        .service(calendar::calendar_page)
+        .service(calendar::record)
+        .service(calendar::switch_reminders)
+        .service(calendar::cancel)
+        .service(script)
         .service(pages::login_form)
         .service(pages::login)
         .service(pages::login_mfa)
         .service(pages::logout)
         .default_service(web::to(frame::not_found))
+}
+
+/// The portal's script (`admin-ui/static/portal.js`, compiled in): the mock interview's countdown.
+#[actix_web::get("/static/portal.js")]
+async fn script() -> actix_web::HttpResponse {
+    use actix_web::http::header;
+    actix_web::HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(include_str!("../../../admin-ui/static/portal.js"))
 }
 
 /// Whether anyone reports to the member (the career pages then offer "My team").
