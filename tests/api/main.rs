@@ -45,6 +45,7 @@ mod plans;
 mod portal;
 mod portal_career;
 mod portal_interview;
+mod portal_mentoring;
 pub mod programmes;
 mod races;
 mod redis_faults;

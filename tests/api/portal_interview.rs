@@ -87,7 +87,8 @@ async fn a_member_takes_a_mock_interview_to_its_analysis_and_keeps_a_calendar() 
         browser.click("#submit-answer").await;
         if position == 1 {
             for _ in 0..50 {
-                if browser.text("#question-h").await.starts_with("Question 2") {
+                let heading = browser.text_now("#question-h").await.unwrap_or_default();
+                if heading.starts_with("Question 2") {
                     break;
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -102,7 +103,8 @@ async fn a_member_takes_a_mock_interview_to_its_analysis_and_keeps_a_calendar() 
     }
     browser.wait_for_url("/interview/sessions/").await;
     for _ in 0..50 {
-        if browser.text("main").await.contains("2 of 2 answered.") {
+        let main = browser.text_now("main").await.unwrap_or_default();
+        if main.contains("2 of 2 answered.") {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;

@@ -7,6 +7,7 @@ mod calendar;
 mod career;
 mod home;
 mod learning;
+mod mentoring;
 mod pathways;
 mod practice;
 mod record;
@@ -76,6 +77,13 @@ pub fn scope() -> actix_web::Scope<
         .service(calendar::record)
         .service(calendar::switch_reminders)
         .service(calendar::cancel)
+        .service(mentoring::mentoring_page)
+        .service(mentoring::ask)
+        .service(mentoring::save_profile)
+        .service(mentoring::mentorship_page)
+        .service(mentoring::answer)
+        .service(mentoring::withdraw)
+        .service(mentoring::log_session)
         .service(script)
         .service(pages::login_form)
         .service(pages::login)
