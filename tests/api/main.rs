@@ -46,6 +46,7 @@ mod portal;
 mod portal_career;
 mod portal_interview;
 mod portal_mentoring;
+mod portal_referrals;
 pub mod programmes;
 mod races;
 mod redis_faults;

@@ -527,3 +527,53 @@ async fn the_portal_answers_on_organizations_hosts_only_and_shows_what_the_plan_
         "{home}"
     );
 }
+
+/// A page as a signed-in cookie-jar browser sees it, and the session's CSRF token on it.
+pub(crate) async fn page_and_csrf(
+    app: &TestApp,
+    client: &reqwest::Client,
+    path: &str,
+) -> (String, String) {
+    let page = request(app, client, Method::GET, path)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = field(&page, r#"<meta name="csrf-token" content=""#);
+    (page, csrf)
+}
+
+/// Without `feature` in the plan, a member finds none of `pages` (404), no link to the first on the
+/// home page, and the form `post` refused as not found before anything else is looked at.
+pub(crate) async fn assert_gated(feature: Feature, pages: &[&str], post: (&str, &[(&str, &str)])) {
+    let off = spawn_app_with(move |s| s.plans.enterprise.features.retain(|f| *f != feature)).await;
+    let acme = off.create_tenant("acme").await;
+    let owner = off.login_owner(&acme).await;
+    let ada = off.add_member(&acme, &owner, "ada", "member").await;
+    let client = browser();
+    sign_in(&off, &client, &ada.email, PASSWORD).await;
+    for path in pages {
+        let gone = request(&off, &client, Method::GET, path)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(gone.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    let (home, csrf) = page_and_csrf(&off, &client, "/").await;
+    assert!(
+        !home.contains(&format!("href=\"{}\"", pages[0])),
+        "no link to {}",
+        pages[0]
+    );
+    let (path, fields) = post;
+    let mut form = vec![("csrf_token", csrf.as_str())];
+    form.extend_from_slice(fields);
+    let refused = request(&off, &client, Method::POST, path)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND, "{path}");
+}

@@ -12,7 +12,7 @@ use crate::{
     browser::{Browser, url},
     career::ok,
     console::{browser, field, request, sign_in},
-    helpers::{PASSWORD, spawn_app, spawn_app_with},
+    helpers::{PASSWORD, spawn_app},
 };
 
 const ANSWER: &str = "In my last role our checkout service failed under load. I was asked to fix it \
@@ -220,14 +220,7 @@ async fn interview_pages_keep_to_the_plan_the_member_and_the_clock() {
     .await;
     let client = browser();
     sign_in(&app, &client, &ada.email, PASSWORD).await;
-    let page = request(&app, &client, Method::GET, "/interview")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = field(&page, r#"<meta name="csrf-token" content=""#);
+    let (_, csrf) = crate::portal::page_and_csrf(&app, &client, "/interview").await;
 
     // Someone else's session is not found, and starting it changes nothing.
     let id = theirs["session"]["id"].as_str().unwrap();
@@ -353,39 +346,11 @@ async fn interview_pages_keep_to_the_plan_the_member_and_the_clock() {
         "the answer given in time, not the late one: {session}"
     );
 
-    // Without interview practice in the plan the pages are not there.
-    let off = spawn_app_with(|s| {
-        s.plans
-            .enterprise
-            .features
-            .retain(|f| !matches!(f, Feature::Interview))
-    })
+    // Without interview practice in the plan the pages and forms are not there.
+    crate::portal::assert_gated(
+        Feature::Interview,
+        &["/interview", "/interview/calendar"],
+        ("/interview/sessions", &[("question_count", "1")]),
+    )
     .await;
-    let acme = off.create_tenant("acme").await;
-    let owner = off.login_owner(&acme).await;
-    let ada = off.add_member(&acme, &owner, "ada", "member").await;
-    let client = browser();
-    sign_in(&off, &client, &ada.email, PASSWORD).await;
-    for path in ["/interview", "/interview/calendar"] {
-        let gone = request(&off, &client, Method::GET, path)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(gone.status(), StatusCode::NOT_FOUND, "{path}");
-    }
-    let home = request(&off, &client, Method::GET, "/")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(!home.contains("href=\"/interview\""), "no link to it");
-    let csrf = field(&home, r#"<meta name="csrf-token" content=""#);
-    let post = request(&off, &client, Method::POST, "/interview/sessions")
-        .form(&[("csrf_token", csrf.as_str()), ("question_count", "1")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(post.status(), StatusCode::NOT_FOUND);
 }

@@ -10,8 +10,8 @@ use trellis::tenancy::plan::Feature;
 use crate::{
     browser::{Browser, url},
     career::ok,
-    console::{browser, field, request, sign_in},
-    helpers::{PASSWORD, TestApp, spawn_app, spawn_app_with},
+    console::{browser, request, sign_in},
+    helpers::{PASSWORD, TestApp, spawn_app},
 };
 
 async fn open_mentoring(browser: &Browser, app: &TestApp, email: &str, password: &str) {
@@ -147,14 +147,7 @@ async fn refused_mentoring_forms_change_nothing_and_the_plan_gates_the_pages() {
 
     let client = browser();
     sign_in(&app, &client, &bob.email, PASSWORD).await;
-    let page = request(&app, &client, Method::GET, "/mentoring")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = field(&page, r#"<meta name="csrf-token" content=""#);
+    let (_, csrf) = crate::portal::page_and_csrf(&app, &client, "/mentoring").await;
     // Bob cannot answer a request made to Mara.
     let not_his = request(
         &app,
@@ -215,14 +208,7 @@ async fn refused_mentoring_forms_change_nothing_and_the_plan_gates_the_pages() {
     // mentorship stays.
     let ada_client = browser();
     sign_in(&app, &ada_client, &ada.email, PASSWORD).await;
-    let page = request(&app, &ada_client, Method::GET, "/mentoring")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let ada_csrf = field(&page, r#"<meta name="csrf-token" content=""#);
+    let (_, ada_csrf) = crate::portal::page_and_csrf(&app, &ada_client, "/mentoring").await;
     let own = request(
         &app,
         &ada_client,
@@ -283,41 +269,17 @@ async fn refused_mentoring_forms_change_nothing_and_the_plan_gates_the_pages() {
     assert_eq!(other.status(), StatusCode::NOT_FOUND);
 
     // Without networking in the plan: no page, no form, no link.
-    let off = spawn_app_with(|s| {
-        s.plans
-            .enterprise
-            .features
-            .retain(|f| !matches!(f, Feature::Networking))
-    })
+    crate::portal::assert_gated(
+        Feature::Networking,
+        &["/mentoring", "/referrals"],
+        (
+            "/mentoring/profile",
+            &[
+                ("timezone", "Europe/Berlin"),
+                ("hours_per_week", "2"),
+                ("mentee_limit", "1"),
+            ],
+        ),
+    )
     .await;
-    let acme = off.create_tenant("acme").await;
-    let owner = off.login_owner(&acme).await;
-    let ada = off.add_member(&acme, &owner, "ada", "member").await;
-    let client = browser();
-    sign_in(&off, &client, &ada.email, PASSWORD).await;
-    let gone = request(&off, &client, Method::GET, "/mentoring")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
-    let home = request(&off, &client, Method::GET, "/")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(!home.contains("href=\"/mentoring\""));
-    let csrf = field(&home, r#"<meta name="csrf-token" content=""#);
-    let post = request(&off, &client, Method::POST, "/mentoring/profile")
-        .form(&[
-            ("csrf_token", csrf.as_str()),
-            ("timezone", "Europe/Berlin"),
-            ("hours_per_week", "2"),
-            ("mentee_limit", "1"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(post.status(), StatusCode::NOT_FOUND);
 }

@@ -11,6 +11,7 @@ mod mentoring;
 mod pathways;
 mod practice;
 mod record;
+mod referrals;
 mod team;
 mod views;
 
@@ -84,6 +85,8 @@ pub fn scope() -> actix_web::Scope<
         .service(mentoring::answer)
         .service(mentoring::withdraw)
         .service(mentoring::log_session)
+        .service(referrals::referrals_page)
+        .service(referrals::refer)
         .service(script)
         .service(pages::login_form)
         .service(pages::login)
