@@ -577,3 +577,41 @@ pub(crate) async fn assert_gated(feature: Feature, pages: &[&str], post: (&str, 
         .unwrap();
     assert_eq!(refused.status(), StatusCode::NOT_FOUND, "{path}");
 }
+
+#[tokio::test]
+async fn an_organizations_session_opens_nothing_on_another_organizations_portal() {
+    let app = spawn_app().await;
+    let acme = app.create_tenant("acme").await;
+    app.create_tenant("globex").await;
+    let owner = app.login_owner(&acme).await;
+    let ada = app.add_member(&acme, &owner, "ada", "member").await;
+    let client = browser();
+    sign_in(&app, &client, &ada.email, PASSWORD).await;
+    let (_, csrf) = page_and_csrf(&app, &client, "/").await;
+    // The same browser, its acme cookies and all, on globex's host.
+    let on_globex = |method: Method, path: &str| {
+        client
+            .request(method, format!("http://127.0.0.1:{}{path}", app.port))
+            .header(header::HOST, app.host("globex"))
+    };
+    for path in ["/", "/career", "/interview", "/mentoring", "/referrals"] {
+        let response = on_globex(Method::GET, path).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
+        assert!(
+            location(&response).starts_with("/login?return_to="),
+            "{path}: signed in nowhere here"
+        );
+    }
+    let post = on_globex(Method::POST, "/career/goal")
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("target_role_id", "0190a0f4-7c1e-7d2a-9b1e-3f5a6b7c8d9e"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (post.status(), location(&post)),
+        (StatusCode::SEE_OTHER, "/login")
+    );
+}
