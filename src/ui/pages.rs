@@ -407,8 +407,20 @@ pub(super) async fn signed_in_to(
     pair: &TokenPair,
     return_to: &str,
 ) -> PageResult {
-    let to = match return_to {
-        // The tokens are issued: a failure to choose the app must not lose the sign-in.
+    let to = destination(state, tenant, pair, return_to).await;
+    Ok(signed_in(state, pair, &to))
+}
+
+/// Where a completed sign-in leads: `return_to`, or where the member's role leads (the portal's home
+/// when that cannot be told: the tokens are issued, and a failure to choose the app must not lose the
+/// sign-in).
+async fn destination(
+    state: &AppState,
+    tenant: &Tenant,
+    pair: &TokenPair,
+    return_to: &str,
+) -> String {
+    match return_to {
         "" => landing(state, tenant, &pair.access_token)
             .await
             .unwrap_or_else(|error| {
@@ -416,8 +428,7 @@ pub(super) async fn signed_in_to(
                 "/".to_owned()
             }),
         to => to.to_owned(),
-    };
-    Ok(signed_in(state, pair, &to))
+    }
 }
 
 /// The console's former sign-in, second-step and sign-out posts: on to the shared ones (307 keeps the
@@ -523,12 +534,7 @@ pub async fn login_mfa(
         Ok((None, pair)) => signed_in_to(&state, &tenant, &pair, &return_to).await,
         Ok((Some(codes), pair)) => {
             let org = org_name(&state, &tenant).await?;
-            let next = match return_to.as_str() {
-                "" => landing(&state, &tenant, &pair.access_token)
-                    .await
-                    .unwrap_or_else(|_| "/".to_owned()),
-                to => to.to_owned(),
-            };
+            let next = destination(&state, &tenant, &pair, &return_to).await;
             let mut response = html(
                 actix_web::http::StatusCode::OK,
                 RecoveryCodesPage {
