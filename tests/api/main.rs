@@ -44,6 +44,7 @@ pub mod op;
 mod plans;
 mod portal;
 mod portal_career;
+mod portal_communities;
 mod portal_interview;
 mod portal_mentoring;
 mod portal_referrals;

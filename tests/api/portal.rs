@@ -594,7 +594,16 @@ async fn an_organizations_session_opens_nothing_on_another_organizations_portal(
             .request(method, format!("http://127.0.0.1:{}{path}", app.port))
             .header(header::HOST, app.host("globex"))
     };
-    for path in ["/", "/career", "/interview", "/mentoring", "/referrals"] {
+    for path in [
+        "/",
+        "/career",
+        "/interview",
+        "/mentoring",
+        "/programmes",
+        "/communities",
+        "/events",
+        "/referrals",
+    ] {
         let response = on_globex(Method::GET, path).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
         assert!(

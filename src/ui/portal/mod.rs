@@ -5,11 +5,14 @@
 
 mod calendar;
 mod career;
+mod communities;
+mod events;
 mod home;
 mod learning;
 mod mentoring;
 mod pathways;
 mod practice;
+mod programmes;
 mod record;
 mod referrals;
 mod team;
@@ -21,7 +24,7 @@ use uuid::Uuid;
 use super::{frame, pages};
 use crate::{
     error::ApiError,
-    modules::career::profiles,
+    modules::{career::profiles, networking::Caller},
     tenancy::{
         TenantTx,
         middleware::{on_tenant_host, resolve_tenant},
@@ -85,6 +88,23 @@ pub fn scope() -> actix_web::Scope<
         .service(mentoring::answer)
         .service(mentoring::withdraw)
         .service(mentoring::log_session)
+        .service(programmes::programmes_page)
+        .service(programmes::join)
+        .service(programmes::leave)
+        .service(communities::communities_page)
+        .service(communities::create)
+        .service(communities::community_page)
+        .service(communities::update)
+        .service(communities::join)
+        .service(communities::leave)
+        .service(communities::write)
+        .service(communities::thread_page)
+        .service(communities::edit)
+        .service(communities::remove)
+        .service(events::events_page)
+        .service(events::event_page)
+        .service(events::rsvp)
+        .service(events::withdraw)
         .service(referrals::referrals_page)
         .service(referrals::refer)
         .service(script)
@@ -104,6 +124,20 @@ async fn script() -> actix_web::HttpResponse {
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .body(include_str!("../../../admin-ui/static/portal.js"))
+}
+
+/// The member as the networking services see them: with whether they hold `networking:manage` (HR
+/// moderates every community and organizes any event).
+async fn caller(
+    state: &crate::state::AppState,
+    auth: &crate::auth::Authenticated,
+) -> Result<Caller, ApiError> {
+    use crate::authz::{Act, Obj};
+    let (user, _) = auth.principal.user()?;
+    Ok(Caller {
+        user: user.as_uuid(),
+        manages: frame::allows(state, auth, Obj::Networking, Act::Manage).await?,
+    })
 }
 
 /// Whether anyone reports to the member (the career pages then offer "My team").
