@@ -1,5 +1,6 @@
 // The portal's script (the pages' CSP allows no inline script). Pages work without it; it adds a
-// mock interview's countdown. It counts down from the seconds left when the server drew the page (not
+// mock interview's countdown, a workspace's live activity and presence, and quoting a document's
+// passage by selecting it. The countdown counts down from the seconds left when the server drew the page (not
 // from the device's clock, which may be off); the server's deadline is the authority: an answer after
 // it is refused there whatever this shows.
 (function () {
@@ -23,4 +24,101 @@
     };
     tick();
   }
+})();
+
+// A workspace's activity, live (ADR 0018): the API's event stream — the session cookie is its
+// credential — adds each new entry to the list and says who else has which document open. On a
+// document's page it keeps to that document, says when someone else saved it (the text shown is then
+// old: the save of this page would be refused and show the differences), and tells the API the page is
+// open (every 12 seconds; the API counts a viewer for 30).
+(function () {
+  'use strict';
+
+  var live = document.getElementById('live');
+  if (!live || !window.EventSource) { return; }
+  var only = live.dataset.document || null;
+  var me = live.dataset.me;
+  var list = document.getElementById('activity');
+  var here = document.getElementById('here');
+  var state = document.getElementById('live-state');
+  var stale = document.getElementById('stale');
+  var source = new EventSource(live.dataset.stream);
+
+  source.addEventListener('activity', function (event) {
+    var entry = JSON.parse(event.data);
+    if (only && entry.document_id !== only) { return; }
+    var item = document.createElement('li');
+    item.className = 'live';
+    item.textContent = entry.summary + ' ';
+    var when = document.createElement('span');
+    when.className = 'muted';
+    when.textContent = '— just now';
+    item.appendChild(when);
+    list.insertBefore(item, list.firstChild);
+    var empty = document.getElementById('no-activity');
+    if (empty) { empty.remove(); }
+    var byOther = !entry.actor || entry.actor.id !== me;
+    if (only && stale && byOther && entry.type === 'Update' && entry.object.type === 'Document') {
+      document.getElementById('stale-text').textContent = entry.summary + '.';
+      stale.hidden = false;
+    }
+  });
+
+  source.addEventListener('presence', function (event) {
+    var presence = JSON.parse(event.data);
+    if (!presence.available) { here.textContent = ''; return; }
+    var names = [];
+    presence.viewers.forEach(function (viewer) {
+      var mine = viewer.user.id === me;
+      var relevant = !only || viewer.document_id === only;
+      if (!mine && relevant && names.indexOf(viewer.user.display_name) < 0) {
+        names.push(viewer.user.display_name);
+      }
+    });
+    here.textContent = names.length === 0 ? '' :
+      (only ? 'Also open now by ' : 'In a document now: ') + names.join(', ') + '.';
+  });
+
+  source.addEventListener('end', function () {
+    source.close();
+    state.textContent = 'Live updates stopped: reload the page to see new activity.';
+  });
+
+  if (only) {
+    var csrf = document.querySelector('meta[name=csrf-token]');
+    var presence = '/api/v1/workspaces/' + live.dataset.workspace + '/documents/' + only + '/presence';
+    var beat = function (method, keepalive) {
+      return fetch(presence, {
+        method: method,
+        credentials: 'same-origin',
+        keepalive: keepalive,
+        headers: { 'x-csrf-token': csrf ? csrf.content : '' }
+      }).catch(function () { /* presence is a courtesy: the page works without it */ });
+    };
+    beat('PUT', false);
+    window.setInterval(function () { beat('PUT', false); }, 12000);
+    window.addEventListener('pagehide', function () { beat('DELETE', true); });
+  }
+})();
+
+// Selecting a passage of a document fills the comment form's quote, and where it starts (in Unicode
+// characters, as the API counts) for a passage that occurs more than once.
+(function () {
+  'use strict';
+
+  var text = document.getElementById('doc-body');
+  var quote = document.getElementById('quote');
+  var start = document.getElementById('quote-start');
+  if (!text || !quote || !start) { return; }
+  document.addEventListener('selectionchange', function () {
+    var selection = window.getSelection();
+    if (!selection || selection.rangeCount === 0 || selection.isCollapsed) { return; }
+    var range = selection.getRangeAt(0);
+    if (!text.contains(range.startContainer) || !text.contains(range.endContainer)) { return; }
+    var before = document.createRange();
+    before.setStart(text, 0);
+    before.setEnd(range.startContainer, range.startOffset);
+    quote.value = range.toString();
+    start.value = String(Array.from(before.toString()).length);
+  });
 })();

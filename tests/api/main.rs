@@ -48,6 +48,7 @@ mod portal_communities;
 mod portal_interview;
 mod portal_mentoring;
 mod portal_referrals;
+mod portal_workspaces;
 pub mod programmes;
 mod races;
 mod redis_faults;

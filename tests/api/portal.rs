@@ -598,6 +598,7 @@ async fn an_organizations_session_opens_nothing_on_another_organizations_portal(
         "/",
         "/career",
         "/interview",
+        "/workspaces",
         "/mentoring",
         "/programmes",
         "/communities",

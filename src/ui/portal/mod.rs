@@ -6,7 +6,10 @@
 mod calendar;
 mod career;
 mod communities;
+mod discussion;
+mod document;
 mod events;
+mod history;
 mod home;
 mod learning;
 mod mentoring;
@@ -17,6 +20,7 @@ mod record;
 mod referrals;
 mod team;
 mod views;
+mod workspaces;
 
 use actix_web::{guard, middleware::from_fn, web};
 use uuid::Uuid;
@@ -107,6 +111,22 @@ pub fn scope() -> actix_web::Scope<
         .service(events::withdraw)
         .service(referrals::referrals_page)
         .service(referrals::refer)
+        .service(workspaces::workspaces_page)
+        .service(workspaces::create)
+        .service(workspaces::workspace_page)
+        .service(workspaces::create_document)
+        .service(document::document_page)
+        .service(document::edit_page)
+        .service(document::save)
+        .service(history::history_page)
+        .service(history::version_page)
+        .service(history::restore)
+        .service(discussion::comment)
+        .service(discussion::reply)
+        .service(discussion::resolve)
+        .service(discussion::ask)
+        .service(discussion::decide)
+        .service(discussion::withdraw)
         .service(script)
         .service(pages::login_form)
         .service(pages::login)
