@@ -637,3 +637,143 @@ async fn another_organizations_community_and_event_are_not_found_and_the_plan_ga
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_thread_reads_in_reply_order_and_refused_settings_keep_what_was_typed() {
+    let app = spawn_app().await;
+    let acme = app.create_tenant("acme").await;
+    let owner = app.login_owner(&acme).await;
+    let ada = app.add_member(&acme, &owner, "ada", "member").await;
+    let bob = app.add_member(&acme, &owner, "bob", "member").await;
+    let ada_session = app.login("acme", &ada).await;
+    let bob_session = app.login("acme", &bob).await;
+    let mut ids = Vec::new();
+    for name in ["Data guild", "Design guild"] {
+        let community = ok(app
+            .post(
+                "acme",
+                "/api/v1/network/communities",
+                &ada_session.access,
+                &json!({ "name": name }),
+            )
+            .await)
+        .await;
+        ids.push(community["id"].as_str().unwrap().to_owned());
+    }
+    let community = &ids[0];
+    ok(app
+        .send_json(
+            Method::PUT,
+            "acme",
+            &format!("/api/v1/network/communities/{community}/membership"),
+            &bob_session.access,
+            &json!({}),
+        )
+        .await)
+    .await;
+    let write = async |session: &Session, body: &str, parent: Option<&str>| {
+        let post = ok(app
+            .post(
+                "acme",
+                &format!("/api/v1/network/communities/{community}/posts"),
+                &session.access,
+                &json!({ "body": body, "parent_id": parent }),
+            )
+            .await)
+        .await;
+        post["id"].as_str().unwrap().to_owned()
+    };
+    // The thread, Bob's answer to it, Ada's own answer to it, then Bob's answer to his first.
+    let root = write(&ada_session, "Which database for analytics?", None).await;
+    let first = write(
+        &bob_session,
+        "Postgres, with a columnar extension.",
+        Some(&root),
+    )
+    .await;
+    let second = write(&ada_session, "What about the cost?", Some(&root)).await;
+    let below_first = write(&bob_session, "Citus, for one.", Some(&first)).await;
+
+    let client = browser();
+    sign_in(&app, &client, &ada.email, PASSWORD).await;
+    let (page, csrf) = crate::portal::page_and_csrf(
+        &app,
+        &client,
+        &format!("/communities/{community}/posts/{root}"),
+    )
+    .await;
+    let at = |id: &str| page.find(&format!("id=\"post-{id}\"")).unwrap();
+    assert!(
+        at(&root) < at(&first) && at(&first) < at(&below_first) && at(&below_first) < at(&second),
+        "each reply under the post it answers: {page}"
+    );
+    assert!(
+        page.contains(&format!(
+            "id=\"post-{below_first}\" style=\"margin-left: 4rem\""
+        )),
+        "{page}"
+    );
+
+    // Ada owns the guild: a name taken is refused, and the settings form keeps what she typed.
+    let (status, page) = post_form(
+        &app,
+        &client,
+        &format!("/communities/{community}/settings"),
+        &csrf,
+        &[
+            ("name", "design guild"),
+            ("description", "Typed words"),
+            ("archived", "on"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(
+        page.contains("value=\"design guild\"")
+            && page.contains(">Typed words</textarea>")
+            && page.contains("name=\"archived\" value=\"on\" checked"),
+        "{page}"
+    );
+    let guild = ok(app
+        .get(
+            "acme",
+            &format!("/api/v1/network/communities/{community}"),
+            &ada_session.access,
+        )
+        .await)
+    .await;
+    assert_eq!(
+        (guild["name"].as_str(), guild["archived"].as_bool()),
+        (Some("Data guild"), Some(false))
+    );
+
+    // Leaving twice (a second tab) is done, not an error.
+    let bob_client = browser();
+    sign_in(&app, &bob_client, &bob.email, PASSWORD).await;
+    let (_, bob_csrf) = crate::portal::page_and_csrf(&app, &bob_client, "/communities").await;
+    for _ in 0..2 {
+        let left = request(
+            &app,
+            &bob_client,
+            Method::POST,
+            &format!("/communities/{community}/leave"),
+        )
+        .form(&[("csrf_token", bob_csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+        assert_eq!(
+            (left.status(), crate::console::location(&left)),
+            (StatusCode::SEE_OTHER, "/communities?done=left")
+        );
+    }
+    let guild = ok(app
+        .get(
+            "acme",
+            &format!("/api/v1/network/communities/{community}"),
+            &bob_session.access,
+        )
+        .await)
+    .await;
+    assert_eq!(guild["members"], 1, "{guild}");
+}

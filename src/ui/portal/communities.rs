@@ -4,6 +4,8 @@
 //! replies, where members reply, authors edit, and authors or moderators remove. The same services and
 //! checks as the API (docs/networking.md); a refused post is shown again with the text typed.
 
+use std::collections::HashMap;
+
 use actix_web::{
     HttpRequest, get, post,
     web::{Data, Form, Path},
@@ -20,6 +22,7 @@ use crate::{
     modules::{
         analytics::capture::FeatureEvent,
         networking::{
+            Caller,
             communities::{self, CommunityChange, CommunityRow},
             community_posts::{self, MAX_DEPTH, PostRow},
             events,
@@ -224,18 +227,66 @@ struct PostView {
 /// What a refused post form held: a reply to `post`, or its new text.
 enum Draft {
     Thread(String),
+    Settings(Typed, bool),
     Reply { post: Uuid, body: String },
     Edit { post: Uuid, body: String },
+}
+
+/// Where the member stands in a community: joined, whether it is active, whether they moderate it.
+#[derive(Clone, Copy)]
+struct Standing {
+    joined: bool,
+    active: bool,
+    moderates: bool,
+}
+
+impl Standing {
+    fn of(community: &CommunityRow, member: Caller) -> Standing {
+        Standing {
+            joined: community.my_role.is_some(),
+            active: community.archived_at.is_none(),
+            moderates: community.moderated_by(member),
+        }
+    }
+
+    /// May write new posts and replies: joined, and not archived.
+    fn writes(self) -> bool {
+        self.joined && self.active
+    }
+}
+
+/// A thread's posts in reading order: each reply right under the post it answers, replies to the
+/// same post in the order written (the service gives them all in the order written).
+fn in_thread_order(rows: Vec<PostRow>) -> Vec<PostRow> {
+    let mut answers: HashMap<Option<Uuid>, Vec<PostRow>> = HashMap::new();
+    for row in rows {
+        answers.entry(row.parent_id).or_default().push(row);
+    }
+    let mut ordered = Vec::new();
+    let mut next: Vec<PostRow> = answers.remove(&None).unwrap_or_default();
+    next.reverse();
+    while let Some(post) = next.pop() {
+        if let Some(mut below) = answers.remove(&Some(post.id)) {
+            below.reverse();
+            next.extend(below);
+        }
+        ordered.push(post);
+    }
+    // Replies whose post is beyond the thread's limit: last, in the order written.
+    let mut rest: Vec<PostRow> = answers.into_values().flatten().collect();
+    rest.sort_by_key(|p| (p.created_at, p.id));
+    ordered.extend(rest);
+    ordered
 }
 
 /// The views of `rows` for the member: what they may do with each.
 fn post_views(
     rows: Vec<PostRow>,
     user: Uuid,
-    writes: bool,
-    moderates: bool,
+    standing: Standing,
     draft: Option<&Draft>,
 ) -> Vec<PostView> {
+    let writes = standing.writes();
     rows.into_iter()
         .map(|p| {
             let removed = p.removed_at.is_some();
@@ -258,9 +309,10 @@ fn post_views(
                 removed,
                 replies: p.replies,
                 indent: p.depth.min(MAX_DEPTH) * 2,
-                own: own && !removed && writes,
+                // The author edits while the community is active, joined or not (as the API).
+                own: own && !removed && standing.active,
                 can_reply: writes && !removed && p.depth < MAX_DEPTH,
-                can_remove: !removed && (own || moderates),
+                can_remove: !removed && (own || standing.moderates),
                 reply_typed: typed(|d| match d {
                     Draft::Reply { post, body } => Some((*post, body)),
                     _ => None,
@@ -301,6 +353,11 @@ struct CommunityPage<'a> {
     typed: String,
     /// A new thread's text, refused, when its form is not shown (the member has not joined).
     unplaced: Option<String>,
+    /// The settings form: as saved, or as typed when refused.
+    settings: Typed,
+    archived: bool,
+    /// Showing older threads (`before`): the way back to the newest.
+    paged: bool,
 }
 
 #[get("/communities/{community_id}")]
@@ -352,16 +409,19 @@ async fn render_community(
     } = visit;
     let member = caller(state, &auth).await?;
     let community = communities::get(&auth.tx, member.user, id, false).await?;
-    let moderates = community.moderated_by(member);
-    let writes = community.my_role.is_some() && community.archived_at.is_none();
-    let rows = community_posts::threads(&auth.tx, id, THREADS, shown.before).await?;
-    let older = (rows.len() as u64 == THREADS)
+    let standing = Standing::of(&community, member);
+    let (writes, moderates) = (standing.writes(), standing.moderates);
+    // One more than shown: whether there are older threads.
+    let mut rows = community_posts::threads(&auth.tx, id, THREADS + 1, shown.before).await?;
+    let more = rows.len() as u64 > THREADS;
+    rows.truncate(THREADS as usize);
+    let older = more
         .then(|| {
             rows.last()
                 .map(|r| format!("/communities/{id}?before={}", r.id))
         })
         .flatten();
-    let threads = post_views(rows, member.user, writes, moderates, None);
+    let threads = post_views(rows, member.user, standing, None);
     let now = auth.ctx.now;
     let events = events::list(&auth.tx, member.user, now, Some(id), EVENTS)
         .await?
@@ -378,9 +438,20 @@ async fn render_community(
         })
         .collect();
     auth.tx.commit().await?;
+    let (mut settings, mut archived) = (
+        Typed {
+            name: community.name.clone(),
+            description: community.description.clone(),
+        },
+        community.archived_at.is_some(),
+    );
     let (typed, unplaced) = match draft {
         Some(Draft::Thread(body)) if writes => (body, None),
         Some(Draft::Thread(body)) => (String::new(), Some(body)),
+        Some(Draft::Settings(typed, typed_archived)) => {
+            (settings, archived) = (typed, typed_archived);
+            (String::new(), None)
+        }
         _ => (String::new(), None),
     };
     html(
@@ -399,6 +470,9 @@ async fn render_community(
             events,
             typed,
             unplaced,
+            settings,
+            archived,
+            paged: shown.before.is_some(),
         },
     )
 }
@@ -415,8 +489,16 @@ pub async fn update(
     let id = *id;
     let form = form.into_inner();
     let back = format!("/communities/{id}");
+    let draft = Draft::Settings(
+        Typed {
+            name: form.name.clone(),
+            description: form.description.clone(),
+        },
+        form.archived.is_some(),
+    );
     let page = async |visit, refusal| {
-        render_community(&state, visit, id, Shown::default(), Some(refusal), None).await
+        let shown = Shown::default();
+        render_community(&state, visit, id, shown, Some(refusal), Some(draft)).await
     };
     let act = async |auth: &Authenticated, _: Uuid| {
         let member = caller(&state, auth).await?;
@@ -469,6 +551,14 @@ pub async fn leave(
         render_community(&state, visit, id, Shown::default(), Some(refusal), None).await
     };
     let act = async |auth: &Authenticated, user: Uuid| {
+        // Left already (a second tab, a second click): done, as asked.
+        if communities::get(&auth.tx, user, id, true)
+            .await?
+            .my_role
+            .is_none()
+        {
+            return Ok(());
+        }
         communities::leave(&auth.tx, &auth.ctx, user, id).await
     };
     let to = |_| "/communities?done=left".to_owned();
@@ -609,7 +699,7 @@ async fn render_thread(
     let community = communities::get(&auth.tx, member.user, community_id, false).await?;
     let rows = community_posts::thread(&auth.tx, community_id, post).await?;
     auth.tx.commit().await?;
-    let writes = community.my_role.is_some() && community.archived_at.is_none();
+    let standing = Standing::of(&community, member);
     let title = rows
         .first()
         .map(|p| match p.removed_at {
@@ -617,8 +707,7 @@ async fn render_thread(
             None => summary(&p.body),
         })
         .unwrap_or_default();
-    let moderates = community.moderated_by(member);
-    let posts = post_views(rows, member.user, writes, moderates, draft.as_ref());
+    let posts = post_views(in_thread_order(rows), member.user, standing, draft.as_ref());
     let placed = posts
         .iter()
         .any(|p| p.reply_typed.is_some() && p.can_reply || p.edit_typed.is_some() && p.own);

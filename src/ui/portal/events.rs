@@ -303,6 +303,11 @@ pub async fn withdraw(
     let back = format!("/events/{id}");
     let page = async |visit, refusal| render(&state, visit, id, None, Some(refusal)).await;
     let act = async |auth: &Authenticated, user: Uuid| {
+        // Withdrawn already (a second tab, a second click): done, as asked.
+        let event = events::get(&auth.tx, user, id, true).await?;
+        if event.my_status.is_none() {
+            return Ok(event);
+        }
         events::withdraw(&auth.tx, &auth.ctx, &state.crypto, user, id).await
     };
     let to = |_| format!("/events/{id}?done=withdrawn");

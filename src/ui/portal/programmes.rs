@@ -16,7 +16,10 @@ use crate::{
     auth::Authenticated,
     error::ApiError,
     http::{RequestContext, ValidQuery},
-    modules::networking::programmes::{self, JoinInput},
+    modules::networking::{
+        mentors,
+        programmes::{self, JoinInput},
+    },
     state::AppState,
     tenancy::Tenant,
     ui::{
@@ -39,11 +42,16 @@ struct ProgrammeView {
     places: i64,
     /// `mentor`, `mentee`, or empty.
     my_role: String,
-    /// How the member takes part (or typed in a refused form), for the join forms.
+    /// The places the member gives it, as a mentor.
+    my_places: i64,
+    /// The join forms' fields: how the member takes part, or what a refused form held.
     goals: String,
     languages: String,
     timezone: String,
-    my_places: String,
+    /// The places offered as a mentor.
+    offer: String,
+    /// A form of this programme was refused: its part stays open.
+    refused: bool,
 }
 
 #[derive(Template)]
@@ -55,6 +63,8 @@ struct ProgrammesPage<'a> {
     notice: Option<&'a str>,
     error: Option<String>,
     programmes: Vec<ProgrammeView>,
+    /// The most places the member may give one programme as a mentor (none: no active mentor profile).
+    mentor_places: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -102,6 +112,13 @@ async fn render(
     } = visit;
     let member = caller(state, &auth).await?;
     let rows = programmes::list(&auth.tx, member).await?;
+    let mentor_places = match mentors::get(&auth.tx, member.user).await {
+        Ok(profile) if profile.row.active => {
+            Some(programmes::MAX_PLACES.min(i64::from(profile.row.mentee_limit)))
+        }
+        Ok(_) | Err(ApiError::NotFound { .. }) => None,
+        Err(error) => return Err(error),
+    };
     let mut views = Vec::with_capacity(rows.len());
     for p in rows {
         let mut view = ProgrammeView {
@@ -115,22 +132,33 @@ async fn render(
             mentees: p.mentees,
             places: p.places,
             my_role: p.my_role.clone().unwrap_or_default(),
+            my_places: 0,
             goals: String::new(),
             languages: String::new(),
             timezone: String::new(),
-            my_places: "1".into(),
+            offer: "1".into(),
+            refused: false,
         };
-        if let Some((_, form)) = typed.filter(|(id, _)| *id == p.id) {
-            view.goals = form.goals.clone();
-            view.languages = form.languages.clone();
-            view.timezone = form.timezone.clone();
-            view.my_places = form.places.clone();
-        } else if p.my_role.is_some() {
+        if p.my_role.is_some() {
             let mine = programmes::participation(&auth.tx, p.id, member.user).await?;
+            view.my_places = mine.places.map_or(0, i64::from);
             view.goals = mine.goals;
             view.languages = mine.languages.join(", ");
             view.timezone = mine.timezone.unwrap_or_default();
-            view.my_places = mine.places.map(|n| n.to_string()).unwrap_or("1".into());
+            if view.my_places > 0 {
+                view.offer = view.my_places.to_string();
+            }
+        }
+        // A refused form shows what was typed in that form only.
+        if let Some((_, form)) = typed.filter(|(id, _)| *id == p.id) {
+            view.refused = true;
+            if form.role == "mentor" {
+                view.offer = form.places.clone();
+            } else {
+                view.goals = form.goals.clone();
+                view.languages = form.languages.clone();
+                view.timezone = form.timezone.clone();
+            }
         }
         views.push(view);
     }
@@ -144,6 +172,7 @@ async fn render(
             notice,
             error: refusal.map(|r| r.message),
             programmes: views,
+            mentor_places,
         },
     )
 }
@@ -190,14 +219,17 @@ pub async fn join(
     let act = async |auth: &Authenticated, _: Uuid| {
         let member = caller(&state, auth).await?;
         let input = if form.role == "mentor" {
-            let places = form
-                .places
-                .trim()
-                .parse()
-                .map_err(|_| ApiError::validation("places", "must be a whole number"))?;
+            // Empty: one place, as the API's default.
+            let places = match form.places.trim() {
+                "" => None,
+                text => Some(
+                    text.parse()
+                        .map_err(|_| ApiError::validation("places", "must be a whole number"))?,
+                ),
+            };
             JoinInput {
                 role: form.role.clone(),
-                places: Some(places),
+                places,
                 goals: String::new(),
                 languages: Vec::new(),
                 timezone: None,
