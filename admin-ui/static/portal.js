@@ -28,43 +28,76 @@
 
 // A workspace's activity, live (ADR 0018): the API's event stream — the session cookie is its
 // credential — adds each new entry to the list and says who else has which document open. On a
-// document's page it keeps to that document, says when someone else saved it (the text shown is then
-// old: the save of this page would be refused and show the differences), and tells the API the page is
-// open (every 12 seconds; the API counts a viewer for 30).
+// document's pages it keeps to that document, says when someone else saved it (the text shown is then
+// old: a save from this page would be refused and show the differences), and tells the API the page is
+// open (every 12 seconds; the API counts a viewer for 30). A stream ends when its time is up or the
+// access cookie expires: the script then loads the page once in the background — which renews the
+// session cookie as any page does — and connects again; when that fails too, it says so.
 (function () {
   'use strict';
 
   var live = document.getElementById('live');
-  if (!live || !window.EventSource) { return; }
+  if (!live || !window.EventSource || !window.fetch) { return; }
   var only = live.dataset.document || null;
   var me = live.dataset.me;
   var list = document.getElementById('activity');
   var here = document.getElementById('here');
   var state = document.getElementById('live-state');
   var stale = document.getElementById('stale');
-  var source = new EventSource(live.dataset.stream);
+  var csrf = document.querySelector('meta[name=csrf-token]');
+  var source = null;
+  var heartbeat = null;
+  var retries = 0;
 
-  source.addEventListener('activity', function (event) {
+  var stopped = function (why) {
+    if (source) { source.close(); }
+    if (heartbeat) { window.clearInterval(heartbeat); heartbeat = null; }
+    here.textContent = '';
+    state.textContent = why;
+  };
+
+  // Renews the session cookie by loading this page (as a visit does), then connects again.
+  var again = function () {
+    if (source) { source.close(); }
+    retries += 1;
+    if (retries > 3) { stopped('Live updates stopped: reload the page to see new activity.'); return; }
+    fetch(window.location.href, { credentials: 'same-origin' })
+      .then(function (response) {
+        var signIn = new URL(response.url).pathname === '/login';
+        if (signIn || !response.ok) {
+          stopped('Your session has ended: sign in again to see new activity.');
+        } else {
+          window.setTimeout(connect, 1000 * retries);
+        }
+      })
+      .catch(function () { window.setTimeout(again, 5000 * retries); });
+  };
+
+  var added = function (event) {
+    retries = 0;
     var entry = JSON.parse(event.data);
     if (only && entry.document_id !== only) { return; }
-    var item = document.createElement('li');
-    item.className = 'live';
-    item.textContent = entry.summary + ' ';
-    var when = document.createElement('span');
-    when.className = 'muted';
-    when.textContent = '— just now';
-    item.appendChild(when);
-    list.insertBefore(item, list.firstChild);
-    var empty = document.getElementById('no-activity');
-    if (empty) { empty.remove(); }
+    if (list) {
+      var item = document.createElement('li');
+      item.className = 'live';
+      item.textContent = entry.summary + ' ';
+      var when = document.createElement('span');
+      when.className = 'muted';
+      when.textContent = '— just now';
+      item.appendChild(when);
+      list.insertBefore(item, list.firstChild);
+      var empty = document.getElementById('no-activity');
+      if (empty) { empty.remove(); }
+    }
     var byOther = !entry.actor || entry.actor.id !== me;
     if (only && stale && byOther && entry.type === 'Update' && entry.object.type === 'Document') {
       document.getElementById('stale-text').textContent = entry.summary + '.';
       stale.hidden = false;
     }
-  });
+  };
 
-  source.addEventListener('presence', function (event) {
+  var present = function (event) {
+    retries = 0;
     var presence = JSON.parse(event.data);
     if (!presence.available) { here.textContent = ''; return; }
     var names = [];
@@ -77,15 +110,30 @@
     });
     here.textContent = names.length === 0 ? '' :
       (only ? 'Also open now by ' : 'In a document now: ') + names.join(', ') + '.';
-  });
+  };
 
-  source.addEventListener('end', function () {
-    source.close();
-    state.textContent = 'Live updates stopped: reload the page to see new activity.';
-  });
+  var connect = function () {
+    source = new EventSource(live.dataset.stream);
+    source.addEventListener('activity', added);
+    source.addEventListener('presence', present);
+    source.addEventListener('end', function (event) {
+      var reason = {};
+      try { reason = JSON.parse(event.data); } catch (ignored) { /* an end without a reason */ }
+      if (reason.reason === 'refused') {
+        stopped('Live updates stopped: you no longer have access to this workspace.');
+      } else {
+        again();
+      }
+    });
+    // The browser reconnects by itself after a network error; an answer that is not the stream
+    // (the access cookie expired: 401) closes it for good.
+    source.onerror = function () {
+      if (source.readyState === EventSource.CLOSED) { again(); }
+    };
+  };
+  connect();
 
   if (only) {
-    var csrf = document.querySelector('meta[name=csrf-token]');
     var presence = '/api/v1/workspaces/' + live.dataset.workspace + '/documents/' + only + '/presence';
     var beat = function (method, keepalive) {
       return fetch(presence, {
@@ -96,7 +144,7 @@
       }).catch(function () { /* presence is a courtesy: the page works without it */ });
     };
     beat('PUT', false);
-    window.setInterval(function () { beat('PUT', false); }, 12000);
+    heartbeat = window.setInterval(function () { beat('PUT', false); }, 12000);
     window.addEventListener('pagehide', function () { beat('DELETE', true); });
   }
 })();

@@ -35,6 +35,16 @@ pub struct RequestContext {
     /// `https` when a trusted proxy says the client used it, else `http` (the server itself speaks only
     /// plain HTTP).
     pub scheme: &'static str,
+    /// `scheme://host` as the client addressed us (a host name and port, nothing else), for links in
+    /// the mails a request sends; on an organization's host it is that organization's address.
+    pub origin: Option<String>,
+}
+
+impl RequestContext {
+    /// `path` on the host the request came to; `None` outside a request (a background job).
+    pub fn link(&self, path: &str) -> Option<String> {
+        self.origin.as_ref().map(|origin| format!("{origin}{path}"))
+    }
 }
 
 impl FromRequest for RequestContext {
@@ -98,10 +108,23 @@ pub async fn request_context(
         .map(|id| id.to_string())
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let scheme = client_scheme(req.request(), &state);
+    let origin = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .filter(|host| {
+            !host.is_empty()
+                && host.len() <= 255
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'))
+        })
+        .map(|host| format!("{scheme}://{}", host.to_ascii_lowercase()));
     let context = RequestContext {
         request_id: request_id.clone(),
         ip: client_ip(req.request(), &state),
         scheme,
+        origin,
         user_agent: req
             .headers()
             .get(header::USER_AGENT)

@@ -44,6 +44,8 @@ pub struct Notice {
     pub headline: String,
     pub lines: Vec<String>,
     pub next: String,
+    /// The page it concerns, on the organization's host (none when it was sent from no request).
+    pub link: Option<String>,
 }
 
 #[derive(Template)]
@@ -54,6 +56,7 @@ struct NoticeText<'a> {
     headline: &'a str,
     lines: &'a [String],
     next: &'a str,
+    link: Option<&'a str>,
 }
 
 #[derive(Template)]
@@ -64,6 +67,7 @@ struct NoticeHtml<'a> {
     headline: &'a str,
     lines: &'a [String],
     next: &'a str,
+    link: Option<&'a str>,
 }
 
 /// What an interview reminder or cancellation says.
@@ -317,6 +321,7 @@ impl MailTemplate {
                     headline: &notice.headline,
                     lines: &notice.lines,
                     next: &notice.next,
+                    link: notice.link.as_deref(),
                 }
                 .render()
                 .map_err(failed)?,
@@ -326,6 +331,7 @@ impl MailTemplate {
                     headline: &notice.headline,
                     lines: &notice.lines,
                     next: &notice.next,
+                    link: notice.link.as_deref(),
                 }
                 .render()
                 .map_err(failed)?,
@@ -411,6 +417,7 @@ mod tests {
             headline: "Ada <CTO> is your mentor in Leaders 2027.".into(),
             lines: vec!["Score 86 of 100".into(), "Languages: en".into()],
             next: "Say hello and agree on your first session.".into(),
+            link: Some("http://acme.localhost:8080/mentoring?a=1&b=2".into()),
         })
         .render()
         .unwrap();
@@ -424,6 +431,15 @@ mod tests {
         assert!(html.contains("<li>Score 86 of 100</li>"), "{html}");
         assert!(
             html.contains("Ada &#60;CTO&#62;") || html.contains("Ada &lt;CTO&gt;"),
+            "{html}"
+        );
+        assert!(
+            text.contains("\nhttp://acme.localhost:8080/mentoring?a=1&b=2\n"),
+            "{text}"
+        );
+        assert!(
+            html.contains("<a href=\"http://acme.localhost:8080/mentoring?a=1&#38;b=2\">")
+                || html.contains("<a href=\"http://acme.localhost:8080/mentoring?a=1&amp;b=2\">"),
             "{html}"
         );
     }

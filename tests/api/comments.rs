@@ -628,6 +628,13 @@ async fn mentions_reach_members_in_the_app_and_by_mail_and_replies_reach_the_thr
         "{}",
         to_vic[0].text
     );
+    // The mail links to the comment on the document's page in the portal, on the organization's host.
+    let page = format!(
+        "http://{}{}#comment-{first}",
+        app.host("acme"),
+        s.doc.trim_start_matches("/api/v1")
+    );
+    assert!(to_vic[0].text.contains(&page), "{page}: {}", to_vic[0].text);
     assert_eq!(mentioned(&s.owner.0).len(), 1);
     assert_eq!(mentioned(&s.editor.0).len(), 1);
     assert_eq!(mentioned(&s.commenter.0).len(), 0);

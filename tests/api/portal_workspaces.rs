@@ -205,6 +205,26 @@ async fn two_members_edit_one_document_the_later_save_shows_the_conflict_and_the
         &format!("/workspaces/{workspace}/documents/{doc}/comments"),
     )
     .await;
+    // A reply posted from a page with no browser behind it reaches Bob's open page live.
+    let ada_client = browser();
+    sign_in(&app, &ada_client, &ada.email, PASSWORD).await;
+    let (_, ada_csrf) = crate::portal::page_and_csrf(&app, &ada_client, &path).await;
+    let thread = comments["items"][0]["id"].as_str().unwrap();
+    let replied = request(
+        &app,
+        &ada_client,
+        Method::POST,
+        &format!("{path}/comments/{thread}/replies"),
+    )
+    .form(&[
+        ("csrf_token", ada_csrf.as_str()),
+        ("body", "Or\r\nthirteen."),
+    ])
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(replied.status(), StatusCode::SEE_OTHER);
+    eventually(&b, "#activity", "ada@acme.example replied on").await;
     let anchor = &comments["items"][0]["anchor"];
     assert_eq!(
         (
@@ -317,7 +337,7 @@ async fn refused_workspace_forms_change_nothing_and_others_workspaces_are_not_fo
     let page = saved.text().await.unwrap();
     assert!(
         page.contains("writing documents needs the editor role")
-            && page.contains(">Vic was here</textarea>"),
+            && page.contains(">\nVic was here</textarea>"),
         "{page}"
     );
     let editor = request(&app, &vic_client, Method::GET, &format!("{path}/edit"))
@@ -380,6 +400,49 @@ async fn refused_workspace_forms_change_nothing_and_others_workspaces_are_not_fo
         (current["version"].as_i64(), current["body"].as_str()),
         (Some(1), Some("One\nTwo"))
     );
+    // A passage over two lines, as a browser sends it (CRLF), is found in the text (LF).
+    let quoted = request(&app, &ada_client, Method::POST, &format!("{path}/comments"))
+        .form(&[
+            ("csrf_token", ada_csrf.as_str()),
+            ("quote", "One\r\nTwo"),
+            ("body", "Both lines?"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(quoted.status(), StatusCode::SEE_OTHER);
+    // A save refused for another reason (a title too long) keeps the version it was based on: once
+    // someone else has saved, trying again shows the conflict instead of overwriting their version.
+    ok(app
+        .request(
+            Method::PUT,
+            "acme",
+            &format!("/api/v1/workspaces/{workspace}/documents/{doc}"),
+        )
+        .bearer_auth(&ada_session.access)
+        .header("if-match", "\"v1\"")
+        .json(&json!({ "body": "One\nTwo\nThree" }))
+        .send()
+        .await
+        .unwrap())
+    .await;
+    let long_title = "T".repeat(201);
+    let refused = request(&app, &ada_client, Method::POST, &path)
+        .form(&[
+            ("csrf_token", ada_csrf.as_str()),
+            ("title", long_title.as_str()),
+            ("body", "Mine"),
+            ("based_on", "1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = refused.text().await.unwrap();
+    assert!(
+        page.contains("name=\"based_on\" value=\"1\""),
+        "still based on version 1: {page}"
+    );
 
     // Eve is not in the workspace: nothing of it exists for her.
     let eve_client = browser();
@@ -405,11 +468,20 @@ async fn refused_workspace_forms_change_nothing_and_others_workspaces_are_not_fo
         .unwrap();
     assert_eq!(post.status(), StatusCode::NOT_FOUND);
 
-    let thread = document(
+    let threads = document(
         &app,
         &ada_session,
         &format!("/workspaces/{workspace}/documents/{doc}/comments"),
     )
     .await;
-    assert_eq!(thread["items"], json!([]), "{thread}");
+    let items = threads["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "only Ada's, none of Eve's: {threads}");
+    assert_eq!(
+        (
+            items[0]["anchor"]["quote"].as_str(),
+            items[0]["anchor"]["start"].as_i64()
+        ),
+        (Some("One\nTwo"), Some(0)),
+        "{threads}"
+    );
 }

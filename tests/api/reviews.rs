@@ -240,6 +240,19 @@ async fn an_approval_chain_is_decided_in_order_and_the_document_follows() {
     while app.worker.run_once().await.unwrap() > 0 {}
     assert_eq!(review_mails(&smtp, &cora.0, "Review requested"), 1);
     assert_eq!(review_mails(&smtp, &olga.0, "Review requested"), 1);
+    // The mail links to the document's reviews in the portal, on the organization's host.
+    let page = format!(
+        "http://{}{}#reviews-h",
+        app.host("acme"),
+        s.doc.trim_start_matches("/api/v1")
+    );
+    let asked = smtp.messages_to(&cora.0.email);
+    assert!(
+        asked
+            .iter()
+            .any(|m| m.subject.contains("Review requested") && m.text.contains(&page)),
+        "{page}"
+    );
     let approved = smtp
         .messages_to(&ed.0.email)
         .into_iter()

@@ -104,6 +104,7 @@ pub async fn run(
             lines.push(format!("Join: {url}"));
         }
         let notice = Notice {
+            link: None,
             org_name: org.clone(),
             name: person.name.clone(),
             subject: format!("reminder: {}", event.title),

@@ -558,6 +558,7 @@ async fn tell_everyone_cancelled(
     let org = org_name(tx).await?;
     for person in attendees_with_status(tx, event.id, &["going", "waitlisted"]).await? {
         let notice = Notice {
+            link: ctx.request.link(&format!("/events/{}", event.id)),
             org_name: org.clone(),
             name: person.name,
             subject: format!("cancelled: {}", event.title),
@@ -623,6 +624,7 @@ async fn promote(
             continue;
         }
         let notice = Notice {
+            link: ctx.request.link(&format!("/events/{}", event.id)),
             org_name: org.clone(),
             name: person.name,
             subject: format!("a place for you at {}", event.title),

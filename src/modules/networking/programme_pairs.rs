@@ -300,6 +300,7 @@ async fn notify(
                     .or_default()
                     .push(format!("{} ({})", mentee.name, mentee.email));
                 Notice {
+                    link: ctx.request.link("/mentoring"),
                     org_name: org.clone(),
                     name: mentee.name.clone(),
                     subject: format!("your mentor in {}", programme.name),
@@ -317,6 +318,7 @@ async fn notify(
                 }
             }
             None => Notice {
+                link: ctx.request.link("/mentoring"),
                 org_name: org.clone(),
                 name: mentee.name.clone(),
                 subject: format!("{} has published its matches", programme.name),
@@ -336,6 +338,7 @@ async fn notify(
         mails.push((
             person.email.clone(),
             Notice {
+                link: ctx.request.link("/mentoring"),
                 org_name: org.clone(),
                 name: person.name.clone(),
                 subject: format!("your mentees in {}", programme.name),

@@ -277,6 +277,7 @@ pub async fn run(
         .collect();
     let count = items.len();
     let notice = Notice {
+        link: None,
         org_name: org_name(&tx).await.map_err(failed)?,
         name,
         subject: if count == 1 {

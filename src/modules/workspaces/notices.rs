@@ -108,6 +108,16 @@ pub async fn tell(
         (Some(_), false) => Some(org_name(tx).await?),
         _ => None,
     };
+    // The document's page, on the host the change was made on (none for a background job's mail).
+    let at = match (about.comment, about.kind.starts_with("review")) {
+        (Some(comment), _) => format!("#comment-{comment}"),
+        (None, true) => "#reviews-h".to_owned(),
+        (None, false) => String::new(),
+    };
+    let link = ctx.request.link(&format!(
+        "/workspaces/{}/documents/{}{at}",
+        about.workspace.id, about.document.id
+    ));
     for person in people {
         notifications::notify(
             tx,
@@ -127,6 +137,7 @@ pub async fn tell(
         .await?;
         if let (Some(text), Some(org)) = (&mail, &org) {
             let notice = Notice {
+                link: link.clone(),
                 org_name: org.clone(),
                 name: person.name.clone(),
                 subject: text.subject.clone(),

@@ -365,6 +365,8 @@ pub struct MemberRow {
     pub email: String,
     pub role: String,
     pub added_at: DateTime<FixedOffset>,
+    /// An active member of the organization (only they are mentioned or asked to approve).
+    pub active: bool,
 }
 
 /// The workspace's members (any member reads them), owners first, then by name.
@@ -372,7 +374,7 @@ pub async fn members(tx: &TenantTx, user: Uuid, id: Uuid) -> Result<Vec<MemberRo
     get(tx, user, id, false).await?;
     Ok(MemberRow::find_by_statement(statement(
         "SELECT m.user_id, CASE WHEN u.display_name = '' THEN u.email ELSE u.display_name END AS display_name, \
-         u.email, m.role, m.added_at FROM workspace_members m \
+         u.email, m.role, m.added_at, u.status = 'active' AS active FROM workspace_members m \
          JOIN users u ON u.tenant_id = m.tenant_id AND u.id = m.user_id \
          WHERE m.tenant_id = $1 AND m.workspace_id = $2 \
          ORDER BY m.role = 'owner' DESC, lower(u.display_name), u.email",

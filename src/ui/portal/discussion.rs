@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::{
     document::{Typed, address, render},
+    lf,
     workspaces::{again, wake},
 };
 use crate::{
@@ -28,16 +29,22 @@ use crate::{
     ui::{form::CsrfOnly, frame::PageResult},
 };
 
-/// Where `quote` is in `body`, in characters: at `hint` if it is there, else its first place.
+/// Where `quote` is in `body`, in characters: at `hint` (a character offset) if it is there, else its
+/// first place. One pass over the body at most.
 fn locate(body: &str, quote: &str, hint: Option<usize>) -> Option<(usize, usize)> {
-    let starts: Vec<usize> = body
-        .match_indices(quote)
-        .map(|(byte, _)| body[..byte].chars().count())
-        .collect();
-    let start = hint
-        .filter(|h| starts.contains(h))
-        .or_else(|| starts.first().copied())?;
-    Some((start, start + quote.chars().count()))
+    let length = quote.chars().count();
+    let at_hint = hint.and_then(|chars| {
+        let (byte, _) = body.char_indices().nth(chars)?;
+        body[byte..].starts_with(quote).then_some(chars)
+    });
+    let start = match at_hint {
+        Some(start) => start,
+        None => {
+            let byte = body.find(quote)?;
+            body[..byte].chars().count()
+        }
+    };
+    Some((start, start + length))
 }
 
 /// The optional person mentioned.
@@ -87,11 +94,18 @@ pub async fn comment(
         async |visit, refusal| render(visit, (workspace, id), None, Some(refusal), typed).await;
     let act = async |auth: &Authenticated, user: Uuid| {
         let text = Text {
-            body: form.body.clone(),
+            body: lf(&form.body),
             mentions: mentions(&form.mention)?,
         };
-        let anchor = match form.quote.as_str() {
+        let quote = lf(&form.quote);
+        let anchor = match quote.as_str() {
             "" => None,
+            quote if quote.chars().count() > comments::MAX_QUOTE => {
+                return Err(ApiError::validation(
+                    "quote",
+                    format!("must be at most {} characters", comments::MAX_QUOTE),
+                ));
+            }
             quote => {
                 let (_, doc) = documents::get(&auth.tx, user, workspace, id, false).await?;
                 let hint = form.quote_start.trim().parse().ok();
@@ -154,7 +168,7 @@ pub async fn reply(
         async |visit, refusal| render(visit, (workspace, id), None, Some(refusal), typed).await;
     let act = async |auth: &Authenticated, user: Uuid| {
         let text = Text {
-            body: form.body.clone(),
+            body: lf(&form.body),
             mentions: mentions(&form.mention)?,
         };
         let (ctx, crypto) = (&auth.ctx, &state.crypto);
@@ -252,6 +266,7 @@ pub async fn ask(
     let back = address(workspace, id);
     let typed = Typed {
         review_message: form.message.clone(),
+        review_asked: true,
         ..Typed::default()
     };
     let page =
@@ -269,7 +284,7 @@ pub async fn ask(
         let ask = Ask {
             mode: Some(form.mode.clone()),
             approvers,
-            message: form.message.clone(),
+            message: lf(&form.message),
         };
         reviews::request(&auth.tx, &auth.ctx, &state.crypto, user, workspace, id, ask).await
     };
@@ -323,7 +338,7 @@ pub async fn decide(
         };
         let decision = Decision {
             approve,
-            comment: form.comment.clone(),
+            comment: lf(&form.comment),
         };
         let crypto = &state.crypto;
         reviews::decide(
@@ -388,5 +403,15 @@ mod tests {
             "a wrong hint"
         );
         assert_eq!(locate(body, "Mr", None), None);
+        assert_eq!(
+            locate("aaa", "aa", Some(1)),
+            Some((1, 3)),
+            "overlapping places"
+        );
+        assert_eq!(
+            locate("ab", "b", Some(9)),
+            Some((1, 2)),
+            "a hint past the end"
+        );
     }
 }

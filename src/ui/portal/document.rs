@@ -14,7 +14,10 @@ use askama::Template;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::workspaces::{EntryView, WORKSPACES, again, feed, review_state, wake};
+use super::{
+    lf,
+    workspaces::{EntryView, WORKSPACES, again, feed, review_state, wake},
+};
 use crate::{
     auth::Authenticated,
     error::ApiError,
@@ -85,9 +88,9 @@ struct ReviewView {
 }
 
 impl ReviewView {
-    fn new(r: Review, user: Uuid, role: Role) -> ReviewView {
+    fn new(r: Review, user: Uuid, role: Role, active: bool) -> ReviewView {
         let turn: Vec<Uuid> = r.waiting_on().iter().map(|a| a.user_id).collect();
-        let open = r.review.status == "open";
+        let open = r.review.status == "open" && active;
         ReviewView {
             id: r.review.id.to_string(),
             status: r.review.status.replace('_', " "),
@@ -99,7 +102,7 @@ impl ReviewView {
             version: r.review.version,
             message: r.review.message.clone(),
             requested_by: r.review.requested_by_name.clone().unwrap_or_default(),
-            my_turn: turn.contains(&user),
+            my_turn: active && turn.contains(&user),
             withdrawable: open && (r.review.requested_by == Some(user) || role >= Role::Owner),
             approvers: r
                 .approvers
@@ -126,6 +129,8 @@ pub(super) struct Typed {
     pub comment: String,
     pub reply: Option<(Uuid, String)>,
     pub review_message: String,
+    /// The review form was posted (and refused): it stays open.
+    pub review_asked: bool,
     pub decision_comment: String,
 }
 
@@ -154,6 +159,10 @@ struct DocumentPage<'a> {
     reviews: Vec<ReviewView>,
     /// The member may ask for a review now.
     can_ask: bool,
+    /// The workspace's review mode when none is chosen.
+    default_mode: String,
+    /// A refused text whose form is gone.
+    unplaced: Option<String>,
     /// The workspace's other members: id, name, and whether they may approve (not viewers).
     colleagues: Vec<(String, String, bool)>,
     approvers_available: bool,
@@ -271,12 +280,12 @@ pub(super) async fn render(
     let reviews: Vec<ReviewView> = reviews::list(&auth.tx, user, workspace, id)
         .await?
         .into_iter()
-        .map(|r| ReviewView::new(r, user, role))
+        .map(|r| ReviewView::new(r, user, role, space.archived_at.is_none()))
         .collect();
     let colleagues: Vec<(String, String, bool)> = workspace::members(&auth.tx, user, workspace)
         .await?
         .into_iter()
-        .filter(|m| m.user_id != user)
+        .filter(|m| m.user_id != user && m.active)
         .map(|m| (m.user_id.to_string(), m.display_name, m.role != "viewer"))
         .collect();
     let activity = feed(&auth, user, workspace)
@@ -290,8 +299,27 @@ pub(super) async fn render(
     let edit_closed = match (role >= Role::Editor, active, in_review) {
         (false, _, _) => None,
         (true, false, _) => Some("The workspace is archived: it is read-only."),
-        (true, true, true) => Some("The document is in review: withdraw the review to change it."),
+        (true, true, true) => Some(
+            "The document is in review: it can be changed again once the review is decided, or \
+             withdrawn by whoever asked for it or an owner.",
+        ),
         (true, true, false) => None,
+    };
+    let can_comment = comments_open(&space);
+    // Text refused whose form is no longer on the page (the thread was resolved, the turn passed,
+    // comments were closed meanwhile): shown to copy from.
+    let my_turn = reviews.iter().any(|r| r.my_turn);
+    let thread_closed = |to: &Uuid| {
+        !can_comment
+            || threads
+                .iter()
+                .any(|t| t.id == to.to_string() && t.resolved.is_some())
+    };
+    let unplaced = match &typed.reply {
+        Some((to, text)) if thread_closed(to) => Some(text.clone()),
+        _ if !typed.decision_comment.is_empty() && !my_turn => Some(typed.decision_comment.clone()),
+        _ if !typed.comment.is_empty() && !can_comment => Some(typed.comment.clone()),
+        _ => None,
     };
     html(
         status_of(refusal.as_ref()),
@@ -304,7 +332,9 @@ pub(super) async fn render(
             workspace_id: workspace.to_string(),
             can_edit: role >= Role::Editor && active && !in_review,
             edit_closed,
-            can_comment: comments_open(&space),
+            can_comment,
+            unplaced,
+            default_mode: space.default_review_mode.clone(),
             can_ask: role >= Role::Editor && active && !in_review,
             workspace: space.name,
             id: doc.id.to_string(),
@@ -340,6 +370,8 @@ pub(super) struct Editing {
     pub title: String,
     pub body: String,
     pub change_summary: String,
+    /// The version the text was based on.
+    pub based_on: i32,
 }
 
 /// The other side of a conflict: the version saved since, and how the member's text differs from it.
@@ -366,6 +398,10 @@ struct EditPage<'a> {
     based_on: i32,
     editing: Editing,
     conflict: Option<Conflict>,
+    /// The live part: this document's activity, who else has it open, a save by someone else.
+    activity: Vec<EntryView>,
+    only_document: Option<String>,
+    me: String,
 }
 
 #[get("/workspaces/{workspace_id}/documents/{document_id}/edit")]
@@ -400,7 +436,13 @@ async fn render_edit(
         ..
     } = visit;
     let (user, _) = auth.principal.user()?;
-    let (space, doc) = documents::get(&auth.tx, user.as_uuid(), workspace, id, false).await?;
+    let user = user.as_uuid();
+    let (space, doc) = documents::get(&auth.tx, user, workspace, id, false).await?;
+    let activity = feed(&auth, user, workspace)
+        .await?
+        .into_iter()
+        .filter(|e| e.document.as_deref() == Some(&id.to_string()))
+        .collect();
     auth.tx.commit().await?;
     if refusal.is_none() {
         // Opening the editor is for those who may save; a reader gets the reason, not a form.
@@ -429,10 +471,18 @@ async fn render_edit(
         }
         _ => None,
     };
+    // After a conflict the text in the box is the member's answer to the current version; after any
+    // other refusal it is still based on the version they started from, so a save by someone else in
+    // between is caught when they try again.
+    let based_on = match (&mine, stale) {
+        (Some(mine), false) => mine.based_on,
+        _ => doc.current_version,
+    };
     let editing = mine.unwrap_or_else(|| Editing {
         title: doc.title.clone(),
         body: doc.body.clone(),
         change_summary: String::new(),
+        based_on,
     });
     html(
         status_of(refusal.as_ref()),
@@ -444,9 +494,12 @@ async fn render_edit(
             workspace_id: workspace.to_string(),
             workspace: space.name,
             id: doc.id.to_string(),
-            based_on: doc.current_version,
+            based_on,
             editing,
             conflict,
+            activity,
+            only_document: Some(id.to_string()),
+            me: user.to_string(),
         },
     )
 }
@@ -476,17 +529,19 @@ pub async fn save(
     let form = form.into_inner();
     let back = format!("{}/edit", address(workspace, id));
     // Browsers send a textarea's line breaks as CRLF; the document keeps LF (as the service stores it).
-    let body = form.body.replace("\r\n", "\n").replace('\r', "\n");
+    let body = lf(&form.body);
+    // A number we never issued matches no version: refused as stale, as the API's If-Match.
+    let based_on = form.based_on.trim().parse().unwrap_or(0);
     let mine = Editing {
         title: form.title.clone(),
         body: body.clone(),
         change_summary: form.change_summary.clone(),
+        based_on,
     };
     let page =
         async |visit, refusal| render_edit(visit, (workspace, id), Some(refusal), Some(mine)).await;
     let act = async |auth: &Authenticated, user: Uuid| {
-        // A number we never issued matches no version: refused as stale, as the API's If-Match.
-        let based_on = Some(form.based_on.trim().parse().unwrap_or(0));
+        let based_on = Some(based_on);
         let draft = Draft {
             title: Some(form.title.clone()),
             body,

@@ -86,7 +86,7 @@ pub async fn history_page(
     let rows = versions::list(&auth.tx, user, workspace, id).await?;
     // The newest against the one before, unless two were chosen.
     let to = query.to.unwrap_or(doc.current_version);
-    let from = query.from.unwrap_or((to - 1).max(1));
+    let from = query.from.unwrap_or(to.saturating_sub(1).max(1));
     let diff = if from == to && query.from.is_none() {
         None
     } else {

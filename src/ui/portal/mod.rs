@@ -165,6 +165,12 @@ async fn has_reports(tx: &TenantTx, user: Uuid) -> Result<bool, ApiError> {
     Ok(profiles::has_reports(tx, user).await?)
 }
 
+/// A text area's text with the document's line breaks: browsers send CRLF, the services keep LF (so
+/// a multi-line quote matches, and a line break counts once against a length limit).
+fn lf(text: &str) -> String {
+    text.replace("\r\n", "\n").replace('\r', "\n")
+}
+
 /// A page's address with the search typed on it (the way back after signing in).
 fn searched(path: &str, q: &str) -> String {
     match q {
