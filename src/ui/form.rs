@@ -63,6 +63,25 @@ pub(super) async fn posted(
     Ok(Ok(Posted { auth }))
 }
 
+impl Need {
+    /// Where a form of a page that needs this is shown again after a refusal: the page at `back`.
+    pub(super) fn again<'a>(
+        self,
+        state: &'a AppState,
+        tenant: &'a Tenant,
+        req: &'a HttpRequest,
+        back: &'a str,
+    ) -> Again<'a> {
+        Again {
+            state,
+            tenant,
+            req,
+            back,
+            needed: self,
+        }
+    }
+}
+
 /// Where a page is shown again after a refusal: its address and what it needs.
 pub(super) struct Again<'a> {
     pub state: &'a AppState,

@@ -44,14 +44,24 @@ async fn the_roll_up_equals_the_raw_events_and_re_running_a_day_changes_nothing(
     let app = spawn_app().await;
     let acme = app.create_tenant("acme").await;
     let owner = app.login_owner(&acme).await;
-    let ada = app.add_member(&acme, &owner, "ada", "member").await;
-    let ada = app.login("acme", &ada).await;
+    let ada_user = app.add_member(&acme, &owner, "ada", "member").await;
+    let ada = app.login("acme", &ada_user).await;
     for _ in 0..3 {
         app.get("acme", "/api/v1/members", &owner.access).await;
     }
     app.get("acme", "/api/v1/me", &ada.access).await;
     app.get("acme", "/api/v1/members/nope", &owner.access).await;
     app.get("acme", "/api/v1/members", &ada.access).await; // 403 for a member
+    // Ada's portal pages count too, in the area of the API's requests of the same kind.
+    let portal = crate::console::browser();
+    crate::console::sign_in(&app, &portal, &ada_user.email, &ada_user.password).await;
+    for page in ["/career", "/mentoring", "/login"] {
+        let opened = crate::console::request(&app, &portal, reqwest::Method::GET, page)
+            .send()
+            .await
+            .unwrap();
+        assert!(opened.status().is_success(), "{page}");
+    }
     settle(&app).await;
 
     let pool = app.owner_pool().await;
@@ -63,6 +73,19 @@ async fn the_roll_up_equals_the_raw_events_and_re_running_a_day_changes_nothing(
     .await
     .unwrap();
     assert!(raw.len() >= 8, "{raw:?}");
+    // Her two portal pages, each in its area and as her; the sign-in page is not counted.
+    let mut pages: Vec<(&str, Option<uuid::Uuid>)> = raw
+        .iter()
+        .filter(|(event, ..)| event == "page_request")
+        .map(|(_, module, _, _, user)| (module.as_str(), *user))
+        .collect();
+    pages.sort();
+    let ada_id = Some(ada_user.id.as_uuid());
+    assert_eq!(
+        pages,
+        vec![("career", ada_id), ("network", ada_id)],
+        "{raw:?}"
+    );
     // Recount the raw events here and compare with what the roll-up wrote.
     let today = trellis::clock::Clock::now(&app.clock)
         .date_naive()
@@ -78,6 +101,8 @@ async fn the_roll_up_equals_the_raw_events_and_re_running_a_day_changes_nothing(
         if event == "api_request" {
             add("api_requests", module.clone());
             add("api_status", format!("{}xx", status.unwrap()));
+        } else if event == "page_request" {
+            add("page_requests", module.clone());
         } else {
             add(event, dimension.clone());
         }
@@ -113,8 +138,8 @@ async fn the_roll_up_equals_the_raw_events_and_re_running_a_day_changes_nothing(
     assert_eq!(users["any"].len(), 2, "the owner and Ada were active");
     assert_eq!(
         expected[&(today.clone(), "login".into(), "password".into())],
-        2,
-        "two sign-ins recorded as feature events"
+        3,
+        "three sign-ins recorded as feature events: the owner's, Ada's, and Ada's on the portal's page"
     );
 
     // Again: the same numbers, not doubled.

@@ -71,7 +71,8 @@ async fn two_members_edit_one_document_the_later_save_shows_the_conflict_and_the
     )
     .await;
     a.click("#start-document").await;
-    a.wait_for_url("done=created").await;
+    a.wait_for_title("Cover letter — Spring applications — acme Inc")
+        .await;
     let path = a
         .script("return window.location.pathname;", json!([]))
         .await

@@ -360,16 +360,42 @@ pub async fn track(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let group = |pattern: Option<&str>| Some(route_group(pattern));
+    record_request(&state, "api_request", group, req, next).await
+}
+
+/// Records every page of the employee portal a member opens or posts as `page_request`, in the
+/// product area the API's requests of the same area count in ([`page_area`]): adoption per area and
+/// active members then count those who use the portal only. Sign-in pages and files are not counted.
+pub async fn track_pages(
+    state: Data<AppState>,
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let area = |pattern: Option<&str>| page_area(pattern).map(str::to_owned);
+    record_request(&state, "page_request", area, req, next).await
+}
+
+/// One request as `event`, in the area `module_of` gives its matched route (none: not recorded): the
+/// status class and latency (to the response's head), and the member it authenticated as when it
+/// succeeded.
+async fn record_request(
+    state: &AppState,
+    event: &'static str,
+    module_of: impl Fn(Option<&str>) -> Option<String>,
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     if !state.usage.enabled() {
         return Ok(next.call(req).await?.map_into_boxed_body());
     }
     let started = Instant::now();
     let tenant = req.extensions().get::<Tenant>().map(|t| t.id);
     let response = next.call(req).await?.map_into_boxed_body();
-    if let Some(tenant) = tenant {
+    let request = response.request();
+    if let (Some(tenant), Some(module)) = (tenant, module_of(request.match_pattern().as_deref())) {
         let status = response.status();
-        let request = response.request();
-        let user = if status.is_success() {
+        let user = if status.is_success() || status.is_redirection() {
             request.extensions().get::<ActiveUser>().map(|u| u.0)
         } else {
             None
@@ -377,8 +403,8 @@ pub async fn track(
         state.usage.record(UsageEvent {
             tenant,
             at: state.clock.now(),
-            event: "api_request",
-            module: route_group(request.match_pattern().as_deref()),
+            event,
+            module,
             dimension: method_name(request.method()).to_owned(),
             user,
             status_class: Some((status.as_u16() / 100) as i16),
@@ -386,6 +412,21 @@ pub async fn track(
         });
     }
     Ok(response)
+}
+
+/// The product area of a portal page's route, named as the API's route group of the same area
+/// (`/career/roles/{id}` -> `career`, `/communities` -> `network`, `/` -> `portal`); `None` for the
+/// sign-in pages, the script and unknown paths.
+pub fn page_area(pattern: Option<&str>) -> Option<&'static str> {
+    let first = pattern?.strip_prefix('/')?.split('/').next()?;
+    Some(match first {
+        "" => "portal",
+        "career" => "career",
+        "interview" => "interview",
+        "mentoring" | "programmes" | "communities" | "events" | "referrals" => "network",
+        "workspaces" => "workspaces",
+        _ => return None,
+    })
 }
 
 /// A request's method as recorded: the standard ones by name, anything else (any client can send a
@@ -429,6 +470,20 @@ mod tests {
         let long = actix_web::http::Method::from_bytes(&[b'A'; 100]).unwrap();
         assert_eq!(method_name(&long), "other");
         assert_eq!(method_name(&actix_web::http::Method::GET), "GET");
+    }
+
+    #[test]
+    fn portal_pages_count_in_their_apis_area() {
+        assert_eq!(page_area(Some("/career/roles/{role_id}")), Some("career"));
+        assert_eq!(
+            page_area(Some("/communities/{community_id}")),
+            Some("network")
+        );
+        assert_eq!(page_area(Some("/workspaces")), Some("workspaces"));
+        assert_eq!(page_area(Some("/")), Some("portal"));
+        assert_eq!(page_area(Some("/login")), None);
+        assert_eq!(page_area(Some("/static/portal.js")), None);
+        assert_eq!(page_area(None), None);
     }
 
     #[test]

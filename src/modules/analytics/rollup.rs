@@ -141,9 +141,11 @@ impl Rollup {
                     "INSERT INTO usage_daily (tenant_id, day, metric, dimension, value) \
                  SELECT $1, $2, metric, dimension, value FROM ( \
                    SELECT e.event AS metric, e.dimension, count(*) AS value {raw} \
-                     AND e.event <> 'api_request' GROUP BY e.event, e.dimension \
+                     AND e.event NOT IN ('api_request', 'page_request') GROUP BY e.event, e.dimension \
                    UNION ALL SELECT 'api_requests', e.module, count(*) {raw} \
                      AND e.event = 'api_request' GROUP BY e.module \
+                   UNION ALL SELECT 'page_requests', e.module, count(*) {raw} \
+                     AND e.event = 'page_request' GROUP BY e.module \
                    UNION ALL SELECT 'api_status', e.status_class || 'xx', count(*) {raw} \
                      AND e.event = 'api_request' GROUP BY e.status_class \
                    UNION ALL SELECT 'api_latency', {LATENCY_BUCKET}, count(*) {raw} \

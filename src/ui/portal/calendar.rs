@@ -19,7 +19,7 @@ use crate::{
     state::AppState,
     tenancy::Tenant,
     ui::{
-        form::{Again, CsrfOnly},
+        form::CsrfOnly,
         frame::{Nav, PageResult, Refusal, Visit, html, some, status_of, visit},
     },
 };
@@ -149,16 +149,6 @@ async fn render(visit: Visit, notice: Option<&str>, refusal: Option<Refusal>) ->
     )
 }
 
-fn again<'a>(state: &'a AppState, tenant: &'a Tenant, req: &'a HttpRequest) -> Again<'a> {
-    Again {
-        state,
-        tenant,
-        req,
-        back: BACK,
-        needed: INTERVIEW,
-    }
-}
-
 /// An interview to record: the essentials (the API takes interviewers, notes and a checklist too).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -219,7 +209,8 @@ pub async fn record(
         calendar::create(&auth.tx, &auth.ctx, user, draft, true).await
     };
     let to = |_| "/interview/calendar?done=recorded".to_owned();
-    again(&state, &tenant, &req)
+    INTERVIEW
+        .again(&state, &tenant, &req, BACK)
         .post_as_member(&form.csrf_token, act, to, page)
         .await
 }
@@ -256,7 +247,8 @@ pub async fn switch_reminders(
         calendar::update(&auth.tx, &auth.ctx, user, *id, change).await
     };
     let to = |_| "/interview/calendar?done=reminders".to_owned();
-    again(&state, &tenant, &req)
+    INTERVIEW
+        .again(&state, &tenant, &req, BACK)
         .post_as_member(&form.csrf_token, act, to, page)
         .await
 }
@@ -275,7 +267,8 @@ pub async fn cancel(
         calendar::cancel(&auth.tx, &auth.ctx, user, *id).await
     };
     let to = |_| "/interview/calendar?done=cancelled".to_owned();
-    again(&state, &tenant, &req)
+    INTERVIEW
+        .again(&state, &tenant, &req, BACK)
         .post_as_member(&form.csrf_token, act, to, page)
         .await
 }

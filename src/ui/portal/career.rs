@@ -29,7 +29,7 @@ use crate::{
     state::AppState,
     tenancy::Tenant,
     ui::{
-        form::{Again, CsrfOnly},
+        form::CsrfOnly,
         frame::{Nav, Need, PageResult, Refusal, Visit, html, some, status_of, visit},
     },
 };
@@ -203,16 +203,6 @@ async fn render(
     )
 }
 
-fn again<'a>(state: &'a AppState, tenant: &'a Tenant, req: &'a HttpRequest) -> Again<'a> {
-    Again {
-        state,
-        tenant,
-        req,
-        back: BACK,
-        needed: CAREER,
-    }
-}
-
 /// A skill's row: a self rating (empty: none this time) and "want to develop" (a checkbox).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -251,7 +241,8 @@ pub async fn save_skill(
         Ok(profiles::set_own_skill(&auth.tx, &auth.ctx, user, *skill_id, change).await?)
     };
     let to = |()| "/career?done=skill".to_owned();
-    again(&state, &tenant, &req)
+    CAREER
+        .again(&state, &tenant, &req, BACK)
         .post_as_member(&form.csrf_token, act, to, page)
         .await
 }
@@ -270,7 +261,8 @@ pub async fn remove_skill(
         Ok(profiles::remove_own_skill(&auth.tx, &auth.ctx, user, *skill_id).await?)
     };
     let to = |()| "/career?done=removed".to_owned();
-    again(&state, &tenant, &req)
+    CAREER
+        .again(&state, &tenant, &req, BACK)
         .post_as_member(&form.csrf_token, act, to, page)
         .await
 }
@@ -313,7 +305,8 @@ pub async fn set_goal(
         Ok(goals::create(&auth.tx, &auth.ctx, user, new).await?)
     };
     let to = |_| "/career?done=goal".to_owned();
-    again(&state, &tenant, &req)
+    CAREER
+        .again(&state, &tenant, &req, BACK)
         .post_as_member(&form.csrf_token, act, to, page)
         .await
 }
@@ -345,7 +338,8 @@ pub async fn close_goal(
         Ok(goals::update(&auth.tx, &auth.ctx, user, *goal_id, change).await?)
     };
     let to = |_| "/career?done=closed".to_owned();
-    again(&state, &tenant, &req)
+    CAREER
+        .again(&state, &tenant, &req, BACK)
         .post_as_member(&form.csrf_token, act, to, page)
         .await
 }

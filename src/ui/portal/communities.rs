@@ -31,7 +31,7 @@ use crate::{
     state::AppState,
     tenancy::Tenant,
     ui::{
-        form::{Again, CsrfOnly},
+        form::CsrfOnly,
         frame::{Nav, PageResult, Refusal, Visit, html, status_of, visit},
     },
 };
@@ -157,21 +157,6 @@ async fn render_list(
     )
 }
 
-fn again<'a>(
-    state: &'a AppState,
-    tenant: &'a Tenant,
-    req: &'a HttpRequest,
-    back: &'a str,
-) -> Again<'a> {
-    Again {
-        state,
-        tenant,
-        req,
-        back,
-        needed: NETWORKING,
-    }
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CommunityForm {
@@ -201,7 +186,8 @@ pub async fn create(
         communities::create(&auth.tx, &auth.ctx, user, &form.name, &form.description).await
     };
     let to = |c: CommunityRow| format!("/communities/{}?done=created", c.id);
-    again(&state, &tenant, &req, BACK)
+    NETWORKING
+        .again(&state, &tenant, &req, BACK)
         .post_as_member(&form.csrf_token, act, to, page)
         .await
 }
@@ -510,7 +496,8 @@ pub async fn update(
         communities::update(&auth.tx, &auth.ctx, member, id, change).await
     };
     let to = |_| format!("/communities/{id}?done=updated");
-    again(&state, &tenant, &req, &back)
+    NETWORKING
+        .again(&state, &tenant, &req, &back)
         .post_as_member(&form.csrf_token, act, to, page)
         .await
 }
@@ -532,7 +519,8 @@ pub async fn join(
         communities::join(&auth.tx, &auth.ctx, user, id).await
     };
     let to = |_| format!("/communities/{id}?done=joined");
-    again(&state, &tenant, &req, &back)
+    NETWORKING
+        .again(&state, &tenant, &req, &back)
         .post_as_member(&form.csrf_token, act, to, page)
         .await
 }
@@ -562,7 +550,8 @@ pub async fn leave(
         communities::leave(&auth.tx, &auth.ctx, user, id).await
     };
     let to = |_| "/communities?done=left".to_owned();
-    again(&state, &tenant, &req, &back)
+    NETWORKING
+        .again(&state, &tenant, &req, &back)
         .post_as_member(&form.csrf_token, act, to, page)
         .await
 }
@@ -628,7 +617,8 @@ pub async fn write(
             .feature(tenant.id, author, FeatureEvent::CommunityPost, kind);
         thread_address(&p, "posted")
     };
-    again(&state, &tenant, &req, &back)
+    NETWORKING
+        .again(&state, &tenant, &req, &back)
         .post_as_member(&form.csrf_token, act, to, page)
         .await
 }
@@ -773,7 +763,8 @@ pub async fn edit(
         community_posts::edit(&auth.tx, &auth.ctx, user, id, post, &form.body).await
     };
     let to = |p: PostRow| thread_address(&p, "edited");
-    again(&state, &tenant, &req, &back)
+    NETWORKING
+        .again(&state, &tenant, &req, &back)
         .post_as_member(&form.csrf_token, act, to, page)
         .await
 }
@@ -798,7 +789,8 @@ pub async fn remove(
         community_posts::get(&auth.tx, id, post).await
     };
     let to = |p: PostRow| thread_address(&p, "removed");
-    again(&state, &tenant, &req, &back)
+    NETWORKING
+        .again(&state, &tenant, &req, &back)
         .post_as_member(&form.csrf_token, act, to, page)
         .await
 }

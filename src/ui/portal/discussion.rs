@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::{
     document::{Typed, address, render},
     lf,
-    workspaces::{again, wake},
+    workspaces::{WORKSPACES, wake},
 };
 use crate::{
     auth::Authenticated,
@@ -134,7 +134,8 @@ pub async fn comment(
             .unwrap_or_default();
         format!("{back}?done=commented#thread-{at}")
     };
-    again(&state, &tenant, &req, &back)
+    WORKSPACES
+        .again(&state, &tenant, &req, &back)
         .post_as_member(&form.csrf_token, act, to, page)
         .await
 }
@@ -178,7 +179,8 @@ pub async fn reply(
         wake(&state, tenant.id, workspace);
         format!("{back}?done=replied#thread-{thread}")
     };
-    again(&state, &tenant, &req, &back)
+    WORKSPACES
+        .again(&state, &tenant, &req, &back)
         .post_as_member(&form.csrf_token, act, to, page)
         .await
 }
@@ -232,7 +234,8 @@ pub async fn resolve(
         };
         format!("{back}?done={done}#thread-{thread}")
     };
-    again(&state, &tenant, &req, &back)
+    WORKSPACES
+        .again(&state, &tenant, &req, &back)
         .post_as_member(&form.csrf_token, act, to, page)
         .await
 }
@@ -292,7 +295,8 @@ pub async fn ask(
         wake(&state, tenant.id, workspace);
         format!("{back}?done=asked#reviews-h")
     };
-    again(&state, &tenant, &req, &back)
+    WORKSPACES
+        .again(&state, &tenant, &req, &back)
         .post_as_member(&form.csrf_token, act, to, page)
         .await
 }
@@ -350,7 +354,8 @@ pub async fn decide(
         wake(&state, tenant.id, workspace);
         format!("{back}?done=decided#reviews-h")
     };
-    again(&state, &tenant, &req, &back)
+    WORKSPACES
+        .again(&state, &tenant, &req, &back)
         .post_as_member(&form.csrf_token, act, to, page)
         .await
 }
@@ -383,7 +388,8 @@ pub async fn withdraw(
         wake(&state, tenant.id, workspace);
         format!("{back}?done=withdrawn#reviews-h")
     };
-    again(&state, &tenant, &req, &back)
+    WORKSPACES
+        .again(&state, &tenant, &req, &back)
         .post_as_member(&form.csrf_token, act, to, page)
         .await
 }

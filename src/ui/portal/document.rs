@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::{
     lf,
-    workspaces::{EntryView, WORKSPACES, again, feed, review_state, wake},
+    workspaces::{EntryView, WORKSPACES, feed, review_state, wake},
 };
 use crate::{
     auth::Authenticated,
@@ -556,7 +556,8 @@ pub async fn save(
         wake(&state, tenant.id, workspace);
         format!("{}?done=saved", address(workspace, id))
     };
-    again(&state, &tenant, &req, &back)
+    WORKSPACES
+        .again(&state, &tenant, &req, &back)
         .post_as_member(&form.csrf_token, act, to, page)
         .await
 }

@@ -29,7 +29,7 @@ use crate::{
     state::AppState,
     tenancy::Tenant,
     ui::{
-        form::{Again, CsrfOnly},
+        form::CsrfOnly,
         frame::{Nav, PageResult, Refusal, Visit, html, status_of, visit},
     },
 };
@@ -244,21 +244,6 @@ async fn render(
     )
 }
 
-fn again<'a>(
-    state: &'a AppState,
-    tenant: &'a Tenant,
-    req: &'a HttpRequest,
-    back: &'a str,
-) -> Again<'a> {
-    Again {
-        state,
-        tenant,
-        req,
-        back,
-        needed: NETWORKING,
-    }
-}
-
 /// RSVPs: going while places last, else the waitlist (already answered: as it was).
 #[post("/events/{network_event_id}/rsvp")]
 pub async fn rsvp(
@@ -285,7 +270,8 @@ pub async fn rsvp(
         }
         format!("/events/{id}?done={status}")
     };
-    again(&state, &tenant, &req, &back)
+    NETWORKING
+        .again(&state, &tenant, &req, &back)
         .post_as_member(&form.csrf_token, act, to, page)
         .await
 }
@@ -311,7 +297,8 @@ pub async fn withdraw(
         events::withdraw(&auth.tx, &auth.ctx, &state.crypto, user, id).await
     };
     let to = |_| format!("/events/{id}?done=withdrawn");
-    again(&state, &tenant, &req, &back)
+    NETWORKING
+        .again(&state, &tenant, &req, &back)
         .post_as_member(&form.csrf_token, act, to, page)
         .await
 }

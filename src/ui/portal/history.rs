@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::{
     document::address,
-    workspaces::{WORKSPACES, again, wake},
+    workspaces::{WORKSPACES, wake},
 };
 use crate::{
     auth::Authenticated,
@@ -235,7 +235,8 @@ pub async fn restore(
         wake(&state, tenant.id, workspace);
         format!("{}?done=restored", address(workspace, id))
     };
-    again(&state, &tenant, &req, &back)
+    WORKSPACES
+        .again(&state, &tenant, &req, &back)
         .post_as_member(&form.csrf_token, act, to, page)
         .await
 }

@@ -19,7 +19,7 @@ use crate::{
     state::AppState,
     tenancy::Tenant,
     ui::{
-        form::{Again, CsrfOnly},
+        form::CsrfOnly,
         frame::{Nav, PageResult, Refusal, Visit, html, some, status_of, visit},
     },
 };
@@ -179,16 +179,6 @@ async fn render(
     )
 }
 
-fn again<'a>(state: &'a AppState, tenant: &'a Tenant, req: &'a HttpRequest) -> Again<'a> {
-    Again {
-        state,
-        tenant,
-        req,
-        back: BACK,
-        needed: CAREER,
-    }
-}
-
 /// Enrols the member in a course (from the catalogue, or a gap's list of courses).
 #[post("/career/learning/{course_id}/enrol")]
 pub async fn enrol(
@@ -203,7 +193,8 @@ pub async fn enrol(
         Ok(learning::enrol(&auth.tx, &auth.ctx, user, *course_id).await?)
     };
     let to = |_| "/career/learning?done=enrolled".to_owned();
-    again(&state, &tenant, &req)
+    CAREER
+        .again(&state, &tenant, &req, BACK)
         .post_as_member(&form.csrf_token, act, to, page)
         .await
 }
@@ -262,7 +253,8 @@ pub async fn update_enrolment(
         };
         format!("/career/learning?done={done}")
     };
-    again(&state, &tenant, &req)
+    CAREER
+        .again(&state, &tenant, &req, BACK)
         .post_as_member(&form.csrf_token, act, to, page)
         .await
 }

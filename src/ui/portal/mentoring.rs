@@ -28,7 +28,7 @@ use crate::{
     state::AppState,
     tenancy::{Tenant, plan::Feature},
     ui::{
-        form::{Again, CsrfOnly},
+        form::CsrfOnly,
         frame::{Nav, Need, PageResult, Refusal, Visit, html, some, status_of, visit},
     },
 };
@@ -229,21 +229,6 @@ async fn render(visit: Visit, notice: Option<&str>, refusal: Option<Refusal>) ->
     )
 }
 
-fn again<'a>(
-    state: &'a AppState,
-    tenant: &'a Tenant,
-    req: &'a HttpRequest,
-    back: &'a str,
-) -> Again<'a> {
-    Again {
-        state,
-        tenant,
-        req,
-        back,
-        needed: NETWORKING,
-    }
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RequestForm {
@@ -285,7 +270,8 @@ pub async fn ask(
         state.usage.feature(tenant.id, mentee, event, "");
         "/mentoring?done=requested".to_owned()
     };
-    again(&state, &tenant, &req, BACK)
+    NETWORKING
+        .again(&state, &tenant, &req, BACK)
         .post_as_member(&form.csrf_token, act, to, page)
         .await
 }
@@ -330,7 +316,8 @@ pub async fn answer(
         state.usage.feature(tenant.id, mentor, event, "request");
         "/mentoring?done=accepted".to_owned()
     };
-    again(&state, &tenant, &req, BACK)
+    NETWORKING
+        .again(&state, &tenant, &req, BACK)
         .post_as_member(&form.csrf_token, act, to, page)
         .await
 }
@@ -358,7 +345,8 @@ pub async fn withdraw(
         mentorships::cancel(&auth.tx, &auth.ctx, user, *id).await
     };
     let to = |_| "/mentoring?done=withdrawn".to_owned();
-    again(&state, &tenant, &req, BACK)
+    NETWORKING
+        .again(&state, &tenant, &req, BACK)
         .post_as_member(&form.csrf_token, act, to, page)
         .await
 }
@@ -416,7 +404,8 @@ pub async fn save_profile(
         mentors::save(&auth.tx, &auth.ctx, user, input).await
     };
     let to = |_| "/mentoring?done=profile".to_owned();
-    again(&state, &tenant, &req, BACK)
+    NETWORKING
+        .again(&state, &tenant, &req, BACK)
         .post_as_member(&form.csrf_token, act, to, page)
         .await
 }
@@ -553,7 +542,8 @@ pub async fn log_session(
         mentorship_sessions::log(&auth.tx, &auth.ctx, user, id, new).await
     };
     let to = |_| format!("/mentoring/{id}?done=logged");
-    again(&state, &tenant, &req, &back)
+    NETWORKING
+        .again(&state, &tenant, &req, &back)
         .post_as_member(&form.csrf_token, act, to, page)
         .await
 }

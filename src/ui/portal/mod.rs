@@ -28,7 +28,7 @@ use uuid::Uuid;
 use super::{frame, pages};
 use crate::{
     error::ApiError,
-    modules::{career::profiles, networking::Caller},
+    modules::{analytics::capture, career::profiles, networking::Caller},
     tenancy::{
         TenantTx,
         middleware::{on_tenant_host, resolve_tenant},
@@ -54,7 +54,9 @@ pub fn scope() -> actix_web::Scope<
         .guard(guard::fn_guard(on_tenant_host))
         // A form may carry a mock interview's answer: 20,000 characters, URL-encoded.
         .app_data(web::FormConfig::default().limit(FORM_LIMIT))
-        // The error pages outermost: an organization that does not exist is a page too.
+        // Inner to outer: usage capture (it needs the tenant), the tenant, the error pages — outermost,
+        // so an organization that does not exist is a page too.
+        .wrap(from_fn(capture::track_pages))
         .wrap(from_fn(resolve_tenant))
         .wrap(from_fn(frame::html_errors))
         .service(home::home)

@@ -26,7 +26,7 @@ use crate::{
     tenancy::{Tenant, plan::Feature},
     ui::{
         charts,
-        form::{Again, CsrfOnly},
+        form::CsrfOnly,
         frame::{Nav, Need, PageResult, Refusal, Visit, html, some, status_of, visit},
     },
 };
@@ -164,21 +164,6 @@ async fn render(visit: Visit, refusal: Option<Refusal>) -> PageResult {
     )
 }
 
-fn again<'a>(
-    state: &'a AppState,
-    tenant: &'a Tenant,
-    req: &'a HttpRequest,
-    back: &'a str,
-) -> Again<'a> {
-    Again {
-        state,
-        tenant,
-        req,
-        back,
-        needed: INTERVIEW,
-    }
-}
-
 /// A new mock interview: the kind and difficulty (empty: any), how many questions, and minutes.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -223,7 +208,8 @@ pub async fn create_session(
         sessions::create(&auth.tx, &auth.ctx, user, new).await
     };
     let to = |s: sessions::Session| format!("/interview/sessions/{}", s.session.id);
-    again(&state, &tenant, &req, BACK)
+    INTERVIEW
+        .again(&state, &tenant, &req, BACK)
         .post_as_member(&form.csrf_token, act, to, page)
         .await
 }
@@ -426,7 +412,8 @@ pub async fn start_session(
         sessions::start(&auth.tx, &auth.ctx, user, id).await
     };
     let to = |_| format!("/interview/sessions/{id}");
-    again(&state, &tenant, &req, &back)
+    INTERVIEW
+        .again(&state, &tenant, &req, &back)
         .post_as_member(&form.csrf_token, act, to, page)
         .await
 }
@@ -467,7 +454,8 @@ pub async fn answer(
         .await
     };
     let to = |_| format!("/interview/sessions/{id}");
-    again(&state, &tenant, &req, &back)
+    INTERVIEW
+        .again(&state, &tenant, &req, &back)
         .post_as_member(&form.csrf_token, act, to, page)
         .await
 }
@@ -510,7 +498,8 @@ async fn end_session(
         sessions::finish(&auth.tx, &auth.ctx, user, id, completed).await
     };
     let to = |_| format!("/interview/sessions/{id}");
-    again(state, tenant, req, &back)
+    INTERVIEW
+        .again(state, tenant, req, &back)
         .post_as_member(csrf_token, act, to, page)
         .await
 }

@@ -23,7 +23,7 @@ use crate::{
     state::AppState,
     tenancy::Tenant,
     ui::{
-        form::{Again, CsrfOnly},
+        form::CsrfOnly,
         frame::{Nav, PageResult, Refusal, Visit, html, some, status_of, visit},
     },
 };
@@ -177,16 +177,6 @@ async fn render(
     )
 }
 
-fn again<'a>(state: &'a AppState, tenant: &'a Tenant, req: &'a HttpRequest) -> Again<'a> {
-    Again {
-        state,
-        tenant,
-        req,
-        back: BACK,
-        needed: NETWORKING,
-    }
-}
-
 /// Joining as a mentee (goals, languages, time zone) or as a mentor (places): each form sends its own.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -246,7 +236,8 @@ pub async fn join(
         programmes::join(&auth.tx, &auth.ctx, member, id, input).await
     };
     let to = |_| "/programmes?done=joined".to_owned();
-    again(&state, &tenant, &req)
+    NETWORKING
+        .again(&state, &tenant, &req, BACK)
         .post_as_member(&form.csrf_token, act, to, page)
         .await
 }
@@ -267,7 +258,8 @@ pub async fn leave(
         programmes::leave(&auth.tx, &auth.ctx, member, id).await
     };
     let to = |_| "/programmes?done=left".to_owned();
-    again(&state, &tenant, &req)
+    NETWORKING
+        .again(&state, &tenant, &req, BACK)
         .post_as_member(&form.csrf_token, act, to, page)
         .await
 }

@@ -24,7 +24,7 @@ use crate::{
     state::AppState,
     tenancy::Tenant,
     ui::{
-        form::{Again, CsrfOnly},
+        form::CsrfOnly,
         frame::{Nav, PageResult, Refusal, Visit, html, some, status_of, visit},
     },
 };
@@ -171,16 +171,6 @@ async fn render(visit: Visit, notice: Option<&str>, refusal: Option<Refusal>) ->
     )
 }
 
-fn again<'a>(state: &'a AppState, tenant: &'a Tenant, req: &'a HttpRequest) -> Again<'a> {
-    Again {
-        state,
-        tenant,
-        req,
-        back: BACK,
-        needed: CAREER,
-    }
-}
-
 fn date(field: &str, text: &str) -> Result<Option<chrono::NaiveDate>, ApiError> {
     some(text)
         .map(|d| {
@@ -237,7 +227,8 @@ pub async fn add_milestone(
         Ok(milestones::create(&auth.tx, &auth.ctx, user, fields).await?)
     };
     let to = |_| "/career/record?done=milestone".to_owned();
-    again(&state, &tenant, &req)
+    CAREER
+        .again(&state, &tenant, &req, BACK)
         .post_as_member(&form.csrf_token, act, to, page)
         .await
 }
@@ -255,7 +246,8 @@ pub async fn remove_milestone(
         Ok(milestones::delete(&auth.tx, &auth.ctx, user, *milestone_id).await?)
     };
     let to = |()| "/career/record?done=milestone-removed".to_owned();
-    again(&state, &tenant, &req)
+    CAREER
+        .again(&state, &tenant, &req, BACK)
         .post_as_member(&form.csrf_token, act, to, page)
         .await
 }
@@ -306,7 +298,8 @@ pub async fn add_project(
         Ok(portfolio::create(&auth.tx, &auth.ctx, user, fields).await?)
     };
     let to = |_| "/career/record?done=project".to_owned();
-    again(&state, &tenant, &req)
+    CAREER
+        .again(&state, &tenant, &req, BACK)
         .post_as_member(&form.csrf_token, act, to, page)
         .await
 }
@@ -324,7 +317,8 @@ pub async fn remove_project(
         Ok(portfolio::delete(&auth.tx, &auth.ctx, user, *project_id).await?)
     };
     let to = |()| "/career/record?done=project-removed".to_owned();
-    again(&state, &tenant, &req)
+    CAREER
+        .again(&state, &tenant, &req, BACK)
         .post_as_member(&form.csrf_token, act, to, page)
         .await
 }

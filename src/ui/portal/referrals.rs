@@ -25,10 +25,7 @@ use crate::{
     },
     state::AppState,
     tenancy::Tenant,
-    ui::{
-        form::Again,
-        frame::{Nav, PageResult, Refusal, Visit, html, some, status_of, visit},
-    },
+    ui::frame::{Nav, PageResult, Refusal, Visit, html, some, status_of, visit},
 };
 
 const BACK: &str = "/referrals";
@@ -183,13 +180,8 @@ pub async fn refer(
         state.usage.feature(tenant.id, referrer, event, "");
         "/referrals?done=referred".to_owned()
     };
-    Again {
-        state: &state,
-        tenant: &tenant,
-        req: &req,
-        back: BACK,
-        needed: NETWORKING,
-    }
-    .post_as_member(&form.csrf_token, act, to, page)
-    .await
+    NETWORKING
+        .again(&state, &tenant, &req, BACK)
+        .post_as_member(&form.csrf_token, act, to, page)
+        .await
 }

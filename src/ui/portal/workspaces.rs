@@ -25,10 +25,7 @@ use crate::{
     },
     state::AppState,
     tenancy::Tenant,
-    ui::{
-        form::Again,
-        frame::{Nav, Need, PageResult, Refusal, Visit, html, status_of, visit},
-    },
+    ui::frame::{Nav, Need, PageResult, Refusal, Visit, html, status_of, visit},
 };
 
 /// Every workspace page: `workspaces:use` (no plan feature, as in the API).
@@ -184,21 +181,6 @@ async fn render_list(visit: Visit, refusal: Option<Refusal>, typed: Typed) -> Pa
     )
 }
 
-pub(super) fn again<'a>(
-    state: &'a AppState,
-    tenant: &'a Tenant,
-    req: &'a HttpRequest,
-    back: &'a str,
-) -> Again<'a> {
-    Again {
-        state,
-        tenant,
-        req,
-        back,
-        needed: WORKSPACES,
-    }
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WorkspaceForm {
@@ -226,7 +208,8 @@ pub async fn create(
         workspace::create(&auth.tx, &auth.ctx, user, &form.name, &form.description).await
     };
     let to = |w: WorkspaceRow| format!("/workspaces/{}?done=created", w.id);
-    again(&state, &tenant, &req, BACK)
+    WORKSPACES
+        .again(&state, &tenant, &req, BACK)
         .post_as_member(&form.csrf_token, act, to, page)
         .await
 }
@@ -403,7 +386,8 @@ pub async fn create_document(
         wake(&state, tenant.id, id);
         format!("/workspaces/{id}/documents/{}?done=created", d.id)
     };
-    again(&state, &tenant, &req, &back)
+    WORKSPACES
+        .again(&state, &tenant, &req, &back)
         .post_as_member(&form.csrf_token, act, to, page)
         .await
 }
