@@ -48,6 +48,7 @@
   var source = null;
   var heartbeat = null;
   var retries = 0;
+  var openedAt = 0;
 
   var stopped = function (why) {
     if (source) { source.close(); }
@@ -57,24 +58,35 @@
   };
 
   // Renews the session cookie by loading this page (as a visit does), then connects again.
+  var renewing = false;
   var again = function () {
+    if (renewing) { return; }
+    renewing = true;
     if (source) { source.close(); }
+    // A stream that ran a while ended as streams do (its time was up): start counting afresh.
+    if (Date.now() - openedAt > 60000) { retries = 0; }
     retries += 1;
-    if (retries > 3) { stopped('Live updates stopped: reload the page to see new activity.'); return; }
-    fetch(window.location.href, { credentials: 'same-origin' })
+    if (retries > 3) {
+      stopped('Live updates stopped: reload the page to see new activity.');
+      return;
+    }
+    // The page's own address (a refused form leaves the browser at the form's).
+    fetch(live.dataset.page, { credentials: 'same-origin' })
       .then(function (response) {
-        var signIn = new URL(response.url).pathname === '/login';
-        if (signIn || !response.ok) {
+        renewing = false;
+        if (new URL(response.url).pathname === '/login') {
           stopped('Your session has ended: sign in again to see new activity.');
         } else {
           window.setTimeout(connect, 1000 * retries);
         }
       })
-      .catch(function () { window.setTimeout(again, 5000 * retries); });
+      .catch(function () {
+        renewing = false;
+        window.setTimeout(again, 5000 * retries);
+      });
   };
 
   var added = function (event) {
-    retries = 0;
     var entry = JSON.parse(event.data);
     if (only && entry.document_id !== only) { return; }
     if (list) {
@@ -97,7 +109,6 @@
   };
 
   var present = function (event) {
-    retries = 0;
     var presence = JSON.parse(event.data);
     if (!presence.available) { here.textContent = ''; return; }
     var names = [];
@@ -114,13 +125,14 @@
 
   var connect = function () {
     source = new EventSource(live.dataset.stream);
+    source.onopen = function () { openedAt = Date.now(); };
     source.addEventListener('activity', added);
     source.addEventListener('presence', present);
     source.addEventListener('end', function (event) {
       var reason = {};
       try { reason = JSON.parse(event.data); } catch (ignored) { /* an end without a reason */ }
       if (reason.reason === 'refused') {
-        stopped('Live updates stopped: you no longer have access to this workspace.');
+        stopped('Live updates stopped: sign in again, or ask to be added to the workspace again.');
       } else {
         again();
       }
@@ -141,6 +153,9 @@
         credentials: 'same-origin',
         keepalive: keepalive,
         headers: { 'x-csrf-token': csrf ? csrf.content : '' }
+      }).then(function (response) {
+        // The access cookie expired: renew it (and the stream) now, not when the stream notices.
+        if (response.status === 401 && method === 'PUT') { again(); }
       }).catch(function () { /* presence is a courtesy: the page works without it */ });
     };
     beat('PUT', false);

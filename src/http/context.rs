@@ -35,13 +35,14 @@ pub struct RequestContext {
     /// `https` when a trusted proxy says the client used it, else `http` (the server itself speaks only
     /// plain HTTP).
     pub scheme: &'static str,
-    /// `scheme://host` as the client addressed us (a host name and port, nothing else), for links in
-    /// the mails a request sends; on an organization's host it is that organization's address.
+    /// The organization's own address (`scheme://acme.example.com`, from the configuration, never from
+    /// the request's Host), set once the tenant is resolved: links in the mails a request sends.
     pub origin: Option<String>,
 }
 
 impl RequestContext {
-    /// `path` on the host the request came to; `None` outside a request (a background job).
+    /// `path` at the organization's address; `None` outside an organization's request (a background
+    /// job, the base domain).
     pub fn link(&self, path: &str) -> Option<String> {
         self.origin.as_ref().map(|origin| format!("{origin}{path}"))
     }
@@ -108,23 +109,11 @@ pub async fn request_context(
         .map(|id| id.to_string())
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let scheme = client_scheme(req.request(), &state);
-    let origin = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .filter(|host| {
-            !host.is_empty()
-                && host.len() <= 255
-                && host
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'))
-        })
-        .map(|host| format!("{scheme}://{}", host.to_ascii_lowercase()));
     let context = RequestContext {
         request_id: request_id.clone(),
         ip: client_ip(req.request(), &state),
         scheme,
-        origin,
+        origin: None,
         user_agent: req
             .headers()
             .get(header::USER_AGENT)

@@ -14,7 +14,7 @@ use actix_web::{
 use tracing_actix_web::RootSpan;
 
 use super::{Tenant, TenantStatus, host};
-use crate::{error::ApiError, state::AppState};
+use crate::{error::ApiError, http::RequestContext, state::AppState};
 
 pub async fn resolve_tenant(
     state: Data<AppState>,
@@ -28,6 +28,11 @@ pub async fn resolve_tenant(
     };
     if let Some(span) = req.extensions().get::<RootSpan>() {
         span.record("tenant_id", tracing::field::display(tenant.id));
+    }
+    // Links in what this request mails lead to the organization's own address, never to the Host
+    // the request named (another case, a trailing dot, a port of the requester's choosing).
+    if let Some(context) = req.extensions_mut().get_mut::<RequestContext>() {
+        context.origin = Some(state.tenant_url(context.scheme, &tenant.slug, ""));
     }
     req.extensions_mut().insert(tenant);
     Ok(next.call(req).await?.map_into_boxed_body())

@@ -726,6 +726,31 @@ async fn mentions_reach_members_in_the_app_and_by_mail_and_replies_reach_the_thr
     let ed = inbox(s.editor.1.clone()).await;
     assert_eq!(ed["unread"], 0);
     assert!(ed["items"].as_array().unwrap().is_empty());
+    // Mentioned from a request whose Host names acme oddly (case, trailing dot, a port of the
+    // requester's choosing): the link still leads to acme's own address.
+    let crafted = format!("ACME.{}.:6666", app.settings.server.base_domain);
+    let odd = app
+        .request_with_host(Method::POST, Some(&crafted), &comments)
+        .bearer_auth(&s.commenter.1.access)
+        .json(&json!({ "body": "@vic once more", "mentions": [s.viewer.0.id] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(odd.status(), StatusCode::CREATED);
+    while app.worker.run_once().await.unwrap() > 0 {}
+    let again = mentioned(&s.viewer.0);
+    let odd_mail = again
+        .iter()
+        .find(|m| m.text.contains("once more"))
+        .expect("a mail for the second mention");
+    assert!(
+        odd_mail
+            .text
+            .contains(&format!("http://{}/workspaces/", app.host("acme")))
+            && !odd_mail.text.contains(":6666"),
+        "{}",
+        odd_mail.text
+    );
 }
 
 #[tokio::test]

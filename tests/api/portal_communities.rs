@@ -353,7 +353,7 @@ async fn refused_community_event_and_programme_forms_change_nothing_and_keep_wha
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(page.contains("join the community to write in it"), "{page}");
     assert!(
-        page.contains(">Unjoined thoughts from Bob</textarea>"),
+        page.contains(">\nUnjoined thoughts from Bob</textarea>"),
         "typed text kept: {page}"
     );
     assert_eq!(count().await, 1);
@@ -430,7 +430,7 @@ async fn refused_community_event_and_programme_forms_change_nothing_and_keep_wha
     .await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(page.contains("that post was removed"), "{page}");
-    assert!(page.contains(">A late answer</textarea>"), "{page}");
+    assert!(page.contains(">\nA late answer</textarea>"), "{page}");
     assert!(page.contains("This post was removed."), "{page}");
     assert_eq!(count().await, 1);
 

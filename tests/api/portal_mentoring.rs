@@ -111,6 +111,40 @@ async fn a_mentee_asks_a_recommended_mentor_who_accepts_in_her_own_browser_and_l
     mentee.open(&url(&app, "acme", "/mentoring")).await;
     mentee.wait_for_title("Mentoring — acme Inc").await;
     assert!(mentee.text("#mentorships").await.contains("accepted"));
+
+    // After the first session she says it is a good fit; completing it, she rates it.
+    mentee.click("#mentorships a").await;
+    for _ in 0..50 {
+        if mentee.count("#good-fit").await > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    mentee.fill("#fit-note", "Clear and patient.").await;
+    mentee.click("#good-fit").await;
+    mentee.wait_for_url("done=fit").await;
+    assert_eq!(mentee.text("#status").await, "active");
+    mentee.click("#complete-rating option[value='5']").await;
+    mentee
+        .fill("#complete-feedback", "I lead the data team now.")
+        .await;
+    mentee.click("#complete").await;
+    mentee.wait_for_url("done=completed").await;
+    assert_eq!(
+        mentee.text("#rating").await,
+        "Rated 5 of 5: “I lead the data team now.”."
+    );
+    mentee.assert_accessible().await;
+    let ada_session = app.login("acme", &ada).await;
+    let ended = ok(app
+        .get("acme", "/api/v1/network/mentorships", &ada_session.access)
+        .await)
+    .await;
+    assert_eq!(
+        (&ended["items"][0]["status"], &ended["items"][0]["rating"]),
+        (&json!("completed"), &json!(5)),
+        "{ended}"
+    );
     mentee.quit().await;
 }
 
@@ -247,6 +281,45 @@ async fn refused_mentoring_forms_change_nothing_and_the_plan_gates_the_pages() {
     .unwrap();
     assert_eq!(stale.status(), StatusCode::CONFLICT);
     assert!(stale.text().await.unwrap().contains("can be withdrawn"));
+    let still = ok(app
+        .get(
+            "acme",
+            &format!("/api/v1/network/mentorships/{asked_id}"),
+            &mara_session.access,
+        )
+        .await)
+    .await;
+    assert_eq!(still["status"], "accepted", "{still}");
+    // Before a session there is no fit to tell, and an accepted mentorship is not completed yet; the
+    // feedback typed is kept.
+    for (path, fields, reason) in [
+        (
+            "fit",
+            vec![("fit", "yes"), ("note", "Too early")],
+            "log your first session",
+        ),
+        (
+            "complete",
+            vec![("rating", "5"), ("feedback", "Kept words")],
+            "only an active mentorship",
+        ),
+    ] {
+        let mut form = vec![("csrf_token", ada_csrf.as_str())];
+        form.extend(fields);
+        let refused = request(
+            &app,
+            &ada_client,
+            Method::POST,
+            &format!("/mentoring/{asked_id}/{path}"),
+        )
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+        assert_eq!(refused.status(), StatusCode::CONFLICT, "{path}");
+        let page = refused.text().await.unwrap();
+        assert!(page.contains(reason), "{path}: {page}");
+    }
     let still = ok(app
         .get(
             "acme",

@@ -393,9 +393,18 @@ async fn record_request(
     let tenant = req.extensions().get::<Tenant>().map(|t| t.id);
     let response = next.call(req).await?.map_into_boxed_body();
     let request = response.request();
+    let status = response.status();
+    if event == "page_request" && skipped_page(request, status) {
+        return Ok(response);
+    }
     if let (Some(tenant), Some(module)) = (tenant, module_of(request.match_pattern().as_deref())) {
-        let status = response.status();
-        let user = if status.is_success() || status.is_redirection() {
+        // A redirect to sign in is no use of the product, whoever the (dead) session named.
+        let to_sign_in = response
+            .headers()
+            .get(actix_web::http::header::LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .is_some_and(|l| l.starts_with("/login"));
+        let user = if status.is_success() || (status.is_redirection() && !to_sign_in) {
             request.extensions().get::<ActiveUser>().map(|u| u.0)
         } else {
             None
@@ -412,6 +421,17 @@ async fn record_request(
         });
     }
     Ok(response)
+}
+
+/// Portal requests that are not a member opening a page or posting a form: a page's answer that is a
+/// redirect (to sign in, or back after renewing the session), and a page's background requests (the
+/// live part renewing its session: `Sec-Fetch-Dest: empty`).
+fn skipped_page(request: &actix_web::HttpRequest, status: actix_web::http::StatusCode) -> bool {
+    let background = request
+        .headers()
+        .get("sec-fetch-dest")
+        .is_some_and(|d| d.as_bytes() == b"empty");
+    background || (request.method() == actix_web::http::Method::GET && status.is_redirection())
 }
 
 /// The product area of a portal page's route, named as the API's route group of the same area

@@ -228,6 +228,7 @@ async fn trend_report(
 const TREND_METRICS: &[&str] = &[
     "active_members",
     "api_requests",
+    "page_requests",
     "login",
     "sso_login",
     "invitation_accepted",

@@ -319,6 +319,9 @@ pub(super) async fn render(
         Some((to, text)) if thread_closed(to) => Some(text.clone()),
         _ if !typed.decision_comment.is_empty() && !my_turn => Some(typed.decision_comment.clone()),
         _ if !typed.comment.is_empty() && !can_comment => Some(typed.comment.clone()),
+        _ if typed.review_asked && !(role >= Role::Editor && active && !in_review) => {
+            Some(typed.review_message.clone()).filter(|m| !m.is_empty())
+        }
         _ => None,
     };
     html(
@@ -398,9 +401,7 @@ struct EditPage<'a> {
     based_on: i32,
     editing: Editing,
     conflict: Option<Conflict>,
-    /// The live part: this document's activity, who else has it open, a save by someone else.
-    activity: Vec<EntryView>,
-    only_document: Option<String>,
+    /// The live part: who else has it open, a save by someone else.
     me: String,
 }
 
@@ -438,11 +439,6 @@ async fn render_edit(
     let (user, _) = auth.principal.user()?;
     let user = user.as_uuid();
     let (space, doc) = documents::get(&auth.tx, user, workspace, id, false).await?;
-    let activity = feed(&auth, user, workspace)
-        .await?
-        .into_iter()
-        .filter(|e| e.document.as_deref() == Some(&id.to_string()))
-        .collect();
     auth.tx.commit().await?;
     if refusal.is_none() {
         // Opening the editor is for those who may save; a reader gets the reason, not a form.
@@ -497,8 +493,6 @@ async fn render_edit(
             based_on,
             editing,
             conflict,
-            activity,
-            only_document: Some(id.to_string()),
             me: user.to_string(),
         },
     )

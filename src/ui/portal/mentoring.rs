@@ -11,6 +11,7 @@ use askama::Template;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::lf;
 use crate::{
     auth::Authenticated,
     authz::{Act, Obj},
@@ -427,6 +428,17 @@ struct MentorshipPage<'a> {
     sessions: Vec<(String, i16, String)>,
     today: String,
     latest: String,
+    /// The mentee, after an accepted request's first session: is it a good fit?
+    fit_check: bool,
+    /// Either side, while it is active.
+    completable: bool,
+    /// The mentee, once completed, until rated.
+    ratable: bool,
+    rating: Option<i16>,
+    feedback: String,
+    /// What a refused form held, and which: `session` (its notes), `fit` (the note), `end` (feedback).
+    typed_form: &'static str,
+    typed: String,
 }
 
 #[get("/mentoring/{mentorship_id}")]
@@ -439,9 +451,16 @@ pub async fn mentorship_page(
     query: ValidQuery<MentoringQuery>,
 ) -> PageResult {
     let back = format!("/mentoring/{}", *id);
-    let notice = (query.done == "logged").then_some("The session was logged.");
+    let notice = match query.done.as_str() {
+        "logged" => Some("The session was logged."),
+        "fit" => Some("Thank you: the mentorship is under way."),
+        "not-a-fit" => Some("The mentorship has ended: you can ask another mentor."),
+        "completed" => Some("The mentorship is completed."),
+        "rated" => Some("Thank you for your rating."),
+        _ => None,
+    };
     match visit(&state, &tenant, &req, request, &back, NETWORKING).await? {
-        Ok(visit) => render_mentorship(visit, *id, notice, None).await,
+        Ok(visit) => render_mentorship(visit, *id, notice, None, ("", String::new())).await,
         Err(elsewhere) => Ok(elsewhere),
     }
 }
@@ -451,6 +470,7 @@ async fn render_mentorship(
     id: Uuid,
     notice: Option<&str>,
     refusal: Option<Refusal>,
+    (typed_form, typed): (&'static str, String),
 ) -> PageResult {
     let Visit {
         auth,
@@ -462,7 +482,7 @@ async fn render_mentorship(
     let (user, _) = auth.principal.user()?;
     let user = user.as_uuid();
     let m = mentorships::get(&auth.tx, user, id, false).await?;
-    let sessions = mentorship_sessions::list(&auth.tx, user, id)
+    let sessions: Vec<(String, i16, String)> = mentorship_sessions::list(&auth.tx, user, id)
         .await?
         .into_iter()
         .map(|s| {
@@ -480,6 +500,7 @@ async fn render_mentorship(
         .to_string();
     auth.tx.commit().await?;
     let as_mentor = m.mentor_id == user;
+    let held = !sessions.is_empty();
     html(
         status_of(refusal.as_ref()),
         MentorshipPage {
@@ -497,10 +518,17 @@ async fn render_mentorship(
             as_mentor,
             under_way: matches!(m.status.as_str(), "accepted" | "active"),
             status: m.status.replace('_', " "),
+            fit_check: !as_mentor && m.status == "accepted" && held,
+            completable: m.status == "active",
+            ratable: !as_mentor && m.status == "completed" && m.rating.is_none(),
+            rating: m.rating,
+            feedback: m.feedback,
             goals: m.goals,
             sessions,
             today,
             latest,
+            typed_form,
+            typed,
         },
     )
 }
@@ -527,7 +555,9 @@ pub async fn log_session(
     let id = *id;
     let form = form.into_inner();
     let back = format!("/mentoring/{id}");
-    let page = async |visit, refusal| render_mentorship(visit, id, None, Some(refusal)).await;
+    let typed = ("session", form.notes.clone());
+    let page =
+        async |visit, refusal| render_mentorship(visit, id, None, Some(refusal), typed).await;
     let act = async |auth: &Authenticated, user: Uuid| {
         let held_on = form
             .held_on
@@ -542,6 +572,128 @@ pub async fn log_session(
         mentorship_sessions::log(&auth.tx, &auth.ctx, user, id, new).await
     };
     let to = |_| format!("/mentoring/{id}?done=logged");
+    NETWORKING
+        .again(&state, &tenant, &req, &back)
+        .post_as_member(&form.csrf_token, act, to, page)
+        .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FitForm {
+    csrf_token: String,
+    /// `yes` or `no`.
+    fit: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// The mentee's word after the first session: a good fit makes it active; not a fit ends it.
+#[post("/mentoring/{mentorship_id}/fit")]
+pub async fn check_fit(
+    state: Data<AppState>,
+    tenant: Tenant,
+    req: HttpRequest,
+    id: Path<Uuid>,
+    form: Form<FitForm>,
+) -> PageResult {
+    let id = *id;
+    let form = form.into_inner();
+    let back = format!("/mentoring/{id}");
+    let typed = ("fit", form.note.clone());
+    let page =
+        async |visit, refusal| render_mentorship(visit, id, None, Some(refusal), typed).await;
+    let good = match form.fit.as_str() {
+        "yes" => Some(true),
+        "no" => Some(false),
+        _ => None,
+    };
+    let act = async |auth: &Authenticated, user: Uuid| {
+        let good = good.ok_or_else(|| ApiError::validation("fit", "must be yes or no"))?;
+        mentorships::check_fit(&auth.tx, &auth.ctx, user, id, good, &lf(&form.note)).await
+    };
+    let to = |m: mentorships::MentorshipRow| match m.status.as_str() {
+        "active" => format!("/mentoring/{id}?done=fit"),
+        _ => format!("/mentoring/{id}?done=not-a-fit"),
+    };
+    NETWORKING
+        .again(&state, &tenant, &req, &back)
+        .post_as_member(&form.csrf_token, act, to, page)
+        .await
+}
+
+/// Completing (either side) or rating (the mentee, once completed): a rating of 1 to 5 and feedback,
+/// both the mentee's.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndForm {
+    csrf_token: String,
+    #[serde(default)]
+    rating: String,
+    #[serde(default)]
+    feedback: String,
+}
+
+impl EndForm {
+    fn rating(&self) -> Result<Option<i64>, ApiError> {
+        match self.rating.trim() {
+            "" => Ok(None),
+            text => text
+                .parse()
+                .map(Some)
+                .map_err(|_| ApiError::validation("rating", "must be between 1 and 5")),
+        }
+    }
+}
+
+#[post("/mentoring/{mentorship_id}/complete")]
+pub async fn complete(
+    state: Data<AppState>,
+    tenant: Tenant,
+    req: HttpRequest,
+    id: Path<Uuid>,
+    form: Form<EndForm>,
+) -> PageResult {
+    let id = *id;
+    let form = form.into_inner();
+    let back = format!("/mentoring/{id}");
+    let typed = ("end", form.feedback.clone());
+    let page =
+        async |visit, refusal| render_mentorship(visit, id, None, Some(refusal), typed).await;
+    let act = async |auth: &Authenticated, user: Uuid| {
+        let rating = form.rating()?;
+        let feedback = lf(&form.feedback);
+        mentorships::complete(&auth.tx, &auth.ctx, user, id, rating, &feedback).await
+    };
+    let to = |_| format!("/mentoring/{id}?done=completed");
+    NETWORKING
+        .again(&state, &tenant, &req, &back)
+        .post_as_member(&form.csrf_token, act, to, page)
+        .await
+}
+
+#[post("/mentoring/{mentorship_id}/rating")]
+pub async fn rate(
+    state: Data<AppState>,
+    tenant: Tenant,
+    req: HttpRequest,
+    id: Path<Uuid>,
+    form: Form<EndForm>,
+) -> PageResult {
+    let id = *id;
+    let form = form.into_inner();
+    let back = format!("/mentoring/{id}");
+    let typed = ("end", form.feedback.clone());
+    let page =
+        async |visit, refusal| render_mentorship(visit, id, None, Some(refusal), typed).await;
+    let act = async |auth: &Authenticated, user: Uuid| {
+        let rating = form
+            .rating()?
+            .ok_or_else(|| ApiError::validation("rating", "choose 1 to 5"))?;
+        let feedback = lf(&form.feedback);
+        mentorships::rate(&auth.tx, &auth.ctx, user, id, rating, &feedback).await
+    };
+    let to = |_| format!("/mentoring/{id}?done=rated");
     NETWORKING
         .again(&state, &tenant, &req, &back)
         .post_as_member(&form.csrf_token, act, to, page)
