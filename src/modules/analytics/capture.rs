@@ -16,9 +16,10 @@ use std::{
 };
 
 use actix_web::{
-    HttpMessage,
+    HttpMessage, HttpRequest,
     body::{BoxBody, MessageBody},
     dev::{ServiceRequest, ServiceResponse},
+    http::StatusCode,
     middleware::Next,
     web::Data,
 };
@@ -360,7 +361,7 @@ pub async fn track(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let group = |pattern: Option<&str>| Some(route_group(pattern));
+    let group = |request: &HttpRequest, _| Some(route_group(request.match_pattern().as_deref()));
     record_request(&state, "api_request", group, req, next).await
 }
 
@@ -372,17 +373,23 @@ pub async fn track_pages(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let area = |pattern: Option<&str>| page_area(pattern).map(str::to_owned);
+    let area = |request: &HttpRequest, status: StatusCode| {
+        let pattern = request.match_pattern();
+        (!skipped_page(request, status))
+            .then(|| page_area(pattern.as_deref()))
+            .flatten()
+            .map(str::to_owned)
+    };
     record_request(&state, "page_request", area, req, next).await
 }
 
-/// One request as `event`, in the area `module_of` gives its matched route (none: not recorded): the
-/// status class and latency (to the response's head), and the member it authenticated as when it
-/// succeeded.
+/// One request as `event`, in the area `module_of` gives it and its answer's status (none: not
+/// recorded): the status class and latency (to the response's head), and the member it authenticated
+/// as when it succeeded.
 async fn record_request(
     state: &AppState,
     event: &'static str,
-    module_of: impl Fn(Option<&str>) -> Option<String>,
+    module_of: impl Fn(&HttpRequest, StatusCode) -> Option<String>,
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
@@ -394,10 +401,7 @@ async fn record_request(
     let response = next.call(req).await?.map_into_boxed_body();
     let request = response.request();
     let status = response.status();
-    if event == "page_request" && skipped_page(request, status) {
-        return Ok(response);
-    }
-    if let (Some(tenant), Some(module)) = (tenant, module_of(request.match_pattern().as_deref())) {
+    if let (Some(tenant), Some(module)) = (tenant, module_of(request, status)) {
         // A redirect to sign in is no use of the product, whoever the (dead) session named.
         let to_sign_in = response
             .headers()
@@ -426,7 +430,7 @@ async fn record_request(
 /// Portal requests that are not a member opening a page or posting a form: a page's answer that is a
 /// redirect (to sign in, or back after renewing the session), and a page's background requests (the
 /// live part renewing its session: `Sec-Fetch-Dest: empty`).
-fn skipped_page(request: &actix_web::HttpRequest, status: actix_web::http::StatusCode) -> bool {
+fn skipped_page(request: &HttpRequest, status: StatusCode) -> bool {
     let background = request
         .headers()
         .get("sec-fetch-dest")

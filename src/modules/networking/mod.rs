@@ -28,3 +28,23 @@ pub struct Caller {
     pub user: uuid::Uuid,
     pub manages: bool,
 }
+
+impl Caller {
+    /// The signed-in member, with whether their role holds `networking:manage` (failing closed).
+    pub async fn of(
+        state: &crate::state::AppState,
+        auth: &crate::auth::Authenticated,
+    ) -> Result<Caller, crate::error::ApiError> {
+        use crate::authz::{Act, Obj};
+        let (user, _) = auth.principal.user()?;
+        let manages = state
+            .authz
+            .require(auth, Obj::Networking, Act::Manage)
+            .await
+            .is_ok();
+        Ok(Caller {
+            user: user.as_uuid(),
+            manages,
+        })
+    }
+}

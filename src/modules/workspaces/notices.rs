@@ -108,7 +108,7 @@ pub async fn tell(
         (Some(_), false) => Some(org_name(tx).await?),
         _ => None,
     };
-    // The document's page, on the host the change was made on (none for a background job's mail).
+    // The document's page at the organization's address (none for a background job's mail).
     let at = match (about.comment, about.kind.starts_with("review")) {
         (Some(comment), _) => format!("#comment-{comment}"),
         (None, true) => "#reviews-h".to_owned(),

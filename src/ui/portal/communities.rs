@@ -14,7 +14,7 @@ use askama::Template;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{caller, mentoring::NETWORKING};
+use super::mentoring::NETWORKING;
 use crate::{
     auth::Authenticated,
     domain::UserId,
@@ -393,7 +393,7 @@ async fn render_community(
         nav,
         ..
     } = visit;
-    let member = caller(state, &auth).await?;
+    let member = Caller::of(state, &auth).await?;
     let community = communities::get(&auth.tx, member.user, id, false).await?;
     let standing = Standing::of(&community, member);
     let (writes, moderates) = (standing.writes(), standing.moderates);
@@ -487,7 +487,7 @@ pub async fn update(
         render_community(&state, visit, id, shown, Some(refusal), Some(draft)).await
     };
     let act = async |auth: &Authenticated, _: Uuid| {
-        let member = caller(&state, auth).await?;
+        let member = Caller::of(&state, auth).await?;
         let change = CommunityChange {
             name: Some(form.name.clone()),
             description: Some(form.description.clone()),
@@ -685,7 +685,7 @@ async fn render_thread(
         nav,
         ..
     } = visit;
-    let member = caller(state, &auth).await?;
+    let member = Caller::of(state, &auth).await?;
     let community = communities::get(&auth.tx, member.user, community_id, false).await?;
     let rows = community_posts::thread(&auth.tx, community_id, post).await?;
     auth.tx.commit().await?;
@@ -784,7 +784,7 @@ pub async fn remove(
         render_thread(&state, visit, (id, post), None, Some(refusal), None).await
     };
     let act = async |auth: &Authenticated, _: Uuid| {
-        let member = caller(&state, auth).await?;
+        let member = Caller::of(&state, auth).await?;
         community_posts::remove(&auth.tx, &auth.ctx, member, id, post).await?;
         community_posts::get(&auth.tx, id, post).await
     };

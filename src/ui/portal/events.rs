@@ -13,7 +13,7 @@ use askama::Template;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{caller, mentoring::NETWORKING};
+use super::mentoring::NETWORKING;
 use crate::{
     auth::Authenticated,
     domain::UserId,
@@ -22,7 +22,7 @@ use crate::{
     modules::{
         analytics::capture::FeatureEvent,
         networking::{
-            communities,
+            Caller, communities,
             events::{self, EventRow},
         },
     },
@@ -209,7 +209,7 @@ async fn render(
         nav,
         ..
     } = visit;
-    let member = caller(state, &auth).await?;
+    let member = Caller::of(state, &auth).await?;
     let event = events::get(&auth.tx, member.user, id, false).await?;
     let community = match event.community_id {
         Some(community) => Some(

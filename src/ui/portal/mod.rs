@@ -28,7 +28,7 @@ use uuid::Uuid;
 use super::{frame, pages};
 use crate::{
     error::ApiError,
-    modules::{analytics::capture, career::profiles, networking::Caller},
+    modules::{analytics::capture, career::profiles},
     tenancy::{
         TenantTx,
         middleware::{on_tenant_host, resolve_tenant},
@@ -149,20 +149,6 @@ async fn script() -> actix_web::HttpResponse {
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .body(include_str!("../../../admin-ui/static/portal.js"))
-}
-
-/// The member as the networking services see them: with whether they hold `networking:manage` (HR
-/// moderates every community and organizes any event).
-async fn caller(
-    state: &crate::state::AppState,
-    auth: &crate::auth::Authenticated,
-) -> Result<Caller, ApiError> {
-    use crate::authz::{Act, Obj};
-    let (user, _) = auth.principal.user()?;
-    Ok(Caller {
-        user: user.as_uuid(),
-        manages: frame::allows(state, auth, Obj::Networking, Act::Manage).await?,
-    })
 }
 
 /// Whether anyone reports to the member (the career pages then offer "My team").

@@ -11,13 +11,13 @@ use askama::Template;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{caller, mentoring::NETWORKING};
+use super::mentoring::NETWORKING;
 use crate::{
     auth::Authenticated,
     error::ApiError,
     http::{RequestContext, ValidQuery},
     modules::networking::{
-        mentors,
+        Caller, mentors,
         programmes::{self, JoinInput},
     },
     state::AppState,
@@ -110,7 +110,7 @@ async fn render(
         nav,
         ..
     } = visit;
-    let member = caller(state, &auth).await?;
+    let member = Caller::of(state, &auth).await?;
     let rows = programmes::list(&auth.tx, member).await?;
     let mentor_places = match mentors::get(&auth.tx, member.user).await {
         Ok(profile) if profile.row.active => {
@@ -207,7 +207,7 @@ pub async fn join(
     let page =
         async |visit, refusal| render(&state, visit, None, Some(refusal), Some((id, &form))).await;
     let act = async |auth: &Authenticated, _: Uuid| {
-        let member = caller(&state, auth).await?;
+        let member = Caller::of(&state, auth).await?;
         let input = if form.role == "mentor" {
             // Empty: one place, as the API's default.
             let places = match form.places.trim() {
@@ -254,7 +254,7 @@ pub async fn leave(
     let id = *id;
     let page = async |visit, refusal| render(&state, visit, None, Some(refusal), None).await;
     let act = async |auth: &Authenticated, _: Uuid| {
-        let member = caller(&state, auth).await?;
+        let member = Caller::of(&state, auth).await?;
         programmes::leave(&auth.tx, &auth.ctx, member, id).await
     };
     let to = |_| "/programmes?done=left".to_owned();

@@ -43,9 +43,5 @@ async fn caller(
     state: &AppState,
     auth: &Authenticated,
 ) -> ApiResult<crate::modules::networking::Caller> {
-    let (user, _) = auth.principal.user()?;
-    Ok(crate::modules::networking::Caller {
-        user: user.as_uuid(),
-        manages: manages(state, auth).await,
-    })
+    crate::modules::networking::Caller::of(state, auth).await
 }
