@@ -135,6 +135,13 @@ async fn the_roll_up_equals_the_raw_events_and_re_running_a_day_changes_nothing(
     );
     rolled.retain(|(_, m, _), _| m != "api_latency");
     assert_eq!(rolled, expected);
+    let pages_trend = report(
+        &app,
+        &owner,
+        &format!("/api/v1/analytics/trends?metric=page_requests&from={today}&to={today}"),
+    )
+    .await;
+    assert_eq!(pages_trend["points"][0]["value"], 2, "{pages_trend}");
     assert_eq!(users["any"].len(), 2, "the owner and Ada were active");
     assert_eq!(
         expected[&(today.clone(), "login".into(), "password".into())],

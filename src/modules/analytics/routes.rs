@@ -159,7 +159,8 @@ pub async fn adoption(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TrendQuery {
-    /// `active_members` (default), `api_requests`, `login`, `sso_login`, or another feature event.
+    /// `active_members` (default), `api_requests`, `page_requests`, `login`, `sso_login`, or another
+    /// feature event.
     pub metric: Option<String>,
     /// `day` (default) or `week`.
     pub interval: Option<String>,
