@@ -545,6 +545,24 @@ pub(crate) async fn page_and_csrf(
     (page, csrf)
 }
 
+/// Posts `form` (with the CSRF token) from a signed-in cookie-jar browser.
+pub(crate) async fn post_form(
+    app: &TestApp,
+    client: &reqwest::Client,
+    path: &str,
+    csrf: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, String) {
+    let mut form = vec![("csrf_token", csrf)];
+    form.extend_from_slice(fields);
+    let response = request(app, client, Method::POST, path)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
 /// Without `feature` in the plan, a member finds none of `pages` (404), no link to the first on the
 /// home page, and the form `post` refused as not found before anything else is looked at.
 pub(crate) async fn assert_gated(feature: Feature, pages: &[&str], post: (&str, &[(&str, &str)])) {

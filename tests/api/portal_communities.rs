@@ -274,24 +274,6 @@ async fn a_member_starts_a_community_answers_in_its_thread_rsvps_to_its_event_an
     browser.quit().await;
 }
 
-/// Posts `form` (with the CSRF token) from a signed-in cookie-jar browser.
-async fn post_form(
-    app: &TestApp,
-    client: &reqwest::Client,
-    path: &str,
-    csrf: &str,
-    fields: &[(&str, &str)],
-) -> (StatusCode, String) {
-    let mut form = vec![("csrf_token", csrf)];
-    form.extend_from_slice(fields);
-    let response = request(app, client, Method::POST, path)
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    (response.status(), response.text().await.unwrap())
-}
-
 #[tokio::test]
 async fn refused_community_event_and_programme_forms_change_nothing_and_keep_what_was_typed() {
     let app = spawn_app().await;
@@ -342,7 +324,7 @@ async fn refused_community_event_and_programme_forms_change_nothing_and_keep_wha
     };
 
     // Bob has not joined: his thread is refused, kept in the box, and not written.
-    let (status, page) = post_form(
+    let (status, page) = crate::portal::post_form(
         &app,
         &client,
         &threads,
@@ -358,7 +340,7 @@ async fn refused_community_event_and_programme_forms_change_nothing_and_keep_wha
     );
     assert_eq!(count().await, 1);
     // Nor may he edit Ada's post, or change the community's settings.
-    let (status, page) = post_form(
+    let (status, page) = crate::portal::post_form(
         &app,
         &client,
         &format!("/communities/{community_id}/posts/{post_id}/edit"),
@@ -368,7 +350,7 @@ async fn refused_community_event_and_programme_forms_change_nothing_and_keep_wha
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(page.contains("only its author edits a post"), "{page}");
-    let (status, page) = post_form(
+    let (status, page) = crate::portal::post_form(
         &app,
         &client,
         &format!("/communities/{community_id}/settings"),
@@ -379,7 +361,7 @@ async fn refused_community_event_and_programme_forms_change_nothing_and_keep_wha
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(page.contains("owners or HR change it"), "{page}");
     // A community whose name is taken: refused, with the description typed kept.
-    let (status, page) = post_form(
+    let (status, page) = crate::portal::post_form(
         &app,
         &client,
         "/communities",
@@ -403,7 +385,7 @@ async fn refused_community_event_and_programme_forms_change_nothing_and_keep_wha
     assert_eq!(all["items"].as_array().unwrap().len(), 1, "{all}");
 
     // Having joined, a reply to a removed post is refused with the text kept.
-    let (status, _) = post_form(
+    let (status, _) = crate::portal::post_form(
         &app,
         &client,
         &format!("/communities/{community_id}/join"),
@@ -420,7 +402,7 @@ async fn refused_community_event_and_programme_forms_change_nothing_and_keep_wha
         )
         .await)
     .await;
-    let (status, page) = post_form(
+    let (status, page) = crate::portal::post_form(
         &app,
         &client,
         &threads,
@@ -447,7 +429,7 @@ async fn refused_community_event_and_programme_forms_change_nothing_and_keep_wha
         )
         .await)
     .await;
-    let (status, page) = post_form(
+    let (status, page) = crate::portal::post_form(
         &app,
         &client,
         &format!("/events/{event_id}/rsvp"),
@@ -481,7 +463,7 @@ async fn refused_community_event_and_programme_forms_change_nothing_and_keep_wha
     .await;
     let programme_id = programme["id"].as_str().unwrap();
     let join = format!("/programmes/{programme_id}/join");
-    let (status, page) = post_form(
+    let (status, page) = crate::portal::post_form(
         &app,
         &client,
         &join,
@@ -491,7 +473,7 @@ async fn refused_community_event_and_programme_forms_change_nothing_and_keep_wha
     .await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(page.contains("create your mentor profile first"), "{page}");
-    let (status, page) = post_form(
+    let (status, page) = crate::portal::post_form(
         &app,
         &client,
         &join,
@@ -514,7 +496,7 @@ async fn refused_community_event_and_programme_forms_change_nothing_and_keep_wha
         .await)
     .await;
     assert_eq!(cohort["items"], json!([]), "{cohort}");
-    let (status, _) = post_form(
+    let (status, _) = crate::portal::post_form(
         &app,
         &client,
         &join,
@@ -529,7 +511,7 @@ async fn refused_community_event_and_programme_forms_change_nothing_and_keep_wha
     assert_eq!(status, StatusCode::SEE_OTHER);
     let (page, _) = crate::portal::page_and_csrf(&app, &client, "/programmes").await;
     assert!(page.contains("You are in it as a mentee."), "{page}");
-    let (status, _) = post_form(
+    let (status, _) = crate::portal::post_form(
         &app,
         &client,
         &format!("/programmes/{programme_id}/leave"),
@@ -601,7 +583,7 @@ async fn another_organizations_community_and_event_are_not_found_and_the_plan_ga
         ),
         (format!("/events/{their_event_id}/rsvp"), vec![]),
     ] {
-        let (status, _) = post_form(&app, &client, &path, &csrf, &fields).await;
+        let (status, _) = crate::portal::post_form(&app, &client, &path, &csrf, &fields).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
     }
     for path in ["/communities", "/events"] {
@@ -715,7 +697,7 @@ async fn a_thread_reads_in_reply_order_and_refused_settings_keep_what_was_typed(
     );
 
     // Ada owns the guild: a name taken is refused, and the settings form keeps what she typed.
-    let (status, page) = post_form(
+    let (status, page) = crate::portal::post_form(
         &app,
         &client,
         &format!("/communities/{community}/settings"),

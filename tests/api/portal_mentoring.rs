@@ -290,8 +290,7 @@ async fn refused_mentoring_forms_change_nothing_and_the_plan_gates_the_pages() {
         .await)
     .await;
     assert_eq!(still["status"], "accepted", "{still}");
-    // Before a session there is no fit to tell, and an accepted mentorship is not completed yet; the
-    // feedback typed is kept.
+    // Before a session there is no fit to tell, and an accepted mentorship is not completed yet.
     for (path, fields, reason) in [
         (
             "fit",
@@ -304,20 +303,10 @@ async fn refused_mentoring_forms_change_nothing_and_the_plan_gates_the_pages() {
             "only an active mentorship",
         ),
     ] {
-        let mut form = vec![("csrf_token", ada_csrf.as_str())];
-        form.extend(fields);
-        let refused = request(
-            &app,
-            &ada_client,
-            Method::POST,
-            &format!("/mentoring/{asked_id}/{path}"),
-        )
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-        assert_eq!(refused.status(), StatusCode::CONFLICT, "{path}");
-        let page = refused.text().await.unwrap();
+        let at = format!("/mentoring/{asked_id}/{path}");
+        let (refused, page) =
+            crate::portal::post_form(&app, &ada_client, &at, &ada_csrf, &fields).await;
+        assert_eq!(refused, StatusCode::CONFLICT, "{path}");
         assert!(page.contains(reason), "{path}: {page}");
     }
     let still = ok(app

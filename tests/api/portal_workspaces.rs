@@ -15,6 +15,7 @@ use crate::{
     career::ok,
     console::{browser, request, sign_in},
     helpers::{PASSWORD, Session, TestApp, TestUser, spawn_app},
+    portal::post_form,
 };
 
 async fn signed_in(app: &TestApp, user: &TestUser) -> Browser {
@@ -211,20 +212,15 @@ async fn two_members_edit_one_document_the_later_save_shows_the_conflict_and_the
     sign_in(&app, &ada_client, &ada.email, PASSWORD).await;
     let (_, ada_csrf) = crate::portal::page_and_csrf(&app, &ada_client, &path).await;
     let thread = comments["items"][0]["id"].as_str().unwrap();
-    let replied = request(
+    let (replied, _) = post_form(
         &app,
         &ada_client,
-        Method::POST,
         &format!("{path}/comments/{thread}/replies"),
+        &ada_csrf,
+        &[("body", "Or\r\nthirteen.")],
     )
-    .form(&[
-        ("csrf_token", ada_csrf.as_str()),
-        ("body", "Or\r\nthirteen."),
-    ])
-    .send()
-    .await
-    .unwrap();
-    assert_eq!(replied.status(), StatusCode::SEE_OTHER);
+    .await;
+    assert_eq!(replied, StatusCode::SEE_OTHER);
     eventually(&b, "#activity", "ada@acme.example replied on").await;
     let anchor = &comments["items"][0]["anchor"];
     assert_eq!(
@@ -324,18 +320,19 @@ async fn refused_workspace_forms_change_nothing_and_others_workspaces_are_not_fo
         !page.contains("id=\"send-comment\""),
         "a viewer does not comment"
     );
-    let saved = request(&app, &vic_client, Method::POST, &path)
-        .form(&[
-            ("csrf_token", csrf.as_str()),
+    let (saved, page) = post_form(
+        &app,
+        &vic_client,
+        &path,
+        &csrf,
+        &[
             ("title", "Plan"),
             ("body", "Vic was here"),
             ("based_on", "1"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(saved.status(), StatusCode::FORBIDDEN);
-    let page = saved.text().await.unwrap();
+        ],
+    )
+    .await;
+    assert_eq!(saved, StatusCode::FORBIDDEN);
     assert!(
         page.contains("writing documents needs the editor role")
             && page.contains(">\nVic was here</textarea>"),
@@ -355,35 +352,36 @@ async fn refused_workspace_forms_change_nothing_and_others_workspaces_are_not_fo
     let ada_client = browser();
     sign_in(&app, &ada_client, &ada.email, PASSWORD).await;
     let (_, ada_csrf) = crate::portal::page_and_csrf(&app, &ada_client, &path).await;
-    let refused = request(&app, &ada_client, Method::POST, &format!("{path}/comments"))
-        .form(&[
-            ("csrf_token", ada_csrf.as_str()),
-            ("quote", "Three"),
-            ("body", "Where did three go?"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let page = refused.text().await.unwrap();
+    let comments = format!("{path}/comments");
+    let (refused, page) = post_form(
+        &app,
+        &ada_client,
+        &comments,
+        &ada_csrf,
+        &[("quote", "Three"), ("body", "Where did three go?")],
+    )
+    .await;
+    assert_eq!(refused, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         page.contains("quote is not in the document")
             && page.contains(">Where did three go?</textarea>"),
         "{page}"
     );
     // A save based on a version that is not current shows the conflict, and keeps version 1.
-    let stale = request(&app, &ada_client, Method::POST, &path)
-        .form(&[
-            ("csrf_token", ada_csrf.as_str()),
+    let (stale, page) = post_form(
+        &app,
+        &ada_client,
+        &path,
+        &ada_csrf,
+        &[
             ("title", "Plan"),
             ("body", "One\nTwo\nThree"),
             ("based_on", "7"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(stale.status(), StatusCode::PRECONDITION_FAILED);
-    assert!(stale.text().await.unwrap().contains("id=\"conflict\""));
+        ],
+    )
+    .await;
+    assert_eq!(stale, StatusCode::PRECONDITION_FAILED);
+    assert!(page.contains("id=\"conflict\""));
     let thread = document(
         &app,
         &ada_session,
@@ -402,16 +400,15 @@ async fn refused_workspace_forms_change_nothing_and_others_workspaces_are_not_fo
         (Some(1), Some("One\nTwo"))
     );
     // A passage over two lines, as a browser sends it (CRLF), is found in the text (LF).
-    let quoted = request(&app, &ada_client, Method::POST, &format!("{path}/comments"))
-        .form(&[
-            ("csrf_token", ada_csrf.as_str()),
-            ("quote", "One\r\nTwo"),
-            ("body", "Both lines?"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(quoted.status(), StatusCode::SEE_OTHER);
+    let (quoted, _) = post_form(
+        &app,
+        &ada_client,
+        &comments,
+        &ada_csrf,
+        &[("quote", "One\r\nTwo"), ("body", "Both lines?")],
+    )
+    .await;
+    assert_eq!(quoted, StatusCode::SEE_OTHER);
     // A save refused for another reason (a title too long) keeps the version it was based on: once
     // someone else has saved, trying again shows the conflict instead of overwriting their version.
     ok(app
@@ -428,18 +425,19 @@ async fn refused_workspace_forms_change_nothing_and_others_workspaces_are_not_fo
         .unwrap())
     .await;
     let long_title = "T".repeat(201);
-    let refused = request(&app, &ada_client, Method::POST, &path)
-        .form(&[
-            ("csrf_token", ada_csrf.as_str()),
+    let (refused, page) = post_form(
+        &app,
+        &ada_client,
+        &path,
+        &ada_csrf,
+        &[
             ("title", long_title.as_str()),
             ("body", "Mine"),
             ("based_on", "1"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let page = refused.text().await.unwrap();
+        ],
+    )
+    .await;
+    assert_eq!(refused, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         page.contains("name=\"based_on\" value=\"1\""),
         "still based on version 1: {page}"
@@ -462,12 +460,15 @@ async fn refused_workspace_forms_change_nothing_and_others_workspaces_are_not_fo
             .unwrap();
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{page}");
     }
-    let post = request(&app, &eve_client, Method::POST, &format!("{path}/comments"))
-        .form(&[("csrf_token", eve_csrf.as_str()), ("body", "Eve was here")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(post.status(), StatusCode::NOT_FOUND);
+    let (post, _) = post_form(
+        &app,
+        &eve_client,
+        &comments,
+        &eve_csrf,
+        &[("body", "Eve was here")],
+    )
+    .await;
+    assert_eq!(post, StatusCode::NOT_FOUND);
 
     let threads = document(
         &app,
